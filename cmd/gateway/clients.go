@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/avis-lv/gateway/internal/auth"
+	"github.com/avis-lv/gateway/internal/config"
+	"github.com/avis-lv/gateway/internal/store"
+)
+
+var (
+	clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{3,128}$`)
+	regNoPattern    = regexp.MustCompile(`^[0-9]{11}$`)
+)
+
+// splitFlags separates a command's own flags from the settings' flags, so
+// that "clients add -id x -database-url y" works.
+func splitFlags(args []string, own map[string]bool) (mine, rest []string) {
+	for i := 0; i < len(args); i++ {
+		name := strings.TrimLeft(args[i], "-")
+		name, _, hasValue := strings.Cut(name, "=")
+		target := &rest
+		if own[name] {
+			target = &mine
+		}
+		*target = append(*target, args[i])
+		if !hasValue && i+1 < len(args) && strings.HasPrefix(args[i], "-") && !strings.HasPrefix(args[i+1], "-") {
+			*target = append(*target, args[i+1])
+			i++
+		}
+	}
+	return mine, rest
+}
+
+func openClients(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*store.Clients, func(), error) {
+	cfg, log, err := setup(name, args, getenv, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := store.Migrate(ctx, pool, log); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return store.NewClients(pool), pool.Close, nil
+}
+
+// NewClient is what "clients add" prints, once: the secret is not stored.
+type NewClient struct {
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret,omitempty"`
+	Org          string   `json:"org"`
+	Roles        []string `json:"roles"`
+	TokenURL     string   `json:"token_url"`
+}
+
+func addClient(ctx context.Context, clients auth.ClientStore, id, org, orgName, roles, publicKeyFile, description string) (NewClient, error) {
+	if !clientIDPattern.MatchString(id) {
+		return NewClient{}, fmt.Errorf("-id must be 3-128 of A-Z a-z 0-9 . _ -")
+	}
+	if !regNoPattern.MatchString(org) {
+		return NewClient{}, fmt.Errorf("-org must be an 11-digit registration number")
+	}
+	c := auth.Client{ID: id, OrgRegNo: org, OrgName: orgName, Description: description}
+	var names []string
+	for _, r := range strings.Split(roles, ",") {
+		r = strings.TrimSpace(r)
+		if !auth.ValidRole(auth.Role(r)) {
+			return NewClient{}, fmt.Errorf("-roles: %q is not one of grantor, provider, admin", r)
+		}
+		c.Roles = append(c.Roles, auth.Role(r))
+		names = append(names, r)
+	}
+	out := NewClient{ClientID: id, Org: org, Roles: names}
+	if publicKeyFile != "" {
+		pemText, err := os.ReadFile(publicKeyFile)
+		if err != nil {
+			return NewClient{}, fmt.Errorf("read -public-key: %w", err)
+		}
+		if _, err := auth.ParsePublicKey(string(pemText)); err != nil {
+			return NewClient{}, fmt.Errorf("-public-key %s: %w", publicKeyFile, err)
+		}
+		c.PublicKeyPEM = string(pemText)
+	} else {
+		secret, err := auth.NewClientSecret()
+		if err != nil {
+			return NewClient{}, err
+		}
+		c.SecretHash = auth.HashSecret(secret)
+		out.ClientSecret = secret
+	}
+	if err := clients.AddClient(ctx, c); err != nil {
+		if errors.Is(err, auth.ErrClientExists) {
+			return NewClient{}, fmt.Errorf("client %s exists already; revoke it or choose another -id", id)
+		}
+		return NewClient{}, err
+	}
+	return out, nil
+}
+
+func clientsCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("clients: want add, list or revoke\n%s", usage)
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("clients "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	id := fs.String("id", "", "client id")
+	org := fs.String("org", "", "organisation registration number (11 digits)")
+	orgName := fs.String("org-name", "", "organisation name")
+	roles := fs.String("roles", "", "comma-separated roles: grantor, provider, admin")
+	pub := fs.String("public-key", "", "PEM public key or certificate for private_key_jwt (no secret is issued)")
+	desc := fs.String("description", "", "free text")
+	own := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
+	mine, rest := splitFlags(args, own)
+	if err := fs.Parse(mine); err != nil {
+		return err
+	}
+	clients, closeDB, err := openClients(ctx, "clients "+sub, rest, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	switch sub {
+	case "add":
+		out, err := addClient(ctx, clients, *id, *org, *orgName, *roles, *pub, *desc)
+		if err != nil {
+			return err
+		}
+		cfg, _ := config.Load("clients", rest, getenv)
+		out.TokenURL = cfg.PublicURL + "/oauth/token"
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		if out.ClientSecret != "" {
+			fmt.Fprintln(stderr, "The client secret is shown only now; the gateway keeps just its hash.")
+		}
+		return nil
+	case "list":
+		list, err := clients.ListClients(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CLIENT\tORG\tNAME\tROLES\tAUTH\tCREATED\tREVOKED")
+		for _, c := range list {
+			method := "secret"
+			if c.PublicKeyPEM != "" {
+				method = "private_key_jwt"
+			}
+			revoked := "-"
+			if c.RevokedAt != nil {
+				revoked = c.RevokedAt.UTC().Format(time.RFC3339)
+			}
+			var rs []string
+			for _, r := range c.Roles {
+				rs = append(rs, string(r))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.OrgRegNo, c.OrgName, strings.Join(rs, ","), method, c.CreatedAt.UTC().Format(time.RFC3339), revoked)
+		}
+		return tw.Flush()
+	case "revoke":
+		if *id == "" {
+			return fmt.Errorf("clients revoke: -id is required")
+		}
+		if err := clients.RevokeClient(ctx, *id, time.Now()); err != nil {
+			return fmt.Errorf("revoke %s: %w", *id, err)
+		}
+		fmt.Fprintf(stdout, "revoked %s (tokens already issued expire within the token lifetime)\n", *id)
+		return nil
+	default:
+		return fmt.Errorf("clients: unknown subcommand %q", sub)
+	}
+}

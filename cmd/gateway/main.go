@@ -1,0 +1,106 @@
+// Command gateway runs the AVIS integration gateway and its operator
+// commands:
+//
+//	gateway [serve] [flags]        run the HTTP server (the default)
+//	gateway migrate [flags]        apply database migrations and exit
+//	gateway clients add|list|revoke  manage API clients
+//	gateway sample [flags]         load sample organisations, clients and benefits
+//	gateway config-doc             print the configuration table (Markdown)
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/avis-lv/gateway/internal/config"
+	"github.com/avis-lv/gateway/internal/gateway"
+	"github.com/avis-lv/gateway/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stderr)
+	case "migrate":
+		cfg, log, err := setup("migrate", args, getenv, stderr)
+		if err != nil {
+			return err
+		}
+		pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return store.Migrate(ctx, pool, log)
+	case "clients":
+		return clientsCommand(ctx, args, getenv, stdout, stderr)
+	case "sample":
+		return sampleCommand(ctx, args, getenv, stdout, stderr)
+	case "config-doc":
+		_, err := io.WriteString(stdout, config.Markdown())
+		return err
+	case "help", "-h", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+}
+
+const usage = `usage:
+  gateway [serve] [flags]                 run the HTTP server
+  gateway migrate [flags]                 apply database migrations
+  gateway clients add -id ID -org REGNO -org-name NAME -roles grantor,provider [-public-key FILE] [-description TEXT]
+  gateway clients list
+  gateway clients revoke -id ID
+  gateway sample [-out FILE]              load sample organisations, clients and benefits
+  gateway config-doc                      print every setting as a Markdown table
+Every command also takes the settings' flags (see 'gateway serve -h').
+`
+
+func setup(name string, args []string, getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(name, args, getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewJSONHandler(stderr, opts)
+	if cfg.LogFormat == "text" {
+		h = slog.NewTextHandler(stderr, opts)
+	}
+	return cfg, slog.New(h), nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, log, err := setup("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log.Info("starting gateway", "config", cfg)
+	app, err := gateway.Build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	app.Start(ctx)
+	return app.Serve(ctx)
+}

@@ -1,0 +1,212 @@
+package auth
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// accessClaims are the claims of an access token.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	Org   string `json:"org"`
+	Roles []Role `json:"roles"`
+}
+
+// Tokens issues and verifies access tokens, signed with the gateway's
+// Ed25519 key. Verified tokens are remembered until they expire, so the hot
+// path of a busy client is a map lookup, not a signature check.
+type Tokens struct {
+	key    ed25519.PrivateKey
+	pub    ed25519.PublicKey
+	issuer string
+	ttl    time.Duration
+	now    func() time.Time
+	parser *jwt.Parser
+
+	mu       sync.RWMutex
+	verified map[[32]byte]verifiedToken
+	maxCache int
+}
+
+type verifiedToken struct {
+	p   Principal
+	exp time.Time
+}
+
+// NewTokens builds the token service. issuer is the gateway's public URL.
+func NewTokens(key ed25519.PrivateKey, issuer string, ttl time.Duration, now func() time.Time) *Tokens {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tokens{
+		key:    key,
+		pub:    key.Public().(ed25519.PublicKey),
+		issuer: issuer,
+		ttl:    ttl,
+		now:    now,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+			jwt.WithIssuer(issuer),
+			jwt.WithAudience(issuer),
+			jwt.WithExpirationRequired(),
+			jwt.WithTimeFunc(now),
+		),
+		verified: make(map[[32]byte]verifiedToken),
+		maxCache: 100_000,
+	}
+}
+
+// TTL is how long issued tokens live.
+func (t *Tokens) TTL() time.Duration { return t.ttl }
+
+// Issue signs an access token for p.
+func (t *Tokens) Issue(p Principal) (string, time.Time, error) {
+	now := t.now()
+	exp := now.Add(t.ttl)
+	jti := make([]byte, 12)
+	if _, err := rand.Read(jti); err != nil {
+		return "", time.Time{}, fmt.Errorf("token id: %w", err)
+	}
+	claims := accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.issuer,
+			Subject:   p.ClientID,
+			Audience:  jwt.ClaimStrings{t.issuer},
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now.Add(-5 * time.Second)),
+			ExpiresAt: jwt.NewNumericDate(exp),
+			ID:        base64.RawURLEncoding.EncodeToString(jti),
+		},
+		Org:   p.OrgRegNo,
+		Roles: p.Roles,
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(t.key)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return s, exp, nil
+}
+
+// Verify checks an access token and returns its principal.
+func (t *Tokens) Verify(token string) (Principal, error) {
+	key := sha256.Sum256([]byte(token))
+	now := t.now()
+	t.mu.RLock()
+	v, ok := t.verified[key]
+	t.mu.RUnlock()
+	if ok {
+		if now.Before(v.exp) {
+			return v.p, nil
+		}
+		return Principal{}, ErrInvalidToken
+	}
+	var claims accessClaims
+	if _, err := t.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.pub, nil }); err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if claims.Subject == "" || claims.Org == "" || len(claims.Roles) == 0 {
+		return Principal{}, fmt.Errorf("%w: missing claims", ErrInvalidToken)
+	}
+	p := Principal{ClientID: claims.Subject, OrgRegNo: claims.Org, Roles: claims.Roles}
+	t.remember(key, verifiedToken{p: p, exp: claims.ExpiresAt.Time})
+	return p, nil
+}
+
+func (t *Tokens) remember(key [32]byte, v verifiedToken) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.verified) >= t.maxCache {
+		now := t.now()
+		for k, old := range t.verified {
+			if !now.Before(old.exp) {
+				delete(t.verified, k)
+			}
+		}
+		// Still full of live tokens: start over rather than grow without bound.
+		if len(t.verified) >= t.maxCache {
+			clear(t.verified)
+		}
+	}
+	t.verified[key] = v
+}
+
+// LoadOrCreateKey reads an Ed25519 private key (PKCS#8 PEM) from path, or
+// creates one there if the file does not exist. Creation uses O_EXCL, so
+// instances starting together on one host end up with the same key.
+func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		_, priv, gerr := ed25519.GenerateKey(rand.Reader)
+		if gerr != nil {
+			return nil, fmt.Errorf("generate token key: %w", gerr)
+		}
+		der, merr := x509.MarshalPKCS8PrivateKey(priv)
+		if merr != nil {
+			return nil, fmt.Errorf("encode token key: %w", merr)
+		}
+		f, oerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if oerr == nil {
+			werr := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+			if cerr := f.Close(); werr == nil {
+				werr = cerr
+			}
+			if werr != nil {
+				return nil, fmt.Errorf("write token key: %w", werr)
+			}
+			return priv, nil
+		}
+		if !errors.Is(oerr, os.ErrExist) {
+			return nil, fmt.Errorf("create token key: %w", oerr)
+		}
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read token key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("token key %s: no PEM block", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("token key %s: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("token key %s: not an Ed25519 key", path)
+	}
+	return priv, nil
+}
+
+// ParsePublicKey reads a client's registered key: a PEM public key or an
+// X.509 certificate (as DAGR registers technical clients).
+func ParsePublicKey(pemText string) (crypto.PublicKey, error) {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	switch block.Type {
+	case "CERTIFICATE":
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse certificate: %w", err)
+		}
+		return cert.PublicKey, nil
+	case "PUBLIC KEY":
+		return x509.ParsePKIXPublicKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("unsupported PEM block %q", block.Type)
+	}
+}

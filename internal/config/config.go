@@ -1,0 +1,169 @@
+// Package config reads the gateway's settings from environment variables and
+// command-line flags (flags win) into one struct.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Config is every setting of the gateway. Each field's variable is listed in
+// the README's configuration table.
+type Config struct {
+	Addr            string
+	PublicURL       string
+	DatabaseURL     string
+	DBMaxConns      int
+	RedisAddr       string
+	RedisPassword   string
+	RedisDB         int
+	RedisPrefix     string
+	TokenKeyFile    string
+	TokenTTL        time.Duration
+	SigningKeyFile  string
+	SigningCertFile string
+	MocksURL        string
+	LogLevel        slog.Level
+	LogFormat       string
+	BodyLimit       int64
+	ShutdownTimeout time.Duration
+	BenchRoutes     bool
+}
+
+type setting struct {
+	env, flag, def, usage string
+	secret                bool
+	apply                 func(c *Config, v string) error
+}
+
+func settings() []setting {
+	str := func(dst func(*Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *dst(c) = v; return nil }
+	}
+	integer := func(dst func(*Config) *int) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			*dst(c) = n
+			return err
+		}
+	}
+	dur := func(dst func(*Config) *time.Duration) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			*dst(c) = d
+			return err
+		}
+	}
+	return []setting{
+		{"AVIS_ADDR", "addr", "127.0.0.1:8080", "address to listen on", false, str(func(c *Config) *string { return &c.Addr })},
+		{"AVIS_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "URL integrators reach the gateway at (token issuer and audience)", false, str(func(c *Config) *string { return &c.PublicURL })},
+		{"AVIS_DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/avis?sslmode=disable", "PostgreSQL connection URL", true, str(func(c *Config) *string { return &c.DatabaseURL })},
+		{"AVIS_DB_MAX_CONNS", "db-max-conns", "20", "largest PostgreSQL pool size", false, integer(func(c *Config) *int { return &c.DBMaxConns })},
+		{"AVIS_REDIS_ADDR", "redis-addr", "127.0.0.1:6379", "Redis address", false, str(func(c *Config) *string { return &c.RedisAddr })},
+		{"AVIS_REDIS_PASSWORD", "redis-password", "", "Redis password", true, str(func(c *Config) *string { return &c.RedisPassword })},
+		{"AVIS_REDIS_DB", "redis-db", "0", "Redis database number", false, integer(func(c *Config) *int { return &c.RedisDB })},
+		{"AVIS_REDIS_PREFIX", "redis-prefix", "avis:", "prefix of every Redis key", false, str(func(c *Config) *string { return &c.RedisPrefix })},
+		{"AVIS_TOKEN_KEY_FILE", "token-key-file", "var/keys/token.key", "Ed25519 key (PKCS#8 PEM) that signs access tokens; created if missing", false, str(func(c *Config) *string { return &c.TokenKeyFile })},
+		{"AVIS_TOKEN_TTL", "token-ttl", "5m", "lifetime of access tokens", false, dur(func(c *Config) *time.Duration { return &c.TokenTTL })},
+		{"AVIS_SIGNING_KEY_FILE", "signing-key-file", "var/keys/gateway.key", "X.509 private key (PEM) for XML-DSig of registry requests and receipts", false, str(func(c *Config) *string { return &c.SigningKeyFile })},
+		{"AVIS_SIGNING_CERT_FILE", "signing-cert-file", "var/keys/gateway.crt", "the gateway's X.509 certificate (PEM)", false, str(func(c *Config) *string { return &c.SigningCertFile })},
+		{"AVIS_MOCKS_URL", "mocks-url", "http://127.0.0.1:8081", "base URL of the registries (the mock suite in development)", false, str(func(c *Config) *string { return &c.MocksURL })},
+		{"AVIS_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false, func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{"AVIS_LOG_FORMAT", "log-format", "json", "json or text", false, func(c *Config, v string) error {
+			if v != "json" && v != "text" {
+				return fmt.Errorf("want json or text")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+		{"AVIS_BODY_LIMIT", "body-limit", "1048576", "default largest JSON request body in bytes", false, func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			c.BodyLimit = n
+			return err
+		}},
+		{"AVIS_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long to let requests finish on SIGTERM", false, dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+		{"AVIS_BENCH_ROUTES", "bench-routes", "false", "serve the bare /bench/bare routes the benchmarks compare against", false, func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.BenchRoutes = b
+			return err
+		}},
+	}
+}
+
+// Load reads the settings: defaults, then environment, then flags in args.
+func Load(name string, args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	values := map[string]*string{}
+	for _, s := range settings() {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		values[s.flag] = fs.String(s.flag, v, s.usage+" ($"+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	for _, s := range settings() {
+		if err := s.apply(&c, *values[s.flag]); err != nil {
+			return c, fmt.Errorf("%s / -%s = %q: %w", s.env, s.flag, *values[s.flag], err)
+		}
+	}
+	if _, err := url.Parse(c.PublicURL); err != nil {
+		return c, fmt.Errorf("AVIS_PUBLIC_URL: %w", err)
+	}
+	return c, nil
+}
+
+// LogValue prints the configuration with secrets masked, for the start-up
+// log line.
+func (c Config) LogValue() slog.Value {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "***"
+	}
+	db := c.DatabaseURL
+	if u, err := url.Parse(db); err == nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "***")
+		}
+		db = u.String()
+	}
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("public_url", c.PublicURL),
+		slog.String("database_url", db),
+		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.String("redis_addr", c.RedisAddr),
+		slog.String("redis_password", mask(c.RedisPassword)),
+		slog.Int("redis_db", c.RedisDB),
+		slog.String("redis_prefix", c.RedisPrefix),
+		slog.String("token_key_file", c.TokenKeyFile),
+		slog.Duration("token_ttl", c.TokenTTL),
+		slog.String("signing_cert_file", c.SigningCertFile),
+		slog.String("mocks_url", c.MocksURL),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Int64("body_limit", c.BodyLimit),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Bool("bench_routes", c.BenchRoutes),
+	)
+}
+
+// Markdown renders the settings as the README's configuration table.
+func Markdown() string {
+	out := "| variable | flag | default | meaning |\n|---|---|---|---|\n"
+	for _, s := range settings() {
+		out += fmt.Sprintf("| `%s` | `-%s` | `%s` | %s |\n", s.env, s.flag, s.def, s.usage)
+	}
+	return out
+}

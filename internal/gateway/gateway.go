@@ -1,0 +1,167 @@
+// Package gateway wires the gateway's parts together from a Config: the
+// core store, the cache, the domain services and the HTTP server. main and
+// the black-box tests both build the gateway through it.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/avis-lv/gateway/internal/auth"
+	"github.com/avis-lv/gateway/internal/benefits"
+	"github.com/avis-lv/gateway/internal/config"
+	"github.com/avis-lv/gateway/internal/ekk"
+	"github.com/avis-lv/gateway/internal/httpapi"
+	"github.com/avis-lv/gateway/internal/store"
+)
+
+// App is a built gateway.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Pool     *pgxpool.Pool
+	Redis    *redis.Client
+	Echo     *echo.Echo
+	Clients  *store.Clients
+	Benefits *benefits.Service
+	watcher  *store.FeedWatcher
+	cancel   context.CancelFunc
+	// background work started by Start, waited for by Close.
+	done chan struct{}
+}
+
+// Build connects to PostgreSQL and Redis, applies migrations and assembles
+// the server. Call Start to begin background work and Close at the end.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	pool, err := store.Open(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns))
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, Pool: pool, done: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			pool.Close()
+		}
+	}()
+	if err := store.Migrate(ctx, pool, log); err != nil {
+		return nil, err
+	}
+	// Redis may be down at start: the gateway degrades, it does not refuse.
+	a.Redis = redis.NewClient(&redis.Options{
+		Addr:         cfg.RedisAddr,
+		Password:     cfg.RedisPassword,
+		DB:           cfg.RedisDB,
+		DialTimeout:  time.Second,
+		ReadTimeout:  500 * time.Millisecond,
+		WriteTimeout: 500 * time.Millisecond,
+	})
+
+	if dir := filepath.Dir(cfg.TokenKeyFile); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("token key directory: %w", err)
+		}
+	}
+	key, err := auth.LoadOrCreateKey(cfg.TokenKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	tokens := auth.NewTokens(key, cfg.PublicURL, cfg.TokenTTL, nil)
+	a.Clients = store.NewClients(pool)
+	authSvc := auth.NewService(a.Clients, tokens, cfg.PublicURL+"/oauth/token", log, nil)
+
+	classifier, err := ekk.Load()
+	if err != nil {
+		return nil, err
+	}
+	benefitStore := store.NewBenefits(pool)
+	a.Benefits = benefits.NewService(benefitStore, classifier, nil)
+	a.watcher = store.NewFeedWatcher(pool, log)
+	feedHead := func(ctx context.Context) (int64, error) {
+		if head, current := a.watcher.Head(); current {
+			return head, nil
+		}
+		return benefitStore.FeedHead(ctx)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	e, err := httpapi.New(ctx, httpapi.Deps{
+		Log:      log,
+		Auth:     authSvc,
+		Tokens:   tokens,
+		Benefits: a.Benefits,
+		FeedHead: feedHead,
+		Ready: []httpapi.ReadinessCheck{
+			{Name: "postgres", Check: pool.Ping},
+			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
+		},
+		Registry:    reg,
+		BodyLimit:   cfg.BodyLimit,
+		BenchRoutes: cfg.BenchRoutes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Echo = e
+	ok = true
+	return a, nil
+}
+
+// Start begins the background work (the feed listener).
+func (a *App) Start(ctx context.Context) {
+	ctx, a.cancel = context.WithCancel(ctx)
+	go func() {
+		defer close(a.done)
+		a.watcher.Run(ctx)
+	}()
+}
+
+// Serve listens on the configured address until ctx ends, then shuts down
+// gracefully: in-flight requests get ShutdownTimeout to finish.
+func (a *App) Serve(ctx context.Context) error {
+	srv := httpapi.NewHTTPServer(a.Config.Addr, a.Echo, a.Log)
+	errc := make(chan error, 1)
+	go func() {
+		a.Log.Info("gateway listening", "addr", a.Config.Addr)
+		errc <- srv.ListenAndServe()
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen: %w", err)
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops background work and closes the connections.
+func (a *App) Close() {
+	if a.cancel != nil {
+		a.cancel()
+		<-a.done
+	}
+	_ = a.Redis.Close()
+	a.Pool.Close()
+}

@@ -1,0 +1,61 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/avis-lv/gateway/api"
+	"github.com/avis-lv/gateway/internal/auth"
+	"github.com/avis-lv/gateway/internal/problem"
+)
+
+// IssueToken is the OAuth 2.0 token endpoint (client credentials).
+func (s *Server) IssueToken(c echo.Context, _ api.IssueTokenParams) error {
+	req := auth.TokenRequest{
+		GrantType:           c.FormValue("grant_type"),
+		ClientID:            c.FormValue("client_id"),
+		ClientSecret:        c.FormValue("client_secret"),
+		ClientAssertionType: c.FormValue("client_assertion_type"),
+		ClientAssertion:     c.FormValue("client_assertion"),
+		Scope:               c.FormValue("scope"),
+	}
+	if id, secret, ok := c.Request().BasicAuth(); ok {
+		if req.ClientSecret != "" {
+			return oauthProblem(problem.InvalidGrant, "invalid_request", "Send the client secret once: in the form or with HTTP Basic, not both", "Klienta noslēpumu sūtiet vienreiz: formā vai ar HTTP Basic, ne abos")
+		}
+		req.ClientID, req.ClientSecret = id, secret
+	}
+	tok, err := s.d.Auth.Issue(c.Request().Context(), req)
+	switch {
+	case errors.Is(err, auth.ErrUnsupported):
+		return oauthProblem(problem.InvalidGrant, "unsupported_grant_type", "Only grant_type=client_credentials is supported", "Atbalstīts tikai grant_type=client_credentials")
+	case errors.Is(err, auth.ErrInvalidRequest):
+		return oauthProblem(problem.InvalidGrant, "invalid_request", err.Error(), "Marķiera pieprasījums nav derīgs")
+	case errors.Is(err, auth.ErrInvalidScope):
+		return oauthProblem(problem.InvalidGrant, "invalid_scope", "The requested scope is not among the client's roles", "Pieprasītā darbības joma nav starp klienta lomām")
+	case errors.Is(err, auth.ErrInvalidClient):
+		p := oauthProblem(problem.InvalidClient, "invalid_client", "Client authentication failed", "Klienta autentifikācija neizdevās")
+		p.Headers = map[string]string{"WWW-Authenticate": `Basic realm="avis"`}
+		p.Cause = err
+		return p
+	case err != nil:
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	return c.JSON(http.StatusOK, api.TokenResponse{
+		AccessToken: tok.AccessToken,
+		TokenType:   api.Bearer,
+		ExpiresIn:   tok.ExpiresIn,
+		Scope:       &tok.Scope,
+	})
+}
+
+func oauthProblem(kind problem.Kind, code, en, lv string) *problem.Problem {
+	p := problem.New(kind, en, lv)
+	p.OAuthError = code
+	return p
+}

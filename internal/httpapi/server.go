@@ -1,0 +1,272 @@
+// Package httpapi assembles the gateway's HTTP server: the contract-checked
+// echo router, its middleware, the operations and docs pages, and the
+// handlers of authentication and benefit instructions. Handlers translate
+// HTTP to domain calls and back; the domain packages know nothing of HTTP.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/swaggest/swgui"
+	"github.com/swaggest/swgui/v5emb"
+
+	"github.com/avis-lv/gateway/api"
+	"github.com/avis-lv/gateway/internal/auth"
+	"github.com/avis-lv/gateway/internal/benefits"
+	"github.com/avis-lv/gateway/internal/httpx"
+	"github.com/avis-lv/gateway/internal/problem"
+)
+
+// ReadinessCheck is one dependency /readyz asks.
+type ReadinessCheck struct {
+	Name  string
+	Check func(context.Context) error
+}
+
+// ListsHandlers serve person lists and uploads.
+type ListsHandlers interface {
+	GetList(ctx echo.Context, listId api.ListId, params api.GetListParams) error
+	PushListMembers(ctx echo.Context, listId api.ListId, params api.PushListMembersParams) error
+	UploadListFile(ctx echo.Context, listId api.ListId, params api.UploadListFileParams) error
+	GetUpload(ctx echo.Context, uploadId api.UploadId, params api.GetUploadParams) error
+	GetUploadErrors(ctx echo.Context, uploadId api.UploadId, params api.GetUploadErrorsParams) error
+}
+
+// MeansHandlers serve identification means.
+type MeansHandlers interface {
+	PutMeans(ctx echo.Context, pType api.MeansType, number string, params api.PutMeansParams) error
+	RevokeMeans(ctx echo.Context, pType api.MeansType, number string, params api.RevokeMeansParams) error
+}
+
+// EligibilityHandlers serve the real-time eligibility check.
+type EligibilityHandlers interface {
+	CheckEligibility(ctx echo.Context, params api.CheckEligibilityParams) error
+}
+
+// TransactionHandlers serve transactions, receipts and reports.
+type TransactionHandlers interface {
+	ListTransactions(ctx echo.Context, params api.ListTransactionsParams) error
+	ReportTransaction(ctx echo.Context, params api.ReportTransactionParams) error
+	ReverseTransaction(ctx echo.Context, transactionId openapi_types.UUID, params api.ReverseTransactionParams) error
+	GetReceipt(ctx echo.Context, receiptId openapi_types.UUID, params api.GetReceiptParams) error
+	GetSpendReport(ctx echo.Context, params api.GetSpendReportParams) error
+}
+
+// Deps are what the server is built from. Capabilities left nil answer 501.
+type Deps struct {
+	Log          *slog.Logger
+	Auth         *auth.Service
+	Tokens       *auth.Tokens
+	Benefits     *benefits.Service
+	FeedHead     func(context.Context) (int64, error)
+	Ready        []ReadinessCheck
+	Registry     *prometheus.Registry
+	ErrorMappers []httpx.ErrorMapper
+
+	Lists        ListsHandlers
+	Means        MeansHandlers
+	Eligibility  EligibilityHandlers
+	Transactions TransactionHandlers
+	// Routes adds pages outside the API contract (the upload page).
+	Routes func(e *echo.Echo)
+
+	// BodyLimit is the default request body cap; BodyLimits override it by
+	// operation id.
+	BodyLimit  int64
+	BodyLimits map[string]int64
+	// Streamed operations read their bodies themselves.
+	Streamed []string
+	// BenchRoutes adds the bare routes the benchmarks compare against.
+	BenchRoutes bool
+}
+
+// Server implements the generated api.ServerInterface.
+type Server struct {
+	d Deps
+}
+
+var _ api.ServerInterface = (*Server)(nil)
+
+// New builds the echo server with every route of the contract.
+func New(ctx context.Context, d Deps) (*echo.Echo, error) {
+	ct, err := newContract(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if d.BodyLimit == 0 {
+		d.BodyLimit = 1 << 20
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = httpx.ErrorHandler(d.Log, append(d.ErrorMappers, benefitsErrors)...)
+
+	m := newHTTPMetrics(d.Registry)
+	limits := bodyLimits{byOperation: d.BodyLimits, fallback: d.BodyLimit, streamed: map[string]bool{}}
+	for _, op := range d.Streamed {
+		limits.streamed[op] = true
+	}
+	e.Use(
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+			// Accept a caller's id only if it is short and plain, so it can
+			// go into logs safely.
+			Generator: newRequestID,
+		}),
+		recoverer(d.Log),
+		m.middleware,
+		accessLog(d.Log),
+		securityHeaders,
+		authenticate(d.Tokens),
+		ct.validate(limits),
+	)
+
+	s := &Server{d: d}
+	api.RegisterHandlers(e, s)
+
+	e.GET("/openapi.yaml", func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=300")
+		return c.Blob(http.StatusOK, "application/yaml", api.Spec)
+	})
+	docs := v5emb.NewHandlerWithConfig(swgui.Config{
+		Title:       "AVIS integration gateway API",
+		SwaggerJSON: "/openapi.yaml",
+		BasePath:    "/docs/",
+		SettingsUI:  map[string]string{"persistAuthorization": "false", "tryItOutEnabled": "true"},
+	})
+	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
+	e.GET("/docs/*", echo.WrapHandler(docs))
+	if d.Registry != nil {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
+	}
+	if d.Routes != nil {
+		d.Routes(e)
+	}
+	if d.BenchRoutes {
+		// The benchmarks' baseline: the same server and middleware chain's
+		// cheapest possible answer.
+		e.GET("/bench/bare", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+		e.POST("/bench/bare", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	}
+	return e, nil
+}
+
+// NewHTTPServer wraps h with the timeouts echo leaves unset.
+func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		// Uploads extend their own read deadline; everything else is small.
+		ReadTimeout:    60 * time.Second,
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func newRequestID() string {
+	return strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + randomToken(6)
+}
+
+// authenticate reads a bearer token when one is sent. A bad token is refused
+// at once; a missing one is left to the contract check, which knows whether
+// the operation is public.
+func authenticate(tokens *auth.Tokens) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Request().Header.Get(echo.HeaderAuthorization)
+			if len(h) < 7 || !equalFoldASCII(h[:7], "bearer ") {
+				return next(c)
+			}
+			p, err := tokens.Verify(h[7:])
+			if err != nil {
+				pr := problem.New(problem.InvalidToken, "The access token is invalid or expired; get a new one from POST /oauth/token", "Piekļuves marķieris nav derīgs vai ir beidzies; saņemiet jaunu no POST /oauth/token")
+				pr.Headers = map[string]string{"WWW-Authenticate": `Bearer realm="avis", error="invalid_token"`}
+				pr.Cause = err
+				return pr
+			}
+			req := c.Request()
+			c.SetRequest(req.WithContext(httpx.WithPrincipal(req.Context(), p)))
+			return next(c)
+		}
+	}
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		return next(c)
+	}
+}
+
+func recoverer(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler {
+						panic(r)
+					}
+					log.ErrorContext(c.Request().Context(), "handler panicked", "request_id", httpx.RequestID(c), "route", c.Path(), "panic", r)
+					err = &problem.Problem{Kind: problem.Internal}
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+// accessLog writes one line per request. It logs the route template, never
+// the raw path or query, which may hold personal codes.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			attrs := []any{
+				"request_id", httpx.RequestID(c),
+				"method", c.Request().Method,
+				"route", c.Path(),
+				"status", c.Response().Status,
+				"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+				"bytes_out", c.Response().Size,
+			}
+			if p, ok := httpx.PrincipalFrom(c.Request().Context()); ok {
+				attrs = append(attrs, "client_id", p.ClientID, "org", p.OrgRegNo)
+			}
+			log.InfoContext(c.Request().Context(), "request", attrs...)
+			return nil
+		}
+	}
+}

@@ -1,0 +1,285 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+
+	"github.com/avis-lv/gateway/api"
+	"github.com/avis-lv/gateway/internal/auth"
+	"github.com/avis-lv/gateway/internal/httpx"
+	"github.com/avis-lv/gateway/internal/problem"
+)
+
+// contract is the loaded OpenAPI document, its router and what each
+// operation requires, all built once at start.
+type contract struct {
+	doc    *openapi3.T
+	router routers.Router
+	// roles lists, per operation, the role sets any one of which admits a
+	// caller; nil means the operation is public.
+	roles map[*openapi3.Operation][][]auth.Role
+}
+
+// LoadContract parses and validates the embedded OpenAPI document.
+func LoadContract(ctx context.Context) (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(api.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("load openapi.yaml: %w", err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		return nil, fmt.Errorf("validate openapi.yaml: %w", err)
+	}
+	return doc, nil
+}
+
+func newContract(ctx context.Context) (*contract, error) {
+	doc, err := LoadContract(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Servers would make the router match only those hosts; the gateway
+	// answers on whatever address it is deployed at.
+	doc.Servers = nil
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("build openapi router: %w", err)
+	}
+	c := &contract{doc: doc, router: router, roles: map[*openapi3.Operation][][]auth.Role{}}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			reqs := doc.Security
+			if op.Security != nil {
+				reqs = *op.Security
+			}
+			var sets [][]auth.Role
+			for _, req := range reqs {
+				set := []auth.Role{}
+				for _, scopes := range req {
+					for _, s := range scopes {
+						set = append(set, auth.Role(s))
+					}
+				}
+				sets = append(sets, set)
+			}
+			c.roles[op] = sets
+		}
+	}
+	return c, nil
+}
+
+// unvalidatedPrefixes are served outside the API contract.
+var unvalidatedPrefixes = []string{"/docs", "/openapi.yaml", "/metrics", "/ui", "/bench/"}
+
+// bodyLimits caps request bodies by operation; others get the default.
+type bodyLimits struct {
+	byOperation map[string]int64
+	fallback    int64
+	// streamed operations read their own body (file uploads) and are not
+	// buffered or schema-checked here.
+	streamed map[string]bool
+}
+
+// validate checks every request against the contract: the route, the
+// caller's roles, parameters and body. It runs after authentication.
+func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
+	opts := &openapi3filter.Options{
+		MultiError:         true,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+	}
+	streamOpts := *opts
+	streamOpts.ExcludeRequestBody = true
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			for _, p := range unvalidatedPrefixes {
+				if strings.HasPrefix(req.URL.Path, p) {
+					return next(c)
+				}
+			}
+			route, pathParams, err := ct.router.FindRoute(req)
+			if err != nil {
+				if errors.Is(err, routers.ErrMethodNotAllowed) {
+					return problem.New(problem.MethodNotAllowed, "", "")
+				}
+				return problem.New(problem.NotFound, "No such resource", "Šāda resursa nav")
+			}
+			if err := ct.authorise(c, route.Operation); err != nil {
+				return err
+			}
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: opts}
+			if limits.streamed[route.Operation.OperationID] {
+				in.Options = &streamOpts
+			} else if req.Body != nil && req.Body != http.NoBody {
+				limit := limits.fallback
+				if l, ok := limits.byOperation[route.Operation.OperationID]; ok {
+					limit = l
+				}
+				if req.ContentLength > limit {
+					return problem.New(problem.TooLarge, fmt.Sprintf("The body may have at most %d bytes", limit), fmt.Sprintf("Saturs drīkst būt ne lielāks par %d baitiem", limit))
+				}
+				body, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+				if err != nil {
+					return fmt.Errorf("read request body: %w", err)
+				}
+				if int64(len(body)) > limit {
+					return problem.New(problem.TooLarge, fmt.Sprintf("The body may have at most %d bytes", limit), fmt.Sprintf("Saturs drīkst būt ne lielāks par %d baitiem", limit))
+				}
+				req.Body = io.NopCloser(bytes.NewReader(body))
+				req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+			}
+			if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil {
+				return requestProblem(err)
+			}
+			if req.GetBody != nil {
+				req.Body, _ = req.GetBody()
+			}
+			return next(c)
+		}
+	}
+}
+
+// authorise answers 401 without a valid token and 403 when no security
+// requirement of the operation is met by the caller's roles.
+func (ct *contract) authorise(c echo.Context, op *openapi3.Operation) error {
+	sets := ct.roles[op]
+	if len(sets) == 0 {
+		return nil
+	}
+	for _, set := range sets {
+		if len(set) == 0 {
+			return nil
+		}
+	}
+	p, ok := httpx.PrincipalFrom(c.Request().Context())
+	if !ok {
+		pr := problem.New(problem.Unauthorized, "Send an access token from POST /oauth/token as 'Authorization: Bearer <token>'", "Nosūtiet piekļuves marķieri no POST /oauth/token kā 'Authorization: Bearer <marķieris>'")
+		pr.Headers = map[string]string{"WWW-Authenticate": `Bearer realm="avis"`}
+		return pr
+	}
+	var needed []string
+	for _, set := range sets {
+		all := true
+		for _, r := range set {
+			if !p.Has(r) {
+				all = false
+			}
+			needed = append(needed, string(r))
+		}
+		if all {
+			return nil
+		}
+	}
+	return problem.New(problem.Forbidden,
+		"This operation needs the role "+strings.Join(needed, " or "),
+		"Šai darbībai vajadzīga loma "+strings.Join(needed, " vai "))
+}
+
+// requestProblem turns kin-openapi's findings into one validation problem
+// that names every offending field.
+func requestProblem(err error) *problem.Problem {
+	var fields []problem.FieldError
+	var walk func(error)
+	walk = func(err error) {
+		// A type switch, not errors.As: kin-openapi's errors unwrap into
+		// each other, and As would jump past the level that names the field.
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, inner := range e {
+				walk(inner)
+			}
+		case *openapi3filter.RequestError:
+			fields = append(fields, requestErrorFields(e)...)
+		case *openapi3.SchemaError:
+			walkSchema(e, &fields)
+		default:
+			fields = append(fields, problem.FieldError{Code: "schema.invalid", Detail: err.Error()})
+		}
+	}
+	walk(err)
+	for _, f := range fields {
+		if strings.Contains(f.Detail, "unsupported content type") || strings.Contains(f.Detail, "header Content-Type has unexpected value") {
+			return problem.New(problem.UnsupportedMedia, "Send the body as the operation's documented content type (usually application/json)", "Sūtiet saturu operācijai dokumentētajā satura tipā (parasti application/json)")
+		}
+	}
+	return problem.Fields(problem.Validation, fields...)
+}
+
+func requestErrorFields(re *openapi3filter.RequestError) []problem.FieldError {
+	if re.Parameter != nil {
+		code := "parameter.invalid"
+		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+			code = "parameter.required"
+		}
+		detail := re.Reason
+		var se *openapi3.SchemaError
+		if errors.As(re.Err, &se) {
+			code = "schema." + se.SchemaField
+			detail = se.Reason
+		} else if re.Err != nil && detail == "" {
+			detail = re.Err.Error()
+		}
+		return []problem.FieldError{{Parameter: re.Parameter.Name, Code: code, Detail: detail}}
+	}
+	if re.Err == nil {
+		return []problem.FieldError{{Code: "schema.invalid", Detail: re.Reason}}
+	}
+	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+		return []problem.FieldError{{Code: "body.required", Detail: "a body is required"}}
+	}
+	var out []problem.FieldError
+	walkSchema(re.Err, &out)
+	if len(out) == 0 {
+		out = append(out, problem.FieldError{Code: "body.malformed", Detail: re.Err.Error()})
+	}
+	return out
+}
+
+func walkSchema(err error, out *[]problem.FieldError) {
+	if me, ok := err.(openapi3.MultiError); ok {
+		for _, e := range me {
+			walkSchema(e, out)
+		}
+		return
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		ptr := "/" + strings.Join(escapePointer(se.JSONPointer()), "/")
+		if ptr == "/" {
+			ptr = ""
+		}
+		field := se.SchemaField
+		if field == "properties" && strings.HasSuffix(se.Reason, "is unsupported") {
+			// An unknown member: point at it, not at its parent.
+			if _, rest, ok := strings.Cut(se.Reason, `property "`); ok {
+				if name, _, ok := strings.Cut(rest, `"`); ok {
+					ptr += "/" + escapePointer([]string{name})[0]
+					field = "additionalProperties"
+				}
+			}
+		}
+		if field == "" {
+			field = "invalid"
+		}
+		*out = append(*out, problem.FieldError{Pointer: ptr, Code: "schema." + field, Detail: se.Reason})
+	}
+}
+
+func escapePointer(parts []string) []string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~", "~0"), "/", "~1")
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+// Package httpx holds what every HTTP handler of the gateway shares: the
+// authenticated principal and language of a request, and the one place where
+// errors become problem+json responses.
+package httpx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/avis-lv/gateway/internal/auth"
+	"github.com/avis-lv/gateway/internal/problem"
+)
+
+type principalKey struct{}
+
+// WithPrincipal stores the authenticated principal in a request context.
+func WithPrincipal(ctx context.Context, p auth.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the authenticated principal of a request context.
+func PrincipalFrom(ctx context.Context) (auth.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(auth.Principal)
+	return p, ok
+}
+
+// Principal returns the request's principal. Handlers behind the security
+// check always have one; a missing principal is a wiring bug, reported as
+// 401 rather than a panic.
+func Principal(c echo.Context) (auth.Principal, error) {
+	p, ok := PrincipalFrom(c.Request().Context())
+	if !ok {
+		return auth.Principal{}, problem.New(problem.Unauthorized, "No access token was sent", "Piekļuves marķieris nav nosūtīts")
+	}
+	return p, nil
+}
+
+// Lang is the language of the request's messages: "lv" or "en".
+func Lang(c echo.Context) string {
+	return problem.Language(c.Request().Header.Get("Accept-Language"))
+}
+
+// RequestID is the id the request-id middleware gave the request.
+func RequestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// ErrorMapper turns a domain error into a problem, or returns nil when the
+// error is not its own.
+type ErrorMapper func(error) *problem.Problem
+
+// ErrorHandler is the gateway's only translation of errors into HTTP
+// responses. Unknown errors are logged with the request id and answered as
+// a bare 500.
+func ErrorHandler(log *slog.Logger, mappers ...ErrorMapper) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := toProblem(err, mappers)
+		if p.Kind.Status >= 500 {
+			log.ErrorContext(c.Request().Context(), "request failed",
+				"request_id", RequestID(c), "route", c.Path(), "status", p.Kind.Status, "error", err)
+		} else if p.Cause != nil {
+			log.DebugContext(c.Request().Context(), "request refused",
+				"request_id", RequestID(c), "route", c.Path(), "status", p.Kind.Status, "error", p.Cause)
+		}
+		WriteProblem(c, p)
+	}
+}
+
+// WriteProblem writes p as application/problem+json.
+func WriteProblem(c echo.Context, p *problem.Problem) {
+	body := p.Render(Lang(c), c.Request().URL.Path, RequestID(c))
+	h := c.Response().Header()
+	for k, v := range p.Headers {
+		h.Set(k, v)
+	}
+	h.Set(echo.HeaderContentType, "application/problem+json")
+	h.Set("Content-Language", Lang(c))
+	c.Response().WriteHeader(p.Kind.Status)
+	if c.Request().Method == http.MethodHead {
+		return
+	}
+	_ = json.NewEncoder(c.Response()).Encode(body)
+}
+
+func toProblem(err error, mappers []ErrorMapper) *problem.Problem {
+	var p *problem.Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	for _, m := range mappers {
+		if p := m(err); p != nil {
+			return p
+		}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return problem.New(problem.NotFound, "No such resource", "Šāda resursa nav")
+		case http.StatusMethodNotAllowed:
+			return problem.New(problem.MethodNotAllowed, "", "")
+		case http.StatusRequestEntityTooLarge:
+			return problem.New(problem.TooLarge, "", "")
+		case http.StatusUnsupportedMediaType:
+			return problem.New(problem.UnsupportedMedia, "", "")
+		case http.StatusUnauthorized:
+			return problem.New(problem.Unauthorized, "", "")
+		case http.StatusServiceUnavailable:
+			return &problem.Problem{Kind: problem.Unavailable, Cause: err}
+		case http.StatusBadRequest:
+			return &problem.Problem{Kind: problem.Validation, DetailEN: "The request could not be read", DetailLV: "Pieprasījumu nevarēja nolasīt", Cause: err}
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &problem.Problem{Kind: problem.RequestTimeout, Cause: err}
+	}
+	return &problem.Problem{Kind: problem.Internal, Cause: err}
+}
+
+// NotImplemented answers for operations a later release implements.
+func NotImplemented(echo.Context) error {
+	return problem.New(problem.NotImplemented, "This operation is specified but not yet available in this gateway release", "Šī darbība ir specificēta, bet šajā vārtejas versijā vēl nav pieejama")
+}

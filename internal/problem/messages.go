@@ -1,0 +1,57 @@
+package problem
+
+// messages holds the Latvian and English text of each field-error code. The
+// codes are stable and documented; the text may improve.
+var messages = map[string][2]string{
+	// Schema violations found by the OpenAPI validator, by the schema keyword.
+	"schema.required":             {"is required", "ir obligāts"},
+	"schema.type":                 {"has the wrong type", "ir nepareiza tipa"},
+	"schema.enum":                 {"is not one of the allowed values", "nav neviena no atļautajām vērtībām"},
+	"schema.pattern":              {"does not have the required form", "neatbilst prasītajam formātam"},
+	"schema.format":               {"is not in the required format", "nav prasītajā formātā"},
+	"schema.minimum":              {"is too small", "ir pārāk mazs"},
+	"schema.maximum":              {"is too large", "ir pārāk liels"},
+	"schema.minLength":            {"is too short", "ir pārāk īss"},
+	"schema.maxLength":            {"is too long", "ir pārāk garš"},
+	"schema.minItems":             {"has too few items", "satur pārāk maz elementu"},
+	"schema.maxItems":             {"has too many items", "satur pārāk daudz elementu"},
+	"schema.uniqueItems":          {"has duplicate items", "satur atkārtotus elementus"},
+	"schema.additionalProperties": {"is not a known field", "nav zināms lauks"},
+	"schema.invalid":              {"is not valid", "nav derīgs"},
+	"body.malformed":              {"the body is not valid JSON", "saturs nav derīgs JSON"},
+	"body.required":               {"a body is required", "saturs ir obligāts"},
+	"parameter.invalid":           {"is not valid", "nav derīgs"},
+	"parameter.required":          {"is required", "ir obligāts"},
+	"cursor.invalid":              {"is not a cursor this gateway issued", "nav šīs vārtejas izsniegts kursors"},
+
+	// Business rules of benefit instructions.
+	"dates.order":              {"validTo is before validFrom", "validTo ir pirms validFrom"},
+	"discount.percent_missing": {"a percent discount needs percentBasisPoints", "procentu atlaidei vajag percentBasisPoints"},
+	"discount.amount_missing":  {"a fixed discount needs amountCents", "fiksētai atlaidei vajag amountCents"},
+	"discount.extra_field":     {"does not belong to this discount type", "neattiecas uz šo atlaides veidu"},
+	"recipients.exactly_one":   {"give exactly one of registryGroup and personListId", "norādiet tieši vienu no registryGroup un personListId"},
+	"age.order":                {"maxAge is below minAge", "maxAge ir mazāks par minAge"},
+	"ekk.unknown":              {"is not an expenditure code of the 6000 group", "nav 6000. grupas izdevumu kods"},
+	"ekk.repealed":             {"this EKK code has been repealed", "šis EKK kods ir svītrots"},
+	"ekk.not_leaf":             {"use the most detailed EKK code, not a group heading", "norādiet detalizētāko EKK kodu, nevis grupas kodu"},
+	"ekk.cash_benefit":         {"AVIS does not cover benefits paid in money", "AVIS neaptver naudā izmaksātus pabalstus"},
+	"ekk.employer_benefit":     {"AVIS does not cover benefits paid by an employer", "AVIS neaptver darba devēja pabalstus"},
+	"category.excluded":        {"AVIS does not cover this kind of benefit", "AVIS neaptver šāda veida atvieglojumus"},
+	"goods.wildcard_alone":     {"'*' must be the only goods code", "'*' jābūt vienīgajam preču kodam"},
+}
+
+// Message returns the text of code in lang, or fallback when the catalog has
+// none (fallback carries a specific English explanation).
+func Message(code, lang, fallback string) string {
+	m, ok := messages[code]
+	if !ok || m[0] == "" {
+		return fallback
+	}
+	if lang == "lv" {
+		return m[1]
+	}
+	if fallback != "" && fallback != m[0] {
+		return m[0] + ": " + fallback
+	}
+	return m[0]
+}

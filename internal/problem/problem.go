@@ -1,0 +1,167 @@
+// Package problem describes the gateway's errors as RFC 9457 problem details:
+// a stable type per kind of problem, the offending fields, and messages in
+// Latvian or English.
+package problem
+
+import (
+	"fmt"
+	"strings"
+)
+
+// TypeBase prefixes every problem type URI. The URIs are identifiers that
+// integrators match on; they are documented in the README.
+const TypeBase = "https://avis.gov.lv/problems/"
+
+// Kind is one stable kind of problem.
+type Kind struct {
+	Slug    string
+	Status  int
+	TitleEN string
+	TitleLV string
+}
+
+// Type is the problem's stable type URI.
+func (k Kind) Type() string { return TypeBase + k.Slug }
+
+// The kinds of problems the gateway answers with.
+var (
+	Validation       = Kind{"validation", 400, "The request is not valid", "Pieprasījums nav derīgs"}
+	Unauthorized     = Kind{"unauthorized", 401, "Authentication is required", "Nepieciešama autentifikācija"}
+	InvalidToken     = Kind{"invalid-token", 401, "The access token is not valid", "Piekļuves marķieris nav derīgs"}
+	InvalidClient    = Kind{"invalid-client", 401, "Client authentication failed", "Klienta autentifikācija neizdevās"}
+	InvalidGrant     = Kind{"invalid-request", 400, "The token request is not valid", "Marķiera pieprasījums nav derīgs"}
+	Forbidden        = Kind{"forbidden", 403, "You may not do this", "Jums nav tiesību to darīt"}
+	NotOwner         = Kind{"not-owner", 403, "This belongs to another organisation", "Tas pieder citai organizācijai"}
+	NotFound         = Kind{"not-found", 404, "Not found", "Nav atrasts"}
+	MethodNotAllowed = Kind{"method-not-allowed", 405, "Method not allowed", "Metode nav atļauta"}
+	Conflict         = Kind{"conflict", 409, "The resource is in a state that forbids this", "Resursa stāvoklis to neļauj"}
+	PreconditionFail = Kind{"precondition-failed", 412, "The resource has changed since you read it", "Resurss ir mainījies kopš nolasīšanas"}
+	TooLarge         = Kind{"too-large", 413, "The request body is too large", "Pieprasījuma saturs ir pārāk liels"}
+	UnsupportedMedia = Kind{"unsupported-media-type", 415, "Unsupported content type", "Neatbalstīts satura tips"}
+	BusinessRule     = Kind{"business-rule", 422, "The request breaks a business rule", "Pieprasījums pārkāpj biznesa noteikumu"}
+	ExcludedKind     = Kind{"excluded-benefit-kind", 422, "AVIS does not cover this kind of benefit", "AVIS neaptver šāda veida atvieglojumus"}
+	IdempotencyReuse = Kind{"idempotency-key-reused", 422, "The Idempotency-Key was used with a different request", "Idempotences atslēga izmantota citam pieprasījumam"}
+	RateLimited      = Kind{"rate-limited", 429, "Too many requests", "Pārāk daudz pieprasījumu"}
+	Internal         = Kind{"internal", 500, "Internal error", "Iekšēja kļūda"}
+	NotImplemented   = Kind{"not-implemented", 501, "Not available in this gateway release", "Šajā vārtejas versijā nav pieejams"}
+	Unavailable      = Kind{"unavailable", 503, "A dependency is unavailable; try again", "Atkarīgs pakalpojums nav pieejams; mēģiniet vēlreiz"}
+	RequestTimeout   = Kind{"timeout", 504, "The request took too long", "Pieprasījums ilga pārāk ilgi"}
+)
+
+// FieldError names one offending field: a JSON pointer into the body, a
+// parameter, or a file row and column.
+type FieldError struct {
+	Pointer   string `json:"pointer,omitempty"`
+	Parameter string `json:"parameter,omitempty"`
+	Row       int    `json:"row,omitempty"`
+	Column    string `json:"column,omitempty"`
+	Code      string `json:"code"`
+	// Detail is an English explanation used when the code has no catalog
+	// entry, or to add specifics such as the allowed values.
+	Detail string `json:"detail"`
+}
+
+// Problem is an error that knows how to present itself to a client.
+type Problem struct {
+	Kind     Kind
+	DetailEN string
+	DetailLV string
+	Errors   []FieldError
+	// OAuthError is the RFC 6749 error code, set on token-endpoint problems.
+	OAuthError string
+	// Headers are added to the response (WWW-Authenticate, Retry-After, ...).
+	Headers map[string]string
+	// Cause is logged, never shown.
+	Cause error
+}
+
+// New makes a problem of the given kind with an English and a Latvian detail.
+func New(kind Kind, detailEN, detailLV string) *Problem {
+	return &Problem{Kind: kind, DetailEN: detailEN, DetailLV: detailLV}
+}
+
+// Fields makes a validation problem from field errors.
+func Fields(kind Kind, errs ...FieldError) *Problem {
+	return &Problem{Kind: kind, Errors: errs}
+}
+
+func (p *Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.Kind.Slug)
+	if p.DetailEN != "" {
+		b.WriteString(": ")
+		b.WriteString(p.DetailEN)
+	}
+	for _, e := range p.Errors {
+		fmt.Fprintf(&b, "; %s%s%s %s", e.Pointer, e.Parameter, e.Column, e.Code)
+	}
+	if p.Cause != nil {
+		b.WriteString(": ")
+		b.WriteString(p.Cause.Error())
+	}
+	return b.String()
+}
+
+func (p *Problem) Unwrap() error { return p.Cause }
+
+// Body is the JSON document of a problem.
+type Body struct {
+	Type             string       `json:"type"`
+	Title            string       `json:"title"`
+	Status           int          `json:"status"`
+	Detail           string       `json:"detail,omitempty"`
+	Instance         string       `json:"instance,omitempty"`
+	RequestID        string       `json:"requestId,omitempty"`
+	Errors           []FieldError `json:"errors,omitempty"`
+	OAuthError       string       `json:"error,omitempty"`
+	OAuthDescription string       `json:"error_description,omitempty"`
+}
+
+// Render presents the problem in lang ("lv" or anything else for English).
+func (p *Problem) Render(lang, instance, requestID string) Body {
+	lv := lang == "lv"
+	b := Body{
+		Type:      p.Kind.Type(),
+		Title:     p.Kind.TitleEN,
+		Status:    p.Kind.Status,
+		Detail:    p.DetailEN,
+		Instance:  instance,
+		RequestID: requestID,
+	}
+	if lv {
+		b.Title = p.Kind.TitleLV
+		if p.DetailLV != "" {
+			b.Detail = p.DetailLV
+		}
+	}
+	if len(p.Errors) > 0 {
+		b.Errors = make([]FieldError, len(p.Errors))
+		for i, e := range p.Errors {
+			e.Detail = Message(e.Code, lang, e.Detail)
+			b.Errors[i] = e
+		}
+	}
+	if p.OAuthError != "" {
+		b.OAuthError = p.OAuthError
+		b.OAuthDescription = p.DetailEN
+		if b.OAuthDescription == "" {
+			b.OAuthDescription = p.Kind.TitleEN
+		}
+	}
+	return b
+}
+
+// Language picks "lv" or "en" from an Accept-Language header, honouring the
+// order (and ignoring q-values beyond order, which clients rarely vary).
+func Language(acceptLanguage string) string {
+	for _, part := range strings.Split(acceptLanguage, ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch {
+		case tag == "lv" || strings.HasPrefix(tag, "lv-"):
+			return "lv"
+		case tag == "en" || strings.HasPrefix(tag, "en-"):
+			return "en"
+		}
+	}
+	return "en"
+}
