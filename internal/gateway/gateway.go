@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,7 +38,12 @@ type App struct {
 	Clients  *store.Clients
 	Benefits *benefits.Service
 	watcher  *store.FeedWatcher
-	cancel   context.CancelFunc
+	registry *prometheus.Registry
+	tokens   *auth.Tokens
+	// background holds the loops Start runs (feed listener, upload workers,
+	// ...); each returns when its context ends.
+	background []func(context.Context)
+	cancel     context.CancelFunc
 	// background work started by Start, waited for by Close.
 	done chan struct{}
 }
@@ -99,7 +105,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	e, err := httpapi.New(ctx, httpapi.Deps{
+	deps := httpapi.Deps{
 		Log:      log,
 		Auth:     authSvc,
 		Tokens:   tokens,
@@ -112,7 +118,16 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		Registry:    reg,
 		BodyLimit:   cfg.BodyLimit,
 		BenchRoutes: cfg.BenchRoutes,
-	})
+	}
+	a.registry = reg
+	a.tokens = tokens
+	if err := a.wireLists(ctx, &deps); err != nil {
+		return nil, fmt.Errorf("lists: %w", err)
+	}
+	if err := a.wireEligibility(ctx, &deps); err != nil {
+		return nil, fmt.Errorf("eligibility: %w", err)
+	}
+	e, err := httpapi.New(ctx, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -124,9 +139,14 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 // Start begins the background work (the feed listener).
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
+	loops := append([]func(context.Context){a.watcher.Run}, a.background...)
+	var wg sync.WaitGroup
+	for _, loop := range loops {
+		wg.Go(func() { loop(ctx) })
+	}
 	go func() {
-		defer close(a.done)
-		a.watcher.Run(ctx)
+		wg.Wait()
+		close(a.done)
 	}()
 }
 
