@@ -49,12 +49,14 @@ is_port() { [[ "$1" =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535)); }
 is_local() { [[ "$1" == 127.0.0.1 || "$1" == localhost || "$1" == ::1 ]]; }
 
 # as_root runs a command with the privileges that apt, pg_ctlcluster and the
-# configuration files under /etc need.
+# configuration files under /etc need. It closes the lock descriptor (9, see
+# main): a server that apt or pg_ctlcluster starts would otherwise inherit it
+# and hold the lock for as long as it runs.
 as_root() {
 	if ((EUID == 0)); then
-		"$@"
+		"$@" 9>&-
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-		sudo -n "$@"
+		sudo -n "$@" 9>&-
 	else
 		die "need root (or password-less sudo) to run: $*"
 	fi
@@ -258,10 +260,11 @@ redis_ready() { [[ "$(redis_ping)" == PONG ]]; }
 REDIS_LOG="${TMPDIR:-/tmp}/avis-redis-$REDIS_PORT.log"
 
 redis_start() {
-	# No persistence: this Redis is a cache for tests and local runs.
+	# No persistence: this Redis is a cache for tests and local runs. The
+	# daemon must not inherit the lock descriptor (see as_root).
 	# "-::1" binds IPv6 loopback only where it exists.
 	if redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no \
-		--logfile "$REDIS_LOG" >/dev/null 2>&1; then
+		--logfile "$REDIS_LOG" >/dev/null 2>&1 9>&-; then
 		say "redis: started on 127.0.0.1:$REDIS_PORT (log $REDIS_LOG)"
 	else
 		say "redis: redis-server did not start cleanly, waiting in case another run started it"

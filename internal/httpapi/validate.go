@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -97,6 +98,14 @@ func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 	opts := &openapi3filter.Options{
 		MultiError:         true,
 		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		// kin-openapi checks a date's shape only; 2026-02-30 must fail
+		// here, where the error can still name the field.
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{
+			openapi3.WithStringFormatValidator("date", openapi3.NewCallbackValidator(func(s string) error {
+				_, err := time.Parse(time.DateOnly, s)
+				return err
+			})),
+		},
 	}
 	streamOpts := *opts
 	streamOpts.ExcludeRequestBody = true

@@ -70,7 +70,8 @@ func (c *csvReader) start() error {
 		if st.eof {
 			return &FileError{Code: CodeFileEmpty}
 		}
-		if st.blank {
+		if st.blank || len(bytes.Trim(c.rec, " \t;,\"")) == 0 {
+			// A line of separators only (Excel's empty row) is no header.
 			continue
 		}
 		if st.tooLong {

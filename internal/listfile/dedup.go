@@ -2,7 +2,6 @@ package listfile
 
 import (
 	"encoding/binary"
-	"sort"
 
 	"github.com/avis-lv/gateway/internal/personcode"
 )
@@ -68,9 +67,17 @@ func (s *codeSet) insert(key uint64, row int) (first int, dup bool) {
 	bi, rem := m>>remBits, m&(1<<remBits-1)
 	b := s.buckets[bi]
 	n := len(b) / entryBytes
-	// Entries are sorted by remainder; the row bits below it do not change
-	// the order because remainders are unique within a bucket.
-	i := sort.Search(n, func(i int) bool { return getEntry(b[i*entryBytes:])>>rowBits >= rem })
+	// Entries are sorted by remainder, and mixed remainders are uniform, so
+	// the expected position is rem·n/2^25 and the true one is a few entries
+	// away: one cache line instead of a binary search's eight.
+	remAt := func(i int) uint64 { return getEntry(b[i*entryBytes:]) >> rowBits }
+	i := int(rem * uint64(n) >> remBits)
+	for i > 0 && remAt(i-1) >= rem {
+		i--
+	}
+	for i < n && remAt(i) < rem {
+		i++
+	}
 	if i < n {
 		if e := getEntry(b[i*entryBytes:]); e>>rowBits == rem {
 			return int(e & (1<<rowBits - 1)), true

@@ -6,7 +6,7 @@ package listfile
 type Limits struct {
 	// MaxRows is the largest number of data rows (header and blank rows not
 	// counted). A national group is ~1.6 million people. It is capped at
-	// MaxRowNumber because the duplicate table packs row numbers in 27 bits.
+	// MaxRowNumber because the duplicate table packs row numbers in 23 bits.
 	MaxRows int
 	// MaxRowBytes is the longest CSV record that is still examined. A longer
 	// one is reported as row.too_long and reading continues.

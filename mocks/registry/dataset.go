@@ -71,3 +71,13 @@ func (d Dataset) Keeper() string {
 func (d Dataset) DefaultPermissionNumber() string {
 	return "DAGR-" + d.Keeper() + "-" + strings.ToUpper(string(d))
 }
+
+// Index is d's position in Datasets(), or -1.
+func (d Dataset) Index() int {
+	for i, x := range Datasets() {
+		if x == d {
+			return i
+		}
+	}
+	return -1
+}

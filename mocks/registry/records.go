@@ -153,28 +153,28 @@ var (
 
 var atvkPattern = regexp.MustCompile(`^[0-9]{7}$`)
 
-func (r *PersonRecord) Dataset() Dataset         { return Person }
-func (r *EIDRecord) Dataset() Dataset            { return EID }
-func (r *PensionerRecord) Dataset() Dataset      { return Pensioners }
-func (r *LearnerRecord) Dataset() Dataset        { return Learners }
-func (r *HonourFamilyRecord) Dataset() Dataset   { return HonourFamilies }
-func (r *OrphanRecord) Dataset() Dataset         { return Orphans }
-func (r *NeedyRecord) Dataset() Dataset          { return Needy }
-func (r *DisabilityRecord) Dataset() Dataset     { return Disability }
-func (r *RepressedRecord) Dataset() Dataset      { return Repressed }
-func (r *PersonRecord) Code() string             { return r.PersonCode }
-func (r *EIDRecord) Code() string                { return r.PersonCode }
-func (r *PensionerRecord) Code() string          { return r.PersonCode }
-func (r *LearnerRecord) Code() string            { return r.PersonCode }
-func (r *HonourFamilyRecord) Code() string       { return r.PersonCode }
-func (r *OrphanRecord) Code() string             { return r.PersonCode }
-func (r *NeedyRecord) Code() string              { return r.PersonCode }
-func (r *DisabilityRecord) Code() string         { return r.PersonCode }
-func (r *RepressedRecord) Code() string          { return r.PersonCode }
-func (r *PersonRecord) SetPersonCode(c string)   { r.PersonCode = c }
-func (r *EIDRecord) SetPersonCode(c string)      { r.PersonCode = c }
+func (r *PersonRecord) Dataset() Dataset          { return Person }
+func (r *EIDRecord) Dataset() Dataset             { return EID }
+func (r *PensionerRecord) Dataset() Dataset       { return Pensioners }
+func (r *LearnerRecord) Dataset() Dataset         { return Learners }
+func (r *HonourFamilyRecord) Dataset() Dataset    { return HonourFamilies }
+func (r *OrphanRecord) Dataset() Dataset          { return Orphans }
+func (r *NeedyRecord) Dataset() Dataset           { return Needy }
+func (r *DisabilityRecord) Dataset() Dataset      { return Disability }
+func (r *RepressedRecord) Dataset() Dataset       { return Repressed }
+func (r *PersonRecord) Code() string              { return r.PersonCode }
+func (r *EIDRecord) Code() string                 { return r.PersonCode }
+func (r *PensionerRecord) Code() string           { return r.PersonCode }
+func (r *LearnerRecord) Code() string             { return r.PersonCode }
+func (r *HonourFamilyRecord) Code() string        { return r.PersonCode }
+func (r *OrphanRecord) Code() string              { return r.PersonCode }
+func (r *NeedyRecord) Code() string               { return r.PersonCode }
+func (r *DisabilityRecord) Code() string          { return r.PersonCode }
+func (r *RepressedRecord) Code() string           { return r.PersonCode }
+func (r *PersonRecord) SetPersonCode(c string)    { r.PersonCode = c }
+func (r *EIDRecord) SetPersonCode(c string)       { r.PersonCode = c }
 func (r *PensionerRecord) SetPersonCode(c string) { r.PersonCode = c }
-func (r *LearnerRecord) SetPersonCode(c string)  { r.PersonCode = c }
+func (r *LearnerRecord) SetPersonCode(c string)   { r.PersonCode = c }
 func (r *HonourFamilyRecord) SetPersonCode(c string) {
 	r.PersonCode = c
 }
