@@ -96,7 +96,7 @@ pg_can_connect() { pg_psql -Atc 'SELECT 1' >/dev/null 2>&1; }
 pg_cluster_version() {
 	local d
 	for d in /etc/postgresql/*/"$PG_CLUSTER"; do
-		[[ -d "$d" ]] && basename "$(dirname "$d")"
+		if [[ -d "$d" ]]; then basename "$(dirname "$d")"; fi
 	done | sort -V | tail -n 1
 }
 
@@ -173,7 +173,9 @@ pg_install() {
 	ver="$(pg_cluster_version)"
 	if [[ -z "$ver" ]]; then
 		# createcluster.conf may turn off the automatic main cluster.
-		ver="$(for d in /usr/lib/postgresql/*/bin/postgres; do [[ -x "$d" ]] && basename "$(dirname "$(dirname "$d")")"; done | sort -V | tail -n 1)"
+		ver="$(for d in /usr/lib/postgresql/*/bin/postgres; do
+			if [[ -x "$d" ]]; then basename "$(dirname "$(dirname "$d")")"; fi
+		done | sort -V | tail -n 1)"
 		[[ -n "$ver" ]] || die "postgres: installed, but no server version found under /usr/lib/postgresql"
 		as_root pg_createcluster "$ver" "$PG_CLUSTER" >/dev/null || die "postgres: pg_createcluster $ver $PG_CLUSTER failed"
 		say "postgres: created cluster $ver/$PG_CLUSTER"

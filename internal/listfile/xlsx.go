@@ -92,7 +92,7 @@ func NewXLSXReader(r io.ReaderAt, size int64, lim Limits) (rd Reader, err error)
 		cells, err := x.rows.Columns()
 		if err != nil {
 			x.release()
-			return nil, &FileError{Code: CodeXLSXCorrupt, Row: x.line, Err: err}
+			return nil, x.rowsError(err)
 		}
 		if blankCells(cells) {
 			continue
@@ -105,9 +105,10 @@ func NewXLSXReader(r io.ReaderAt, size int64, lim Limits) (rd Reader, err error)
 		x.v = newValidator(lim, hdr)
 		return x, nil
 	}
+	rowsErr := x.rows.Error()
 	x.release()
-	if err := x.rows.Error(); err != nil {
-		return nil, &FileError{Code: CodeXLSXCorrupt, Err: err}
+	if rowsErr != nil {
+		return nil, x.rowsError(rowsErr)
 	}
 	return nil, &FileError{Code: CodeFileEmpty}
 }
@@ -288,13 +289,18 @@ func countSharedStrings(r io.Reader, limit int) error {
 // hasEndOfCentralDirectory tells a truncated upload (the directory at the
 // end of a zip is missing) from a damaged one.
 func hasEndOfCentralDirectory(r io.ReaderAt, size int64) bool {
-	const maxTail = 65535 + 22
+	const recLen, maxTail = 22, 65535 + 22
 	n := min(size, maxTail)
 	buf := make([]byte, n)
 	if _, err := r.ReadAt(buf, size-n); err != nil && !errors.Is(err, io.EOF) {
 		return false
 	}
-	return bytes.Contains(buf, []byte("PK\x05\x06"))
+	i := bytes.LastIndex(buf, []byte("PK\x05\x06"))
+	if i < 0 || i+recLen > len(buf) {
+		return false
+	}
+	comment := int(buf[i+20]) | int(buf[i+21])<<8
+	return i+recLen+comment <= len(buf)
 }
 
 func blankCells(cells []string) bool {
@@ -326,7 +332,7 @@ func (x *xlsxReader) Next() (row Row, err error) {
 		x.line++
 		cells, err := x.rows.Columns()
 		if err != nil {
-			return Row{}, x.fail(&FileError{Code: CodeXLSXCorrupt, Row: x.line, Err: err})
+			return Row{}, x.fail(x.rowsError(err))
 		}
 		if blankCells(cells) {
 			continue
@@ -347,15 +353,20 @@ func (x *xlsxReader) Next() (row Row, err error) {
 		return row, nil
 	}
 	if err := x.rows.Error(); err != nil {
-		if errors.Is(err, excelize.ErrMaxRows) {
-			return Row{}, x.fail(&FileError{Code: CodeFileTooManyRows, Row: x.line, Detail: strconv.Itoa(excelize.TotalRows)})
-		}
-		return Row{}, x.fail(&FileError{Code: CodeXLSXCorrupt, Row: x.line, Err: err})
+		return Row{}, x.fail(x.rowsError(err))
 	}
 	if x.v.rows == 0 {
 		return Row{}, x.fail(&FileError{Code: CodeFileNoRows})
 	}
 	return Row{}, x.fail(io.EOF)
+}
+
+// rowsError classifies an error of excelize's row iterator.
+func (x *xlsxReader) rowsError(err error) *FileError {
+	if errors.Is(err, excelize.ErrMaxRows) {
+		return &FileError{Code: CodeFileTooManyRows, Row: x.line, Detail: strconv.Itoa(excelize.TotalRows), Err: err}
+	}
+	return &FileError{Code: CodeXLSXCorrupt, Row: x.line, Err: err}
 }
 
 // xlsxCode restores a personal code that Excel stored as a number: a code
@@ -398,7 +409,8 @@ func (x *xlsxReader) xlsxDate(s string) string {
 	if s == "" {
 		return s
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "-+") {
+	if isSerial(s) {
+		f, _ := strconv.ParseFloat(s, 64)
 		days := math.Floor(f)
 		if days < 1 || days > 2958465 { // 9999-12-31
 			return s
@@ -413,6 +425,20 @@ func (x *xlsxReader) xlsxDate(s string) string {
 		return s[:10]
 	}
 	return s
+}
+
+// isSerial accepts the plain decimal numbers Excel writes for date cells.
+func isSerial(s string) bool {
+	dot := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.' && !dot && i > 0:
+			dot = true
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (x *xlsxReader) fail(err error) error {

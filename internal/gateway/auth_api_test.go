@@ -1,0 +1,182 @@
+package gateway_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/avis-lv/gateway/internal/auth"
+	"github.com/avis-lv/gateway/internal/config"
+	"github.com/avis-lv/gateway/internal/gateway/gatewaytest"
+)
+
+func form(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+func TestTokenEndpoint(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	secret := h.AddClient("both-roles", grantorA, auth.RoleGrantor, auth.RoleProvider)
+	revokedSecret := h.AddClient("revoked", grantorA, auth.RoleGrantor)
+	if err := h.App.Clients.RevokeClient(context.Background(), "revoked", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name      string
+		body      url.Values
+		basic     [2]string
+		status    int
+		oauthErr  string
+		wantScope string
+	}{
+		{"secret in form", form("grant_type", "client_credentials", "client_id", "both-roles", "client_secret", secret), [2]string{}, 200, "", "grantor provider"},
+		{"secret by HTTP Basic", form("grant_type", "client_credentials"), [2]string{"both-roles", secret}, 200, "", "grantor provider"},
+		{"scope narrows roles", form("grant_type", "client_credentials", "client_id", "both-roles", "client_secret", secret, "scope", "provider"), [2]string{}, 200, "", "provider"},
+		{"scope beyond roles", form("grant_type", "client_credentials", "client_id", "both-roles", "client_secret", secret, "scope", "admin"), [2]string{}, 400, "invalid_scope", ""},
+		{"wrong secret", form("grant_type", "client_credentials", "client_id", "both-roles", "client_secret", "nope"), [2]string{}, 401, "invalid_client", ""},
+		{"unknown client", form("grant_type", "client_credentials", "client_id", "ghost", "client_secret", secret), [2]string{}, 401, "invalid_client", ""},
+		{"revoked client", form("grant_type", "client_credentials", "client_id", "revoked", "client_secret", revokedSecret), [2]string{}, 401, "invalid_client", ""},
+		{"no credentials", form("grant_type", "client_credentials"), [2]string{}, 401, "invalid_client", ""},
+		{"unsupported grant", form("grant_type", "password", "client_id", "both-roles", "client_secret", secret), [2]string{}, 400, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r gatewaytest.Response
+			if tt.basic[0] != "" {
+				r = h.Do("POST", "/oauth/token", "", tt.body, "Authorization", basicAuth(tt.basic[0], tt.basic[1]))
+			} else {
+				r = h.Do("POST", "/oauth/token", "", tt.body)
+			}
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
+			}
+			if tt.status == 200 {
+				var tok struct {
+					AccessToken string `json:"access_token"`
+					Scope       string `json:"scope"`
+					ExpiresIn   int    `json:"expires_in"`
+				}
+				r.JSON(t, &tok)
+				if tok.Scope != tt.wantScope || tok.ExpiresIn <= 0 || tok.AccessToken == "" {
+					t.Fatalf("token %+v", tok)
+				}
+				if r.Header.Get("Cache-Control") != "no-store" {
+					t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
+				}
+				return
+			}
+			var p struct {
+				Error string `json:"error"`
+			}
+			r.JSON(t, &p)
+			if tt.oauthErr != "" && p.Error != tt.oauthErr {
+				t.Fatalf("error %q, want %q", p.Error, tt.oauthErr)
+			}
+		})
+	}
+}
+
+func basicAuth(user, pass string) string {
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.SetBasicAuth(user, pass)
+	return r.Header.Get("Authorization")
+}
+
+func TestPrivateKeyJWT(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	if err := h.App.Clients.AddClient(context.Background(), auth.Client{
+		ID: "keyed", OrgRegNo: providerX, OrgName: "Keyed", Roles: []auth.Role{auth.RoleProvider}, PublicKeyPEM: pub,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	assertion := func(signer *ecdsa.PrivateKey, aud, jti string, exp time.Duration) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.RegisteredClaims{
+			Issuer: "keyed", Subject: "keyed", Audience: jwt.ClaimStrings{aud}, ID: jti,
+			ExpiresAt: jwt.NewNumericDate(time.Now().Add(exp)), IssuedAt: jwt.NewNumericDate(time.Now()),
+		})
+		s, err := tok.SignedString(signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	aud := h.URL + "/oauth/token"
+	send := func(a string) gatewaytest.Response {
+		return h.Do("POST", "/oauth/token", "", form("grant_type", "client_credentials", "client_assertion_type", auth.AssertionType, "client_assertion", a))
+	}
+	good := assertion(key, aud, "jti-1", time.Minute)
+	if r := send(good); r.Status != 200 {
+		t.Fatalf("valid assertion: %d %s", r.Status, r.Body)
+	}
+	tests := []struct {
+		name string
+		a    string
+	}{
+		{"replayed", good},
+		{"wrong key", assertion(other, aud, "jti-2", time.Minute)},
+		{"wrong audience", assertion(key, "https://elsewhere/oauth/token", "jti-3", time.Minute)},
+		{"expired", assertion(key, aud, "jti-4", -time.Minute)},
+		{"too long-lived", assertion(key, aud, "jti-5", time.Hour)},
+		{"no jti", assertion(key, aud, "", time.Minute)},
+		{"garbage", "not.a.jwt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if r := send(tt.a); r.Status != 401 {
+				t.Fatalf("status %d, want 401: %s", r.Status, r.Body)
+			}
+		})
+	}
+}
+
+func TestReadinessAndHealth(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	if r := h.Do("GET", "/healthz", "", nil); r.Status != 200 {
+		t.Fatalf("healthz %d", r.Status)
+	}
+	if r := h.Do("GET", "/readyz", "", nil); r.Status != 200 {
+		t.Fatalf("readyz %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("GET", "/openapi.yaml", "", nil); r.Status != 200 || len(r.Body) < 1000 {
+		t.Fatalf("openapi.yaml %d", r.Status)
+	}
+	if r := h.Do("GET", "/docs/", "", nil); r.Status != 200 {
+		t.Fatalf("docs %d", r.Status)
+	}
+	if r := h.Do("GET", "/metrics", "", nil); r.Status != 200 {
+		t.Fatalf("metrics %d", r.Status)
+	}
+}
+
+func TestReadinessFailsWithoutRedis(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t, func(c *config.Config) { c.RedisAddr = "127.0.0.1:1" })
+	r := h.Do("GET", "/readyz", "", nil)
+	if r.Status != 503 {
+		t.Fatalf("readyz with Redis down: %d, want 503: %s", r.Status, r.Body)
+	}
+}

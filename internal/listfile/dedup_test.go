@@ -1,0 +1,89 @@
+package listfile
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/avis-lv/gateway/internal/personcode"
+)
+
+func TestCodeKeyAndMix(t *testing.T) {
+	if k := codeKey(personcode.Code("01019010001")); k != 1019010001 {
+		t.Errorf("codeKey = %d", k)
+	}
+	if k := codeKey(personcode.Code("99999999999")); k != 99999999999 || k > keyMask {
+		t.Errorf("largest code does not fit: %d", k)
+	}
+	// mix must be a bijection: check it is injective on a dense range and
+	// on random keys.
+	seen := make(map[uint64]bool, 1<<17)
+	for k := uint64(1019010000); k < 1019010000+1<<16; k++ {
+		seen[mix(k)] = true
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1 << 16 {
+		seen[mix(rng.Uint64N(keyMask+1))] = true
+	}
+	if len(seen) < 1<<17-2 { // random keys may repeat a dense one, rarely
+		t.Errorf("mix collides: %d distinct of %d", len(seen), 1<<17)
+	}
+}
+
+func TestCodeSet(t *testing.T) {
+	s := newCodeSet()
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n = 200_000
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = rng.Uint64N(1e11)
+	}
+	first := map[uint64]int{}
+	for i, k := range keys {
+		row := i + 2
+		got, dup := s.insert(k, row)
+		if want, wantDup := first[k]; dup != wantDup || got != want {
+			t.Fatalf("insert(%d, row %d) = %d, %v; want %d, %v", k, row, got, dup, want, wantDup)
+		}
+		if !dup {
+			first[k] = row
+		}
+	}
+	// Every key is now a duplicate of its first row, whatever the order.
+	for _, k := range keys[:1000] {
+		if got, dup := s.insert(k, MaxRowNumber); !dup || got != first[k] {
+			t.Fatalf("re-insert %d = %d, %v; want %d", k, got, dup, first[k])
+		}
+	}
+	if s.n != len(first) {
+		t.Errorf("n = %d, want %d", s.n, len(first))
+	}
+	// The largest row number survives packing.
+	if _, dup := s.insert(1e11-1, MaxRowNumber); dup {
+		t.Fatal("unexpected duplicate")
+	}
+	if got, _ := s.insert(1e11-1, 5); got != MaxRowNumber {
+		t.Errorf("max row read back as %d", got)
+	}
+	perRow := float64(s.bytes()) / float64(s.n)
+	t.Logf("duplicate table: %d codes, %d bytes, %.2f bytes per code", s.n, s.bytes(), perRow)
+	if perRow > 8 {
+		t.Errorf("%.2f bytes per code, want ≤ 8", perRow)
+	}
+}
+
+func BenchmarkCodeSetInsert(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	keys := make([]uint64, 1<<20)
+	for i := range keys {
+		keys[i] = rng.Uint64N(1e11)
+	}
+	b.ResetTimer()
+	var s *codeSet
+	for i := 0; i < b.N; i++ {
+		if i%len(keys) == 0 {
+			s = newCodeSet()
+		}
+		s.insert(keys[i%len(keys)], i%len(keys)+2)
+	}
+	b.ReportMetric(float64(s.bytes())/float64(max(s.n, 1)), "bytes/code")
+}
