@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${BENCH_DURATION:-10s}
 CONNS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-1}
 PORT=${BENCH_PORT:-18080}
 DB=avis_bench_instructions
 PGURL_ADMIN=${AVIS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
@@ -58,7 +59,7 @@ run() { # name url [header...]
   local args=() h
   for h in "$@"; do args+=(-H "$h"); done
   local out
-  out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${args[@]}" "$url")
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${args[@]}" "$url")
   local rps p99 non2xx
   rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
   p99=$(awk '$1=="99%"{print $2}' <<<"$out")
@@ -67,7 +68,7 @@ run() { # name url [header...]
   echo "$rps" >"var/bench/rps-$name"
 }
 
-echo "wrk: 2 threads, $CONNS connections, $DURATION each; gateway and wrk share this machine's $(nproc) cores"
+echo "wrk: $THREADS thread(s), $CONNS connections, $DURATION each; gateway and wrk share this machine's $(nproc) cores"
 run a-bare "$AVIS_PUBLIC_URL/bench/bare" "Authorization: Bearer $PT"
 run b-instructions-304 "$FEED" "Authorization: Bearer $PT" "If-None-Match: $ETAG"
 run c-instructions-200x100 "$FEED" "Authorization: Bearer $PT"

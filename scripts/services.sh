@@ -5,7 +5,8 @@
 # Uses a server that already answers; otherwise starts the installed one;
 # otherwise installs it with apt (Debian 12) and starts it. Safe to run many
 # times and from several make targets at once (runs are serialised by a lock).
-# It never stops or restarts a server it did not start or install.
+# It never stops or restarts a server it did not install; it only reloads
+# one whose pg_hba.conf it had to change because connecting failed.
 #
 # Environment:
 #   AVIS_PG_HOST, AVIS_PG_PORT  where to look for PostgreSQL (127.0.0.1, 5432)
@@ -261,16 +262,15 @@ redis_ready() { [[ "$(redis_ping)" == PONG ]]; }
 
 REDIS_LOG="${TMPDIR:-/tmp}/avis-redis-$REDIS_PORT.log"
 
+# redis_start launches a daemon; with --daemonize it returns before binding,
+# so success is decided by the wait that follows.
 redis_start() {
 	# No persistence: this Redis is a cache for tests and local runs. The
-	# daemon must not inherit the lock descriptor (see as_root).
-	# "-::1" binds IPv6 loopback only where it exists.
-	if redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no \
-		--logfile "$REDIS_LOG" >/dev/null 2>&1 9>&-; then
-		say "redis: started on 127.0.0.1:$REDIS_PORT (log $REDIS_LOG)"
-	else
-		say "redis: redis-server did not start cleanly, waiting in case another run started it"
-	fi
+	# daemon must not inherit the lock descriptor (see as_root). "-::1"
+	# binds IPv6 loopback only where it exists.
+	redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no \
+		--logfile "$REDIS_LOG" >/dev/null 2>&1 9>&- ||
+		say "redis: redis-server exited with an error, waiting in case another run started it"
 }
 
 ensure_redis() {
@@ -304,7 +304,7 @@ ensure_redis() {
 	fi
 	redis_start
 	wait_for redis_ready || die "redis: no PONG from $REDIS_HOST:$REDIS_PORT after ${WAIT_SECONDS}s; see $REDIS_LOG"
-	say "redis: ready at $REDIS_HOST:$REDIS_PORT"
+	say "redis: started at $REDIS_HOST:$REDIS_PORT (log $REDIS_LOG)"
 }
 
 # ---------------------------------------------------------------------- main

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -145,6 +146,9 @@ func (s *Server) ListInstructions(c echo.Context, p api.ListInstructionsParams) 
 	if p.IfNoneMatch != nil && etagMatches(*p.IfNoneMatch, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
+	if body, ok := s.feedPages.get(head, etag); ok {
+		return c.JSONBlob(http.StatusOK, body)
+	}
 	page, err := s.d.Benefits.Feed(ctx, who.OrgRegNo, since, limit)
 	if err != nil {
 		return err
@@ -153,7 +157,12 @@ func (s *Server) ListInstructions(c echo.Context, p api.ListInstructionsParams) 
 	for i, it := range page.Items {
 		out.Items[i] = instructionToAPI(it)
 	}
-	return c.JSON(http.StatusOK, out)
+	body, err := json.Marshal(out)
+	if err != nil {
+		return fmt.Errorf("encode instruction page: %w", err)
+	}
+	s.feedPages.put(head, etag, body)
+	return c.JSONBlob(http.StatusOK, body)
 }
 
 func feedETag(head int64, org, since string, limit int) string {

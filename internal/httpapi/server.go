@@ -91,7 +91,8 @@ type Deps struct {
 
 // Server implements the generated api.ServerInterface.
 type Server struct {
-	d Deps
+	d         Deps
+	feedPages *feedPageCache
 }
 
 var _ api.ServerInterface = (*Server)(nil)
@@ -129,7 +130,7 @@ func New(ctx context.Context, d Deps) (*echo.Echo, error) {
 		ct.validate(limits),
 	)
 
-	s := &Server{d: d}
+	s := &Server{d: d, feedPages: newFeedPageCache(32 << 20)}
 	api.RegisterHandlers(e, s)
 
 	e.GET("/openapi.yaml", func(c echo.Context) error {
@@ -254,6 +255,10 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
+			ctx := c.Request().Context()
+			if !log.Enabled(ctx, slog.LevelInfo) {
+				return nil
+			}
 			attrs := []any{
 				"request_id", httpx.RequestID(c),
 				"method", c.Request().Method,
@@ -265,7 +270,7 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if p, ok := httpx.PrincipalFrom(c.Request().Context()); ok {
 				attrs = append(attrs, "client_id", p.ClientID, "org", p.OrgRegNo)
 			}
-			log.InfoContext(c.Request().Context(), "request", attrs...)
+			log.InfoContext(ctx, "request", attrs...)
 			return nil
 		}
 	}

@@ -178,9 +178,11 @@ type Failure struct {
 }
 
 // Issue is one line of an upload's error report: a bad row, or the fatal
-// problem of the file (Row may then be 0).
+// problem of the file (Fatal; Row may then be 0 and Value holds the
+// failure's detail).
 type Issue struct {
 	Seq          int
+	Fatal        bool
 	Row          int
 	Column       string
 	Code         string

@@ -102,21 +102,22 @@ func (p *Population) generate(i int, only registry.Dataset) *Person {
 	return person
 }
 
-func (person *Person) set(d registry.Dataset, r registry.Record, changed bool) {
+func (person *Person) set(d registry.Dataset, r registry.Record, changedOn registry.Date) {
 	person.records[d.Index()] = r
-	person.changed[d.Index()] = changed
+	person.changedOn[d.Index()] = changedOn
 }
 
-// inWindow reports whether any of dates falls within the feed window ending
-// on the as-of day.
-func (p *Population) inWindow(dates ...registry.Date) bool {
+// inWindow returns the latest of dates that falls within the feed window
+// ending on the as-of day, or the zero Date if none does.
+func (p *Population) inWindow(dates ...registry.Date) registry.Date {
 	from := p.asOf.AddDays(-(FeedWindowDays - 1))
+	var latest registry.Date
 	for _, d := range dates {
-		if !d.IsZero() && !d.Before(from) && !d.After(p.asOf) {
-			return true
+		if !d.IsZero() && !d.Before(from) && !d.After(p.asOf) && d.After(latest) {
+			latest = d
 		}
 	}
-	return false
+	return latest
 }
 
 func (p *Population) eid(s *stream, person *Person, f facts) (registry.Record, []registry.Date) {

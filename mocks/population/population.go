@@ -50,12 +50,12 @@ type Population struct {
 
 // Person is one synthetic person with their record in each data set.
 type Person struct {
-	Index    int
-	Code     personcode.Code
-	Deceased bool
-	Moved    bool
-	records  [9]registry.Record
-	changed  [9]bool
+	Index     int
+	Code      personcode.Code
+	Deceased  bool
+	Moved     bool
+	records   [9]registry.Record
+	changedOn [9]registry.Date
 }
 
 // Record returns the person's record in d, or nil if they are not in it.
@@ -69,10 +69,17 @@ func (p *Person) Record(d registry.Dataset) registry.Record {
 // Changed reports whether the person's record in d changed within the feed
 // window and so appears in the synthetic changes feed.
 func (p *Person) Changed(d registry.Dataset) bool {
+	return !p.ChangedOn(d).IsZero()
+}
+
+// ChangedOn returns the day of the latest change of the person's record in
+// d within the feed window (a validity start or end, a death, a move), or
+// the zero Date.
+func (p *Person) ChangedOn(d registry.Dataset) registry.Date {
 	if i := d.Index(); i >= 0 {
-		return p.changed[i]
+		return p.changedOn[i]
 	}
-	return false
+	return registry.Date{}
 }
 
 // shareTargets are the shares of the population holding a record (current

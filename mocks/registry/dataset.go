@@ -72,12 +72,28 @@ func (d Dataset) DefaultPermissionNumber() string {
 	return "DAGR-" + d.Keeper() + "-" + strings.ToUpper(string(d))
 }
 
-// Index is d's position in Datasets(), or -1.
+// Index is d's position in Datasets(), or -1. It is a switch rather than
+// a search because record lookups call it in every inner loop.
 func (d Dataset) Index() int {
-	for i, x := range Datasets() {
-		if x == d {
-			return i
-		}
+	switch d {
+	case Person:
+		return 0
+	case EID:
+		return 1
+	case Pensioners:
+		return 2
+	case Learners:
+		return 3
+	case HonourFamilies:
+		return 4
+	case Orphans:
+		return 5
+	case Needy:
+		return 6
+	case Disability:
+		return 7
+	case Repressed:
+		return 8
 	}
 	return -1
 }

@@ -245,7 +245,7 @@ func (s *Server) changesFeed(w http.ResponseWriter, r *http.Request) *problem {
 			page.Changes = append(page.Changes, Change{
 				PersonCode: string(person.Code),
 				Change:     "updated",
-				ChangedAt:  s.syntheticChangeTime(person.Index),
+				ChangedAt:  syntheticChangeTime(person.ChangedOn(d), person.Index),
 				Record:     person.Record(d),
 			})
 			return len(page.Changes) < limit
@@ -286,10 +286,12 @@ func (s *Server) hasFixture(code personcode.Code, d registry.Dataset) bool {
 	return ok
 }
 
-// syntheticChangeTime spreads the synthetic backlog evenly over the feed
-// window before the as-of day, in feed order.
-func (s *Server) syntheticChangeTime(index int) time.Time {
-	window := time.Duration(population.FeedWindowDays) * 24 * time.Hour
-	start := s.pop.AsOf().Time().Add(-window)
-	return start.Add(time.Duration(float64(window) * float64(index) / float64(s.pop.Size())))
+// syntheticChangeTime places a synthetic change on the day its record
+// changed, at a time of day derived from the person's index so that times
+// look like a registry's working day (07:00-19:00 UTC). Feed order is
+// cursor order, not time order.
+func syntheticChangeTime(day registry.Date, index int) time.Time {
+	const workday = 12 * time.Hour
+	offset := time.Duration(uint64(index)*7919%uint64(workday/time.Second)) * time.Second
+	return day.Time().Add(7*time.Hour + offset)
 }

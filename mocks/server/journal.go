@@ -29,6 +29,7 @@ type JournalEntry struct {
 
 // journal is a bounded ring of the most recent entries.
 type journal struct {
+	size    int
 	mu      sync.Mutex
 	entries []JournalEntry
 	next    int // ring position of the next write
@@ -37,7 +38,7 @@ type journal struct {
 }
 
 func newJournal(size int) *journal {
-	return &journal{entries: make([]JournalEntry, size)}
+	return &journal{size: size, entries: make([]JournalEntry, size)}
 }
 
 func (j *journal) add(e JournalEntry) {

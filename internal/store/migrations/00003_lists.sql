@@ -118,6 +118,9 @@ CREATE TABLE list_upload_errors (
     first_row     integer NOT NULL DEFAULT 0,
     fields        integer NOT NULL DEFAULT 0,
     header_fields integer NOT NULL DEFAULT 0,
+    -- fatal marks the problem that stopped reading the file; value then
+    -- holds its language-neutral detail.
+    fatal         boolean NOT NULL DEFAULT false,
     PRIMARY KEY (upload_id, seq)
 );
 

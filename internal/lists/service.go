@@ -1,0 +1,432 @@
+package lists
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/avis-lv/gateway/internal/idempotency"
+	"github.com/avis-lv/gateway/internal/listfile"
+)
+
+// Config bounds what the service accepts and how its workers behave. Zero
+// fields take the defaults of DefaultConfig.
+type Config struct {
+	// MaxUploadBytes caps an uploaded file of any format.
+	MaxUploadBytes int64
+	// MaxXMLBytes caps a signed XML file: verification holds it in memory.
+	MaxXMLBytes int64
+	// ChunkBytes is the size of the stored pieces of an uploaded file.
+	ChunkBytes int
+	// Lease is how long a worker holds an upload without renewing it; a
+	// killed instance's upload is taken over after at most this long.
+	Lease time.Duration
+	// Poll is how often an idle worker looks for queued uploads.
+	Poll time.Duration
+	// MaxAttempts is how often an upload is started before it fails.
+	MaxAttempts int
+	// MaxIssues is how many lines of an error report are stored.
+	MaxIssues int
+	// Limits bound the file readers.
+	Limits listfile.Limits
+	// TempDir is where XLSX files are unpacked; "" is the system default.
+	TempDir string
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		MaxUploadBytes: 200 << 20,
+		MaxXMLBytes:    32 << 20,
+		ChunkBytes:     1 << 20,
+		Lease:          30 * time.Second,
+		Poll:           time.Second,
+		MaxAttempts:    3,
+		MaxIssues:      10_000,
+		Limits:         listfile.DefaultLimits(),
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.MaxUploadBytes <= 0 {
+		c.MaxUploadBytes = d.MaxUploadBytes
+	}
+	if c.MaxXMLBytes <= 0 {
+		c.MaxXMLBytes = d.MaxXMLBytes
+	}
+	if c.ChunkBytes <= 0 {
+		c.ChunkBytes = d.ChunkBytes
+	}
+	if c.Lease <= 0 {
+		c.Lease = d.Lease
+	}
+	if c.Poll <= 0 {
+		c.Poll = d.Poll
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = d.MaxAttempts
+	}
+	if c.MaxIssues <= 0 {
+		c.MaxIssues = d.MaxIssues
+	}
+	if c.Limits == (listfile.Limits{}) {
+		c.Limits = d.Limits
+	}
+	if c.Limits.MaxFileBytes <= 0 || c.Limits.MaxFileBytes > c.MaxUploadBytes {
+		c.Limits.MaxFileBytes = c.MaxUploadBytes
+	}
+	if c.Limits.TempDir == "" {
+		c.Limits.TempDir = c.TempDir
+	}
+	return c
+}
+
+// Service is the lists domain: pushes, uploads and their processing.
+type Service struct {
+	store  Store
+	notify Notifier
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	// wake tells this instance's idle workers that an upload was queued.
+	wake chan struct{}
+}
+
+// NewService builds the service. notify may be nil.
+func NewService(store Store, notify Notifier, cfg Config, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, notify: notify, cfg: cfg.withDefaults(), log: log, now: time.Now, wake: make(chan struct{}, 1)}
+}
+
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// Get returns the caller's list.
+func (s *Service) Get(ctx context.Context, c Caller, id string) (List, error) {
+	l, err := s.store.List(ctx, id)
+	if err != nil {
+		return List{}, fmt.Errorf("get list %s: %w", id, err)
+	}
+	if l.Grantor != c.OrgRegNo {
+		return List{}, ErrNotOwner
+	}
+	return l, nil
+}
+
+// PushRequest is a JSON push of members.
+type PushRequest struct {
+	Mode    Mode
+	Members []PushMember
+	// Key is the Idempotency-Key; Body is the raw request body it guards.
+	Key  string
+	Body []byte
+}
+
+// Push validates the members and applies them as a new version in one
+// transaction with the idempotency record. A retry with the same key and
+// body returns the first result.
+func (s *Service) Push(ctx context.Context, c Caller, id string, req PushRequest) (List, error) {
+	members, err := ValidateMembers(req.Mode, req.Members)
+	if err != nil {
+		return List{}, err
+	}
+	idem := idempotency.Request{
+		Scope: "lists.push:" + c.ClientID,
+		Key:   req.Key,
+		Hash:  idempotency.HashOf([]byte(id), req.Body),
+	}
+	tx, err := s.store.Begin(ctx)
+	if err != nil {
+		return List{}, fmt.Errorf("push list %s: %w", id, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var prior List
+	replay, err := tx.Claim(ctx, idem, &prior)
+	if err != nil {
+		return List{}, err
+	}
+	if replay {
+		return prior, nil
+	}
+	l, err := tx.LockList(ctx, id, c.OrgRegNo)
+	if err != nil {
+		return List{}, err
+	}
+	if _, err := tx.WriteMembers(ctx, req.Mode, &sliceSource{members: members, i: -1}); err != nil {
+		return List{}, fmt.Errorf("push list %s: %w", id, err)
+	}
+	nl, err := tx.Publish(ctx, l, VersionMeta{Mode: req.Mode, CreatedBy: c.ClientID})
+	if err != nil {
+		return List{}, fmt.Errorf("push list %s: %w", id, err)
+	}
+	if err := tx.Complete(ctx, idem, nl); err != nil {
+		return List{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return List{}, fmt.Errorf("push list %s: commit: %w", id, err)
+	}
+	s.changed(ctx, nl)
+	return nl, nil
+}
+
+func (s *Service) changed(ctx context.Context, l List) {
+	if s.notify != nil {
+		s.notify.ListChanged(context.WithoutCancel(ctx), l.ID, l.Version)
+	}
+}
+
+type sliceSource struct {
+	members []Member
+	i       int
+}
+
+func (s *sliceSource) Next() bool     { s.i++; return s.i < len(s.members) }
+func (s *sliceSource) Member() Member { return s.members[s.i] }
+func (s *sliceSource) Err() error     { return nil }
+
+// TooLargeError means an uploaded file exceeds a limit.
+type TooLargeError struct {
+	Limit  int64
+	Format listfile.Format
+}
+
+func (e *TooLargeError) Error() string {
+	if e.Format != "" {
+		return fmt.Sprintf("the %s file is larger than %d bytes", e.Format, e.Limit)
+	}
+	return fmt.Sprintf("the file is larger than %d bytes", e.Limit)
+}
+
+// UploadWriter stores one uploaded file: StartUpload, WriteFile, then
+// Commit (or Abort). Nothing is visible to workers before Commit.
+type UploadWriter struct {
+	s        *Service
+	tx       UploadTx
+	caller   Caller
+	listID   string
+	id       uuid.UUID
+	format   listfile.Format
+	filename string
+	bytes    int64
+	sum      hash.Hash
+	written  bool
+}
+
+// StartUpload checks that the caller may upload to the list (creating the
+// list if it is new) and opens the transaction the file is stored in.
+func (s *Service) StartUpload(ctx context.Context, c Caller, listID string) (*UploadWriter, error) {
+	tx, err := s.store.BeginUpload(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("start upload: %w", err)
+	}
+	if err := tx.EnsureList(ctx, listID, c.OrgRegNo); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return &UploadWriter{s: s, tx: tx, caller: c, listID: listID, id: uuid.New(), sum: sha256.New()}, nil
+}
+
+// WriteFile streams the file into storage in chunks. The format is told
+// from the first bytes; an empty or unsupported file is refused with a
+// *listfile.FileError and an oversized one with a *TooLargeError.
+func (w *UploadWriter) WriteFile(ctx context.Context, r io.Reader, filename, contentType string) error {
+	if w.written {
+		return errors.New("upload: the form has more than one file")
+	}
+	w.written = true
+	w.filename = filename
+	buf := make([]byte, w.s.cfg.ChunkBytes)
+	limit := w.s.cfg.MaxUploadBytes
+	seq := 0
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			if seq == 0 {
+				f, derr := listfile.Detect(buf[:min(n, listfile.DetectBytes)], filename, contentType)
+				if derr != nil {
+					return derr
+				}
+				w.format = f
+				switch f {
+				case listfile.FormatXLSX:
+					limit = min(limit, w.s.cfg.Limits.MaxXLSXFileBytes)
+				case listfile.FormatXML:
+					limit = min(limit, w.s.cfg.MaxXMLBytes)
+				}
+			}
+			w.bytes += int64(n)
+			if w.bytes > limit {
+				return &TooLargeError{Limit: limit, Format: w.format}
+			}
+			w.sum.Write(buf[:n])
+			if werr := w.tx.WriteChunk(ctx, w.id, seq, buf[:n]); werr != nil {
+				return fmt.Errorf("store upload chunk: %w", werr)
+			}
+			seq++
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read uploaded file: %w", err)
+		}
+	}
+	if w.bytes == 0 {
+		return &listfile.FileError{Code: listfile.CodeFileEmpty}
+	}
+	return nil
+}
+
+// HasFile reports whether WriteFile was called.
+func (w *UploadWriter) HasFile() bool { return w.written }
+
+// UploadOptions are the form fields besides the file.
+type UploadOptions struct {
+	Policy Policy
+	Mode   Mode
+	// Key is the optional Idempotency-Key.
+	Key string
+}
+
+type uploadResult struct {
+	UploadID uuid.UUID `json:"uploadId"`
+}
+
+// Commit queues the upload and makes it durable. With a key, a retry of the
+// same file and options returns the first upload.
+func (w *UploadWriter) Commit(ctx context.Context, o UploadOptions) (Upload, error) {
+	defer func() { _ = w.tx.Rollback(context.WithoutCancel(ctx)) }()
+	if o.Policy == "" {
+		o.Policy = PolicyAllOrNothing
+	}
+	if o.Mode == "" {
+		o.Mode = ModeReplace
+	}
+	var sum [32]byte
+	copy(sum[:], w.sum.Sum(nil))
+	var idem idempotency.Request
+	if o.Key != "" {
+		idem = idempotency.Request{
+			Scope: "lists.upload:" + w.caller.ClientID,
+			Key:   o.Key,
+			Hash:  idempotency.HashOf([]byte(w.listID), []byte(o.Policy), []byte(o.Mode), sum[:]),
+		}
+		var prior uploadResult
+		replay, err := w.tx.Claim(ctx, idem, &prior)
+		if err != nil {
+			return Upload{}, err
+		}
+		if replay {
+			// The first request stored the file; drop this copy.
+			_ = w.tx.Rollback(ctx)
+			return w.s.store.Upload(ctx, prior.UploadID)
+		}
+	}
+	u := Upload{
+		ID: w.id, ListID: w.listID, Grantor: w.caller.OrgRegNo, CreatedBy: w.caller.ClientID,
+		Status: StatusQueued, Format: w.format, Policy: o.Policy, Mode: o.Mode,
+		Filename: w.filename, Bytes: w.bytes, SHA256: sum, CreatedAt: w.s.now().UTC(),
+	}
+	if err := w.tx.Insert(ctx, u); err != nil {
+		return Upload{}, fmt.Errorf("queue upload: %w", err)
+	}
+	if o.Key != "" {
+		if err := w.tx.Complete(ctx, idem, uploadResult{UploadID: w.id}); err != nil {
+			return Upload{}, err
+		}
+	}
+	if err := w.tx.Commit(ctx); err != nil {
+		return Upload{}, fmt.Errorf("queue upload: commit: %w", err)
+	}
+	select {
+	case w.s.wake <- struct{}{}:
+	default:
+	}
+	return u, nil
+}
+
+// Abort drops whatever was stored.
+func (w *UploadWriter) Abort(ctx context.Context) {
+	_ = w.tx.Rollback(context.WithoutCancel(ctx))
+}
+
+// GetUpload returns the caller's upload.
+func (s *Service) GetUpload(ctx context.Context, c Caller, id uuid.UUID) (Upload, error) {
+	u, err := s.store.Upload(ctx, id)
+	if err != nil {
+		return Upload{}, fmt.Errorf("get upload %s: %w", id, err)
+	}
+	if u.Grantor != c.OrgRegNo {
+		return Upload{}, ErrNotOwner
+	}
+	return u, nil
+}
+
+// ErrInvalidCursor means a cursor this service did not issue.
+var ErrInvalidCursor = errors.New("invalid cursor")
+
+// Issues returns a page of the caller's upload's error report and the
+// cursor of the next page ("" at the end).
+func (s *Service) Issues(ctx context.Context, c Caller, id uuid.UUID, cursor string, limit int) ([]Issue, string, error) {
+	if _, err := s.GetUpload(ctx, c, id); err != nil {
+		return nil, "", err
+	}
+	after := 0
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil {
+			return nil, "", ErrInvalidCursor
+		}
+		n, err := strconv.Atoi(string(raw))
+		if err != nil || n < 0 {
+			return nil, "", ErrInvalidCursor
+		}
+		after = n
+	}
+	items, err := s.store.Issues(ctx, id, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("upload %s report: %w", id, err)
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(items[limit-1].Seq)))
+	}
+	return items, next, nil
+}
+
+// AllIssues calls yield with every stored line of the caller's upload's
+// report, in order, reading them a page at a time.
+func (s *Service) AllIssues(ctx context.Context, c Caller, id uuid.UUID, yield func(Issue) error) error {
+	if _, err := s.GetUpload(ctx, c, id); err != nil {
+		return err
+	}
+	after := 0
+	for {
+		items, err := s.store.Issues(ctx, id, after, 1000)
+		if err != nil {
+			return fmt.Errorf("upload %s report: %w", id, err)
+		}
+		for _, it := range items {
+			if err := yield(it); err != nil {
+				return err
+			}
+			after = it.Seq
+		}
+		if len(items) < 1000 {
+			return nil
+		}
+	}
+}

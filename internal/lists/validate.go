@@ -1,0 +1,137 @@
+package lists
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/avis-lv/gateway/internal/personcode"
+)
+
+// PushMember is one member as a JSON push sends it.
+type PushMember struct {
+	PersonCode string
+	ValidFrom  *time.Time
+	ValidTo    *time.Time
+}
+
+// Violation is one bad field of a push, named by a JSON pointer.
+type Violation struct {
+	Pointer string
+	Code    string
+	Detail  string
+}
+
+// ValidationError lists every bad field of a push (up to maxViolations).
+type ValidationError struct {
+	Violations []Violation
+	// More counts violations beyond those listed.
+	More int
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid members")
+	for _, v := range e.Violations {
+		fmt.Fprintf(&b, "; %s %s", v.Pointer, v.Code)
+	}
+	if e.More > 0 {
+		fmt.Fprintf(&b, "; and %d more", e.More)
+	}
+	return b.String()
+}
+
+// maxViolations bounds a refusal: a caller who sent 100 000 bad codes needs
+// the first ones and the count, not a 10 MB problem document.
+const maxViolations = 100
+
+// Stable codes of push violations (the personal-code and date codes are
+// those of file rows, so a client maps one set of codes).
+const (
+	CodeMemberDuplicate = "members.duplicate"
+	CodeDateOrder       = "date.order"
+)
+
+// ValidateMembers checks every member — personal code (both formats,
+// checksum of old codes), date order, duplicates — and returns them
+// normalised. In remove mode the dates are not looked at.
+func ValidateMembers(mode Mode, in []PushMember) ([]Member, error) {
+	if !mode.Valid() {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "/mode", Code: "schema.enum", Detail: "want replace, add or remove"}}}
+	}
+	out := make([]Member, 0, len(in))
+	seen := make(map[int64]int, len(in))
+	verr := &ValidationError{}
+	add := func(v Violation) {
+		if len(verr.Violations) < maxViolations {
+			verr.Violations = append(verr.Violations, v)
+		} else {
+			verr.More++
+		}
+	}
+	for i, m := range in {
+		ptr := fmt.Sprintf("/members/%d", i)
+		code, err := personcode.Parse(strings.TrimSpace(m.PersonCode))
+		if err != nil {
+			add(Violation{Pointer: ptr + "/personCode", Code: personCodeError(err), Detail: err.Error()})
+			continue
+		}
+		n := CodeNumber(code)
+		if first, dup := seen[n]; dup {
+			add(Violation{Pointer: ptr + "/personCode", Code: CodeMemberDuplicate, Detail: fmt.Sprintf("the same person as /members/%d", first)})
+			continue
+		}
+		seen[n] = i
+		mem := Member{Code: n}
+		if mode != ModeRemove {
+			if m.ValidFrom != nil {
+				mem.ValidFrom = civil(*m.ValidFrom)
+			}
+			if m.ValidTo != nil {
+				mem.ValidTo = civil(*m.ValidTo)
+			}
+			if !mem.ValidFrom.IsZero() && !mem.ValidTo.IsZero() && mem.ValidTo.Before(mem.ValidFrom) {
+				add(Violation{Pointer: ptr + "/validTo", Code: CodeDateOrder, Detail: "validTo is before validFrom"})
+				continue
+			}
+		}
+		out = append(out, mem)
+	}
+	if len(verr.Violations) > 0 {
+		return nil, verr
+	}
+	return out, nil
+}
+
+// personCodeError maps personcode's errors to the stable codes that file
+// rows use too.
+func personCodeError(err error) string {
+	switch {
+	case errors.Is(err, personcode.ErrChecksum):
+		return "person_code.invalid_checksum"
+	case errors.Is(err, personcode.ErrDate):
+		return "person_code.birth_date"
+	case errors.Is(err, personcode.ErrCentury):
+		return "person_code.century"
+	case errors.Is(err, personcode.ErrCharacters):
+		return "person_code.characters"
+	default:
+		return "person_code.length"
+	}
+}
+
+// CodeNumber is the stored form of a normalised personal code: its 11
+// digits as a number. Format it back with FormatCode.
+func CodeNumber(c personcode.Code) int64 {
+	var n int64
+	for i := 0; i < len(c); i++ {
+		n = n*10 + int64(c[i]-'0')
+	}
+	return n
+}
+
+// FormatCode turns a stored code back into the normalised 11 digits.
+func FormatCode(n int64) personcode.Code {
+	return personcode.Code(fmt.Sprintf("%011d", n))
+}

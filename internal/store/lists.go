@@ -1,0 +1,681 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/avis-lv/gateway/internal/idempotency"
+	"github.com/avis-lv/gateway/internal/lists"
+	"github.com/avis-lv/gateway/internal/personcode"
+	"github.com/avis-lv/gateway/internal/signing"
+)
+
+// Lists stores person lists, their versions and members, and list uploads.
+//
+// Members live in immutable sets (list_members.member_set); a list's
+// current_set names the set readers see. A new version's members are
+// copied under a fresh set id that nobody reads, and the transaction that
+// moves current_set is the only moment the change becomes visible.
+type Lists struct {
+	pool *pgxpool.Pool
+}
+
+// NewLists returns the lists storage on pool.
+func NewLists(pool *pgxpool.Pool) *Lists { return &Lists{pool: pool} }
+
+var _ lists.Store = (*Lists)(nil)
+
+// List implements lists.Store.
+func (s *Lists) List(ctx context.Context, id string) (lists.List, error) {
+	var l lists.List
+	err := s.pool.QueryRow(ctx, `
+		SELECT l.id, l.grantor_reg_no, l.current_version, l.size, l.updated_at,
+			coalesce(v.previous_version, 0), coalesce(v.added, 0), coalesce(v.removed, 0)
+		FROM person_lists l
+		LEFT JOIN person_list_versions v ON v.list_id = l.id AND v.version = l.current_version
+		WHERE l.id = $1`, id).Scan(&l.ID, &l.Grantor, &l.Version, &l.Size, &l.UpdatedAt, &l.PreviousVersion, &l.Added, &l.Removed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, lists.ErrNotFound
+	}
+	if err != nil {
+		return l, fmt.Errorf("read list: %w", err)
+	}
+	return l, nil
+}
+
+// CurrentVersion is the list's current version number; 0 for a list that
+// has nothing applied or does not exist. Caches keyed by (list, version)
+// stay correct by comparing it.
+func (s *Lists) CurrentVersion(ctx context.Context, listID string) (int, error) {
+	var v int
+	err := s.pool.QueryRow(ctx, `SELECT current_version FROM person_lists WHERE id = $1`, listID).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("list version: %w", err)
+	}
+	return v, nil
+}
+
+// Membership looks code up in the list's current version with one index
+// probe. found is false when the person is not in the list (or the list
+// does not exist); version is the version that was read (0 for none).
+func (s *Lists) Membership(ctx context.Context, listID string, code personcode.Code) (m lists.Member, found bool, version int, err error) {
+	var from, to pgtype.Date
+	var pc pgtype.Int8
+	err = s.pool.QueryRow(ctx, `
+		SELECT l.current_version, m.person_code, m.valid_from, m.valid_to
+		FROM person_lists l
+		LEFT JOIN list_members m ON m.member_set = l.current_set AND m.person_code = $2
+		WHERE l.id = $1`, listID, lists.CodeNumber(code)).Scan(&version, &pc, &from, &to)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, false, 0, nil
+	}
+	if err != nil {
+		return m, false, 0, fmt.Errorf("list membership: %w", err)
+	}
+	if !pc.Valid {
+		return m, false, version, nil
+	}
+	m.Code = pc.Int64
+	if from.Valid {
+		m.ValidFrom = from.Time
+	}
+	if to.Valid {
+		m.ValidTo = to.Time
+	}
+	return m, true, version, nil
+}
+
+// IsMember answers the eligibility question: is the person in the list's
+// current version and valid on the calendar day of day? It also returns the
+// version it read.
+func (s *Lists) IsMember(ctx context.Context, listID string, code personcode.Code, day time.Time) (bool, int, error) {
+	m, found, v, err := s.Membership(ctx, listID, code)
+	if err != nil || !found {
+		return false, v, err
+	}
+	return m.Covers(day), v, nil
+}
+
+// Begin implements lists.Store.
+func (s *Lists) Begin(ctx context.Context) (lists.Tx, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &listTx{tx: tx}, nil
+}
+
+// listTx builds one new version.
+type listTx struct {
+	tx pgx.Tx
+	// the locked list
+	locked     bool
+	list       lists.List
+	currentSet *int64
+	// the written members
+	written bool
+	mode    lists.Mode
+	set     int64
+	copied  int64
+}
+
+func (t *listTx) Claim(ctx context.Context, r idempotency.Request, prior any) (bool, error) {
+	return idempotency.Claim(ctx, t.tx, r, prior)
+}
+
+func (t *listTx) Complete(ctx context.Context, r idempotency.Request, result any) error {
+	return idempotency.Complete(ctx, t.tx, r, result)
+}
+
+// lockList creates the list if needed and locks its row; shared by pushes
+// and uploads.
+func lockList(ctx context.Context, tx pgx.Tx, id, grantor string) (lists.List, *int64, error) {
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO person_lists (id, grantor_reg_no) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, grantor); err != nil {
+		return lists.List{}, nil, fmt.Errorf("create list: %w", err)
+	}
+	var l lists.List
+	var set *int64
+	err := tx.QueryRow(ctx, `
+		SELECT id, grantor_reg_no, current_version, current_set, size, updated_at
+		FROM person_lists WHERE id = $1 FOR UPDATE`, id).Scan(&l.ID, &l.Grantor, &l.Version, &set, &l.Size, &l.UpdatedAt)
+	if err != nil {
+		return l, nil, fmt.Errorf("lock list: %w", err)
+	}
+	if l.Grantor != grantor {
+		return l, nil, lists.ErrNotOwner
+	}
+	return l, set, nil
+}
+
+func (t *listTx) LockList(ctx context.Context, id, grantor string) (lists.List, error) {
+	l, set, err := lockList(ctx, t.tx, id, grantor)
+	if err != nil {
+		return l, err
+	}
+	t.locked, t.list, t.currentSet = true, l, set
+	return l, nil
+}
+
+// memberRows feeds a MemberSource to COPY. The values slice is reused:
+// pgx encodes each row before asking for the next.
+type memberRows struct {
+	src     lists.MemberSource
+	withSet bool
+	set     int64
+	vals    []any
+	n       int64
+}
+
+func (r *memberRows) Next() bool {
+	if r.src.Next() {
+		r.n++
+		return true
+	}
+	return false
+}
+
+func (r *memberRows) Values() ([]any, error) {
+	m := r.src.Member()
+	r.vals = r.vals[:0]
+	if r.withSet {
+		r.vals = append(r.vals, r.set)
+	}
+	r.vals = append(r.vals, m.Code, dateOrNil(m.ValidFrom), dateOrNil(m.ValidTo))
+	return r.vals, nil
+}
+
+func (r *memberRows) Err() error { return r.src.Err() }
+
+func dateOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return pgtype.Date{Time: t, Valid: true}
+}
+
+// WriteMembers copies a replacement straight into list_members under a new
+// set id: that is the new version, and nothing reads it before Publish.
+// Members to add or remove go to a temporary staging table that Publish
+// merges with the current set.
+func (t *listTx) WriteMembers(ctx context.Context, mode lists.Mode, src lists.MemberSource) (int64, error) {
+	if t.written {
+		return 0, errors.New("write members: already written in this transaction")
+	}
+	t.written, t.mode = true, mode
+	rows := &memberRows{src: src, vals: make([]any, 0, 4)}
+	var err error
+	switch mode {
+	case lists.ModeReplace:
+		if err = t.tx.QueryRow(ctx, `SELECT nextval('list_member_sets')`).Scan(&t.set); err != nil {
+			return 0, fmt.Errorf("new member set: %w", err)
+		}
+		rows.withSet, rows.set = true, t.set
+		_, err = t.tx.CopyFrom(ctx, pgx.Identifier{"list_members"},
+			[]string{"member_set", "person_code", "valid_from", "valid_to"}, rows)
+	case lists.ModeAdd, lists.ModeRemove:
+		if _, err = t.tx.Exec(ctx, `
+			CREATE TEMP TABLE list_staging (person_code bigint NOT NULL, valid_from date, valid_to date)
+			ON COMMIT DROP`); err != nil {
+			return 0, fmt.Errorf("staging table: %w", err)
+		}
+		_, err = t.tx.CopyFrom(ctx, pgx.Identifier{"list_staging"},
+			[]string{"person_code", "valid_from", "valid_to"}, rows)
+		if err == nil {
+			// Temporary tables are never analysed automatically; without
+			// statistics the merge below may pick a nested loop.
+			_, err = t.tx.Exec(ctx, `ANALYZE list_staging`)
+		}
+	default:
+		return 0, fmt.Errorf("write members: unknown mode %q", mode)
+	}
+	if err != nil {
+		return rows.n, fmt.Errorf("copy members: %w", err)
+	}
+	t.copied = rows.n
+	return rows.n, nil
+}
+
+// Publish implements lists.Tx.
+func (t *listTx) Publish(ctx context.Context, _ lists.List, meta lists.VersionMeta) (lists.List, error) {
+	if !t.locked || !t.written {
+		return lists.List{}, errors.New("publish: lock the list and write members first")
+	}
+	prev := t.list
+	var size, added, removed int64
+	set := t.set
+	switch t.mode {
+	case lists.ModeReplace:
+		size = t.copied
+		if t.currentSet == nil || prev.Size == 0 {
+			added, removed = size, prev.Size
+		} else {
+			var common int64
+			if err := t.tx.QueryRow(ctx, `
+				SELECT count(*) FROM list_members n
+				JOIN list_members o ON o.member_set = $2 AND o.person_code = n.person_code
+				WHERE n.member_set = $1`, set, *t.currentSet).Scan(&common); err != nil {
+				return lists.List{}, fmt.Errorf("compare versions: %w", err)
+			}
+			added, removed = size-common, prev.Size-common
+		}
+	case lists.ModeAdd, lists.ModeRemove:
+		if err := t.tx.QueryRow(ctx, `SELECT nextval('list_member_sets')`).Scan(&set); err != nil {
+			return lists.List{}, fmt.Errorf("new member set: %w", err)
+		}
+		var tag interface{ RowsAffected() int64 }
+		var err error
+		keepOld := `
+			SELECT $1::bigint, m.person_code, m.valid_from, m.valid_to FROM list_members m
+			WHERE m.member_set = $2 AND NOT EXISTS (SELECT 1 FROM list_staging s WHERE s.person_code = m.person_code)`
+		if t.mode == lists.ModeAdd {
+			tag, err = t.tx.Exec(ctx, `
+				INSERT INTO list_members (member_set, person_code, valid_from, valid_to)
+				SELECT $1::bigint, person_code, valid_from, valid_to FROM list_staging
+				UNION ALL`+keepOld, set, t.currentSet)
+		} else {
+			tag, err = t.tx.Exec(ctx, `
+				INSERT INTO list_members (member_set, person_code, valid_from, valid_to)`+keepOld, set, t.currentSet)
+		}
+		if err != nil {
+			return lists.List{}, fmt.Errorf("build version: %w", err)
+		}
+		size = tag.RowsAffected()
+		if t.mode == lists.ModeAdd {
+			added = size - prev.Size
+		} else {
+			removed = prev.Size - size
+		}
+	}
+	version := prev.Version + 1
+	var createdAt time.Time
+	if err := t.tx.QueryRow(ctx, `
+		INSERT INTO person_list_versions (list_id, version, member_set, previous_version, mode, size, added, removed, upload_id, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		RETURNING created_at`,
+		prev.ID, version, set, prev.Version, string(t.mode), size, added, removed, meta.UploadID, meta.CreatedBy).Scan(&createdAt); err != nil {
+		return lists.List{}, fmt.Errorf("record version: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `
+		UPDATE person_lists SET current_version = $2, current_set = $3, size = $4, updated_at = $5 WHERE id = $1`,
+		prev.ID, version, set, size, createdAt); err != nil {
+		return lists.List{}, fmt.Errorf("make version current: %w", err)
+	}
+	return lists.List{
+		ID: prev.ID, Grantor: prev.Grantor, Version: version, Size: size, UpdatedAt: createdAt.UTC(),
+		PreviousVersion: prev.Version, Added: added, Removed: removed,
+	}, nil
+}
+
+func (t *listTx) FinishUpload(ctx context.Context, id uuid.UUID, owner string, o lists.Outcome) error {
+	return finishUpload(ctx, t.tx, id, owner, o)
+}
+
+func (t *listTx) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }
+
+func (t *listTx) Rollback(ctx context.Context) error {
+	err := t.tx.Rollback(ctx)
+	if errors.Is(err, pgx.ErrTxClosed) {
+		return nil
+	}
+	return err
+}
+
+// finishUpload records an upload's end, fenced by the lease: a worker that
+// lost its lease cannot overwrite the new holder's work.
+func finishUpload(ctx context.Context, tx pgx.Tx, id uuid.UUID, owner string, o lists.Outcome) error {
+	var code, detail *string
+	var row *int
+	if o.Failure != nil {
+		code, detail, row = &o.Failure.Code, &o.Failure.Detail, &o.Failure.Row
+	}
+	var version *int
+	if o.ListVersion > 0 {
+		version = &o.ListVersion
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE list_uploads SET status = $3, rows_total = $4, rows_read = $4, valid_rows = $5, invalid_rows = $6,
+			list_version = $7, failure_code = $8, failure_row = $9, failure_detail = $10,
+			finished_at = now(), lease_owner = NULL, lease_expires = NULL
+		WHERE id = $1 AND lease_owner = $2 AND status = 'processing'`,
+		id, owner, string(o.Status), o.RowsTotal, o.ValidRows, o.InvalidRows, version, code, row, detail)
+	if err != nil {
+		return fmt.Errorf("finish upload: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return lists.ErrLeaseLost
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM list_upload_errors WHERE upload_id = $1`, id); err != nil {
+		return fmt.Errorf("clear upload report: %w", err)
+	}
+	if len(o.Issues) == 0 {
+		return nil
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"list_upload_errors"},
+		[]string{"upload_id", "seq", "row_no", "column_name", "code", "value", "first_row", "fields", "header_fields", "fatal"},
+		pgx.CopyFromSlice(len(o.Issues), func(i int) ([]any, error) {
+			is := o.Issues[i]
+			return []any{id, is.Seq, is.Row, is.Column, is.Code, is.Value, is.FirstRow, is.Fields, is.HeaderFields, is.Fatal}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("store upload report: %w", err)
+	}
+	return nil
+}
+
+// Finish implements lists.Store.
+func (s *Lists) Finish(ctx context.Context, id uuid.UUID, owner string, o lists.Outcome) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return finishUpload(ctx, tx, id, owner, o)
+	})
+}
+
+const uploadColumns = `id, list_id, grantor_reg_no, created_by, status, format, policy, mode, filename, bytes, sha256,
+	rows_read, bytes_read, rows_total, valid_rows, invalid_rows, list_version,
+	failure_code, failure_row, failure_detail, attempts, created_at, started_at, finished_at`
+
+func scanUpload(row pgx.Row) (lists.Upload, error) {
+	var u lists.Upload
+	var sum []byte
+	var code, detail *string
+	var frow *int
+	err := row.Scan(&u.ID, &u.ListID, &u.Grantor, &u.CreatedBy, &u.Status, &u.Format, &u.Policy, &u.Mode, &u.Filename,
+		&u.Bytes, &sum, &u.RowsRead, &u.BytesRead, &u.RowsTotal, &u.ValidRows, &u.InvalidRows, &u.ListVersion,
+		&code, &frow, &detail, &u.Attempts, &u.CreatedAt, &u.StartedAt, &u.FinishedAt)
+	if err != nil {
+		return u, err
+	}
+	copy(u.SHA256[:], sum)
+	if code != nil {
+		u.Failure = &lists.Failure{Code: *code}
+		if frow != nil {
+			u.Failure.Row = *frow
+		}
+		if detail != nil {
+			u.Failure.Detail = *detail
+		}
+	}
+	return u, nil
+}
+
+// Upload implements lists.Store.
+func (s *Lists) Upload(ctx context.Context, id uuid.UUID) (lists.Upload, error) {
+	u, err := scanUpload(s.pool.QueryRow(ctx, `SELECT `+uploadColumns+` FROM list_uploads WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, lists.ErrUploadNotFound
+	}
+	if err != nil {
+		return u, fmt.Errorf("read upload: %w", err)
+	}
+	return u, nil
+}
+
+// Issues implements lists.Store.
+func (s *Lists) Issues(ctx context.Context, id uuid.UUID, afterSeq, limit int) ([]lists.Issue, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT seq, row_no, column_name, code, value, first_row, fields, header_fields, fatal
+		FROM list_upload_errors WHERE upload_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, id, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read upload report: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (lists.Issue, error) {
+		var is lists.Issue
+		err := r.Scan(&is.Seq, &is.Row, &is.Column, &is.Code, &is.Value, &is.FirstRow, &is.Fields, &is.HeaderFields, &is.Fatal)
+		return is, err
+	})
+}
+
+// Lease implements lists.Store. SKIP LOCKED lets workers of every instance
+// ask at once without waiting for each other; a processing upload whose
+// lease expired (its worker died) is taken over.
+func (s *Lists) Lease(ctx context.Context, owner string, lease time.Duration) (lists.Upload, bool, error) {
+	u, err := scanUpload(s.pool.QueryRow(ctx, `
+		UPDATE list_uploads SET status = 'processing', lease_owner = $1,
+			lease_expires = now() + $2 * interval '1 millisecond', attempts = attempts + 1,
+			started_at = coalesce(started_at, now()), rows_read = 0, bytes_read = 0
+		WHERE id = (
+			SELECT id FROM list_uploads
+			WHERE status = 'queued' OR (status = 'processing' AND lease_expires < now())
+			ORDER BY created_at
+			LIMIT 1
+			FOR UPDATE SKIP LOCKED)
+		RETURNING `+uploadColumns, owner, lease.Milliseconds()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, false, nil
+	}
+	if err != nil {
+		return u, false, fmt.Errorf("lease upload: %w", err)
+	}
+	return u, true, nil
+}
+
+// Heartbeat implements lists.Store.
+func (s *Lists) Heartbeat(ctx context.Context, id uuid.UUID, owner string, p lists.Progress, lease time.Duration) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE list_uploads SET rows_read = $3, bytes_read = $4, lease_expires = now() + $5 * interval '1 millisecond'
+		WHERE id = $1 AND lease_owner = $2 AND status = 'processing'`, id, owner, p.RowsRead, p.BytesRead, lease.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("upload heartbeat: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return lists.ErrLeaseLost
+	}
+	return nil
+}
+
+// Release implements lists.Store.
+func (s *Lists) Release(ctx context.Context, id uuid.UUID, owner string, delay time.Duration) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE list_uploads SET lease_expires = now() + $3 * interval '1 millisecond'
+		WHERE id = $1 AND lease_owner = $2 AND status = 'processing'`, id, owner, delay.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("release upload: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return lists.ErrLeaseLost
+	}
+	return nil
+}
+
+// OpenFile implements lists.Store: the chunks are read one query at a
+// time into one reused buffer, so reading a 200 MB file costs 1 MB.
+func (s *Lists) OpenFile(ctx context.Context, id uuid.UUID) (io.ReadCloser, error) {
+	return &chunkReader{ctx: ctx, pool: s.pool, id: id}, nil
+}
+
+type chunkReader struct {
+	ctx  context.Context
+	pool *pgxpool.Pool
+	id   uuid.UUID
+	seq  int
+	buf  pgtype.PreallocBytes
+	pos  int
+	eof  bool
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for r.pos >= len(r.buf) {
+		if r.eof {
+			return 0, io.EOF
+		}
+		if cap(r.buf) > 0 {
+			r.buf = r.buf[:cap(r.buf)]
+		}
+		err := r.pool.QueryRow(r.ctx, `SELECT data FROM list_upload_chunks WHERE upload_id = $1 AND seq = $2`, r.id, r.seq).Scan(&r.buf)
+		if errors.Is(err, pgx.ErrNoRows) {
+			r.eof, r.buf = true, r.buf[:0]
+			return 0, io.EOF
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read upload chunk %d: %w", r.seq, err)
+		}
+		r.seq++
+		r.pos = 0
+	}
+	n := copy(p, r.buf[r.pos:])
+	r.pos += n
+	return n, nil
+}
+
+func (r *chunkReader) Close() error { return nil }
+
+// GrantorCertificates implements lists.Store.
+func (s *Lists) GrantorCertificates(ctx context.Context, org string) ([][]byte, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT pem FROM grantor_certificates WHERE org_reg_no = $1 AND revoked_at IS NULL ORDER BY added_at`, org)
+	if err != nil {
+		return nil, fmt.Errorf("grantor certificates: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) ([]byte, error) {
+		var p string
+		err := r.Scan(&p)
+		return []byte(p), err
+	})
+}
+
+// GrantorCertificate is a registered certificate.
+type GrantorCertificate struct {
+	Org         string
+	Fingerprint string
+	Subject     string
+	NotAfter    time.Time
+	AddedAt     time.Time
+	RevokedAt   *time.Time
+}
+
+// AddGrantorCertificates registers the certificates in pemData as trusted
+// for the organisation's signed person-list files. The organisation must
+// exist (it has a client). Registering a revoked certificate again
+// reinstates it.
+func (s *Lists) AddGrantorCertificates(ctx context.Context, org string, pemData []byte) ([]GrantorCertificate, error) {
+	certs, err := signing.ParseCertificatesPEM(pemData)
+	if err != nil {
+		return nil, fmt.Errorf("grantor certificate: %w", err)
+	}
+	var out []GrantorCertificate
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM organisations WHERE reg_no = $1)`, org).Scan(&exists); err != nil {
+			return fmt.Errorf("find organisation: %w", err)
+		}
+		if !exists {
+			return fmt.Errorf("organisation %s is not registered; add a client for it first", org)
+		}
+		for _, c := range certs {
+			g := GrantorCertificate{Org: org, Fingerprint: signing.Fingerprint(c), Subject: c.Subject.String(), NotAfter: c.NotAfter}
+			if err := tx.QueryRow(ctx, `
+				INSERT INTO grantor_certificates (org_reg_no, fingerprint, subject, not_after, pem)
+				VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (org_reg_no, fingerprint) DO UPDATE SET revoked_at = NULL
+				RETURNING added_at`, org, g.Fingerprint, g.Subject, g.NotAfter, string(signing.EncodeCertificatePEM(c))).Scan(&g.AddedAt); err != nil {
+				return fmt.Errorf("register certificate: %w", err)
+			}
+			out = append(out, g)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RevokeGrantorCertificate stops trusting a certificate for new uploads.
+func (s *Lists) RevokeGrantorCertificate(ctx context.Context, org, fingerprint string) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE grantor_certificates SET revoked_at = now()
+		WHERE org_reg_no = $1 AND fingerprint = $2 AND revoked_at IS NULL`, org, fingerprint)
+	if err != nil {
+		return fmt.Errorf("revoke certificate: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ListGrantorCertificates lists an organisation's certificates, revoked too.
+func (s *Lists) ListGrantorCertificates(ctx context.Context, org string) ([]GrantorCertificate, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT org_reg_no, fingerprint, subject, not_after, added_at, revoked_at
+		FROM grantor_certificates WHERE org_reg_no = $1 ORDER BY added_at`, org)
+	if err != nil {
+		return nil, fmt.Errorf("list certificates: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (GrantorCertificate, error) {
+		var g GrantorCertificate
+		err := r.Scan(&g.Org, &g.Fingerprint, &g.Subject, &g.NotAfter, &g.AddedAt, &g.RevokedAt)
+		return g, err
+	})
+}
+
+// BeginUpload implements lists.Store.
+func (s *Lists) BeginUpload(ctx context.Context) (lists.UploadTx, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &uploadTx{tx: tx}, nil
+}
+
+type uploadTx struct {
+	tx pgx.Tx
+}
+
+func (t *uploadTx) Claim(ctx context.Context, r idempotency.Request, prior any) (bool, error) {
+	return idempotency.Claim(ctx, t.tx, r, prior)
+}
+
+func (t *uploadTx) Complete(ctx context.Context, r idempotency.Request, result any) error {
+	return idempotency.Complete(ctx, t.tx, r, result)
+}
+
+func (t *uploadTx) EnsureList(ctx context.Context, id, grantor string) error {
+	if _, err := t.tx.Exec(ctx, `
+		INSERT INTO person_lists (id, grantor_reg_no) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, grantor); err != nil {
+		return fmt.Errorf("create list: %w", err)
+	}
+	var owner string
+	if err := t.tx.QueryRow(ctx, `SELECT grantor_reg_no FROM person_lists WHERE id = $1`, id).Scan(&owner); err != nil {
+		return fmt.Errorf("read list owner: %w", err)
+	}
+	if owner != grantor {
+		return lists.ErrNotOwner
+	}
+	return nil
+}
+
+func (t *uploadTx) WriteChunk(ctx context.Context, id uuid.UUID, seq int, data []byte) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO list_upload_chunks (upload_id, seq, data) VALUES ($1, $2, $3)`, id, seq, data)
+	return err
+}
+
+func (t *uploadTx) Insert(ctx context.Context, u lists.Upload) error {
+	_, err := t.tx.Exec(ctx, `
+		INSERT INTO list_uploads (id, list_id, grantor_reg_no, created_by, status, format, policy, mode, filename, bytes, sha256, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		u.ID, u.ListID, u.Grantor, u.CreatedBy, string(u.Status), string(u.Format), string(u.Policy), string(u.Mode),
+		u.Filename, u.Bytes, u.SHA256[:], u.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert upload: %w", err)
+	}
+	return nil
+}
+
+func (t *uploadTx) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }
+
+func (t *uploadTx) Rollback(ctx context.Context) error {
+	err := t.tx.Rollback(ctx)
+	if errors.Is(err, pgx.ErrTxClosed) {
+		return nil
+	}
+	return err
+}
