@@ -1,0 +1,36 @@
+package problem
+
+import "testing"
+
+func TestLanguage(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "en", "lv": "lv", "lv-LV,en;q=0.8": "lv", "en-GB,lv;q=0.5": "en", "de, lv;q=0.1": "lv", "de": "en", "LV": "lv",
+	} {
+		if got := Language(in); got != want {
+			t.Errorf("Language(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRenderUsesCatalog(t *testing.T) {
+	p := Fields(Validation, FieldError{Pointer: "/name", Code: "schema.required", Detail: `property "name" is missing`})
+	lv := p.Render("lv", "/v1/x", "rid")
+	if lv.Title != Validation.TitleLV || lv.Errors[0].Detail != "ir obligāts" || lv.Type != TypeBase+"validation" || lv.Status != 400 {
+		t.Fatalf("lv render %+v", lv)
+	}
+	en := p.Render("en", "/v1/x", "rid")
+	if en.Errors[0].Detail != `is required: property "name" is missing` {
+		t.Fatalf("en detail %q", en.Errors[0].Detail)
+	}
+	if p.Errors[0].Detail != `property "name" is missing` {
+		t.Fatal("Render changed the problem")
+	}
+}
+
+func TestEveryCatalogEntryHasBothLanguages(t *testing.T) {
+	for code, m := range messages {
+		if m[0] == "" || m[1] == "" {
+			t.Errorf("%s lacks a language", code)
+		}
+	}
+}
