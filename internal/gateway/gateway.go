@@ -127,6 +127,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	if err := a.wireEligibility(ctx, &deps); err != nil {
 		return nil, fmt.Errorf("eligibility: %w", err)
 	}
+	a.wireUI(&deps)
 	e, err := httpapi.New(ctx, deps)
 	if err != nil {
 		return nil, err

@@ -67,9 +67,11 @@ func (d Dataset) Keeper() string {
 
 // DefaultPermissionNumber is the X-Permission-Number the mocks expect for d
 // unless configured otherwise. Real DAGR numbers are issued per consumer and
-// data set; these are placeholders of the same role.
+// data set; these are placeholders of the same role. They are ASCII because
+// HTTP header values outside ASCII are not portable.
 func (d Dataset) DefaultPermissionNumber() string {
-	return "DAGR-" + d.Keeper() + "-" + strings.ToUpper(string(d))
+	keeper := strings.ReplaceAll(d.Keeper(), "Ā", "A")
+	return "DAGR-" + keeper + "-" + strings.ToUpper(string(d))
 }
 
 // Index is d's position in Datasets(), or -1. It is a switch rather than

@@ -208,7 +208,33 @@ func (r *RepressedRecord) Active(day Date) bool  { return within(day, r.ValidFro
 
 // fieldErr names a field of a fixture record.
 func fieldErr(field, format string, args ...any) error {
-	return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...))
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrors collects every FieldError in err's tree, in order.
+func FieldErrors(err error) []*FieldError {
+	var out []*FieldError
+	var walk func(error)
+	walk = func(e error) {
+		if fe, ok := e.(*FieldError); ok {
+			out = append(out, fe)
+			return
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			if x := u.Unwrap(); x != nil {
+				walk(x)
+			}
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
 }
 
 func oneOf(field, v string, allowed []string) error {
@@ -389,7 +415,7 @@ func DecodeRecord(d Dataset, raw json.RawMessage, code string) (Record, error) {
 		return nil, fmt.Errorf("%s: trailing data after the record", d)
 	}
 	if pc := r.Code(); pc != "" && pc != code {
-		return nil, fmt.Errorf("%s: personCode %q differs from the personal code in the URL", d, pc)
+		return nil, fmt.Errorf("%s: %w", d, fieldErr("personCode", "%q differs from the personal code in the URL", pc))
 	}
 	r.SetPersonCode(code)
 	if err := r.Validate(); err != nil {

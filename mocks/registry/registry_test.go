@@ -19,8 +19,14 @@ func TestDatasets(t *testing.T) {
 		if got, err := ParseDataset(string(d)); err != nil || got != d {
 			t.Errorf("ParseDataset(%s) = %v, %v", d, got, err)
 		}
-		if d.Keeper() == "" || !strings.Contains(d.DefaultPermissionNumber(), d.Keeper()) {
-			t.Errorf("%s: keeper %q, permission %q", d, d.Keeper(), d.DefaultPermissionNumber())
+		pn := d.DefaultPermissionNumber()
+		if d.Keeper() == "" || !strings.HasPrefix(pn, "DAGR-") || !strings.HasSuffix(pn, strings.ToUpper(string(d))) {
+			t.Errorf("%s: keeper %q, permission %q", d, d.Keeper(), pn)
+		}
+		for _, r := range pn {
+			if r > 127 {
+				t.Errorf("%s: permission number %q is not ASCII", d, pn)
+			}
 		}
 		if r := NewRecord(d); r == nil || r.Dataset() != d {
 			t.Errorf("NewRecord(%s) = %v", d, r)

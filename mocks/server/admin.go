@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/avis-lv/gateway/internal/personcode"
@@ -196,9 +197,12 @@ func (s *Server) putPerson(w http.ResponseWriter, r *http.Request) *problem {
 		}
 		rec, err := registry.DecodeRecord(d, raw, string(code))
 		if err != nil {
-			for _, fe := range splitJoined(err) {
-				fe.Field = "/records/" + name + "/" + trimDatasetPrefix(fe.Field, name)
-				bad.errors = append(bad.errors, fe)
+			fes := registry.FieldErrors(err)
+			if len(fes) == 0 {
+				bad.withField("/records/"+name, err.Error())
+			}
+			for _, fe := range fes {
+				bad.withField("/records/"+name+"/"+jsonPointer(fe.Field), fe.Reason)
 			}
 			continue
 		}
@@ -214,14 +218,11 @@ func (s *Server) putPerson(w http.ResponseWriter, r *http.Request) *problem {
 	return nil
 }
 
-func trimDatasetPrefix(field, dataset string) string {
-	if len(field) > len(dataset)+2 && field[:len(dataset)+2] == dataset+": " {
-		return field[len(dataset)+2:]
-	}
-	if field == dataset {
-		return ""
-	}
-	return field
+// jsonPointer turns a record field path such as cards[0].number into the
+// JSON pointer cards/0/number.
+func jsonPointer(field string) string {
+	r := strings.NewReplacer("[", "/", "]", "", ".", "/")
+	return r.Replace(field)
 }
 
 func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) *problem {

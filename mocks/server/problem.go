@@ -85,20 +85,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// splitJoined turns an errors.Join message into problem fields; each line
-// is "field: detail".
-func splitJoined(err error) []ProblemField {
-	var out []ProblemField
-	for _, line := range strings.Split(err.Error(), "\n") {
-		field, detail, ok := strings.Cut(line, ": ")
-		if !ok {
-			field, detail = "", line
-		}
-		out = append(out, ProblemField{Field: field, Detail: detail})
-	}
-	return out
-}
-
 // muxProblems turns the plain-text 404 and 405 answers of http.ServeMux into
 // problem documents, so that every error the mocks give is problem+json.
 type muxProblems struct {

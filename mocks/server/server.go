@@ -232,6 +232,13 @@ func (s *Server) dagr(endpoint string, h handlerFunc) http.Handler {
 		if status == 0 {
 			status = 499 // client went away while a scenario held the request
 		}
+		dataset := r.PathValue("dataset")
+		switch endpoint {
+		case "token":
+			dataset = "token"
+		case "card":
+			dataset = string(registry.EID)
+		}
 		dur := s.now().Sub(start)
 		s.journal.add(JournalEntry{
 			Time:             start.UTC(),
@@ -240,7 +247,7 @@ func (s *Server) dagr(endpoint string, h handlerFunc) http.Handler {
 			Path:             r.URL.Path,
 			Query:            r.URL.RawQuery,
 			Endpoint:         endpoint,
-			Dataset:          r.PathValue("dataset"),
+			Dataset:          dataset,
 			Status:           status,
 			DurationMs:       dur.Milliseconds(),
 			ClientID:         rec.clientID,
