@@ -113,8 +113,8 @@ func TestCSPForbidsInlineCode(t *testing.T) {
 	index := string(p.assets["index.html"].body)
 	for _, bad := range []*regexp.Regexp{
 		regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]`), // inline script body
-		regexp.MustCompile(`\son[a-z]+\s*=`), // inline event handlers
-		regexp.MustCompile(`\sstyle\s*=`),    // inline styles
+		regexp.MustCompile(`\son[a-z]+\s*=`),                // inline event handlers
+		regexp.MustCompile(`\sstyle\s*=`),                   // inline styles
 		regexp.MustCompile(`(?i)(?:src|href)="(?:https?:)?//`),
 	} {
 		if m := bad.FindString(index); m != "" {

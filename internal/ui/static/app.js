@@ -33,6 +33,7 @@
   var errorsView = null;   // {uploadId, items, more, loading}
   var problem = null;      // {title, detail, fields, requestId} or {key} for local problems
   var flash = null;        // {key, kind}
+  var reportNote = null;   // message key shown by the report buttons
   var fieldErrors = {};    // input id -> message key
   // An Idempotency-Key survives only a network failure, and only for the
   // same form contents, so resubmitting after a lost response cannot create
@@ -153,7 +154,9 @@
     var box = $('problem');
     if (!problem) { box.hidden = true; return; }
     $('problem-title').textContent = problem.key ? t(problem.key) : problem.title;
-    $('problem-detail').textContent = problem.key ? (problem.detailKey ? t(problem.detailKey) : '') : problem.detail;
+    var detail = problem.key ? (problem.detailKey ? t(problem.detailKey) : '') : problem.detail;
+    // The token endpoint's detail often repeats the title word for word.
+    $('problem-detail').textContent = detail === $('problem-title').textContent ? '' : detail;
     $('problem-detail').hidden = !$('problem-detail').textContent;
     var ul = $('problem-fields');
     ul.textContent = '';
@@ -400,8 +403,8 @@
     var signature = [listId, policy, mode, file.name, file.size, file.lastModified].join('\u0000');
     if (!pending || pending.signature !== signature) { pending = { key: newKey(), signature: signature }; }
 
-    // The fields go before the file: the server reads the body as a stream
-    // and must know the policy and mode when the file starts.
+    // The small fields go first, so a reader streaming the body has them
+    // before the file (the gateway accepts any order).
     var form = new FormData();
     form.append('policy', policy);
     form.append('mode', mode);
@@ -411,6 +414,7 @@
     run = { xhr: xhr, phase: 'uploading', sentPct: 0, upload: null, timer: null, delay: POLL_MS, retrying: false };
     lastUpload = null;
     errorsView = null;
+    reportNote = null;
     $('summary').hidden = true;
     $('errors').hidden = true;
     $('progress').hidden = false;
@@ -599,6 +603,7 @@
       msg.className = 'notice error';
     }
     $('report-actions').hidden = !(u.invalidRows > 0 || u.status !== 'applied');
+    $('report-note').textContent = reportNote ? t(reportNote) : '';
     var show = $('errors-show');
     var open = !$('errors').hidden;
     show.textContent = t(open ? 'errors.hide' : 'errors.show');
@@ -668,9 +673,12 @@
       var tr = document.createElement('tr');
       cell(tr, e.row, 'num');
       cell(tr, e.column);
-      cell(tr, e.code);
-      cell(tr, e.message);
       cell(tr, e.value, 'value');
+      cell(tr, e.message);
+      var code = document.createElement('span');
+      code.className = 'code';
+      code.textContent = e.code || '';
+      tr.lastChild.appendChild(code);
       body.appendChild(tr);
     });
     $('errors-more').textContent = t('errors.more');
@@ -700,7 +708,8 @@
         a.click();
         a.remove();
         setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
-        showFlash('errors.csvDone', 'ok');
+        reportNote = 'errors.csvDone';
+        renderSummary();
       });
     }).catch(networkProblem);
   }
