@@ -84,24 +84,49 @@ func BenchmarkXLSX100k(b *testing.B) {
 }
 
 // writeSSTWorkbook writes a workbook the way Excel saves a list typed as
-// text: every code and date is a shared string, the worst case for memory.
+// text: every code and date is a shared string (dates repeat, so they share
+// entries), the worst case for excelize's memory.
 func writeSSTWorkbook(w io.Writer, rows int, seed uint64) error {
 	opt := listgen.Options{Rows: rows, BadShare: 0.01, Seed: seed, Lang: "lv"}
+	// indexer numbers the strings in first-use order; both parts replay the
+	// same generator, so they agree on every index.
+	type indexer struct {
+		next  int
+		dates map[string]int
+	}
+	index := func(ix *indexer, s string, shared bool) (int, bool) {
+		if shared {
+			if i, ok := ix.dates[s]; ok {
+				return i, false
+			}
+			ix.dates[s] = ix.next
+		}
+		ix.next++
+		return ix.next - 1, true
+	}
+	headers := []string{"personas_kods", "derīgs_no", "derīgs_līdz"}
 	sstPart := func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
-		fmt.Fprintf(bw, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
-		for _, h := range []string{"personas_kods", "derīgs_no", "derīgs_līdz"} {
-			fmt.Fprintf(bw, "<si><t>%s</t></si>", h)
-		}
+		bw.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
+		ix := &indexer{dates: map[string]int{}}
 		g := listgen.New(opt)
-		for range rows {
-			r := g.Next()
-			for _, s := range []string{r.Code, r.From, r.To} {
-				bw.WriteString("<si><t>")
-				if err := xmlEscapeTo(bw, s); err != nil {
-					return err
+		for i := -1; i < rows; i++ {
+			cells := headers
+			if i >= 0 {
+				r := g.Next()
+				cells = []string{r.Code, r.From, r.To}
+			}
+			for j, s := range cells {
+				if s == "" {
+					continue
 				}
-				bw.WriteString("</t></si>")
+				if _, isNew := index(ix, s, j > 0); isNew {
+					bw.WriteString("<si><t>")
+					if err := xmlEscapeTo(bw, s); err != nil {
+						return err
+					}
+					bw.WriteString("</t></si>")
+				}
 			}
 		}
 		bw.WriteString("</sst>")
@@ -110,12 +135,24 @@ func writeSSTWorkbook(w io.Writer, rows int, seed uint64) error {
 	sheetPart := func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
 		bw.WriteString(sheetHead)
-		bw.WriteString(row(1, sCell("A1", 0), sCell("B1", 1), sCell("C1", 2)))
-		for i := range rows {
+		ix := &indexer{dates: map[string]int{}}
+		g := listgen.New(opt)
+		for i := -1; i < rows; i++ {
+			cells := headers
+			if i >= 0 {
+				r := g.Next()
+				cells = []string{r.Code, r.From, r.To}
+			}
 			n := i + 2
-			base := 3 + 3*i
-			fmt.Fprintf(bw, `<row r="%d"><c r="A%d" t="s"><v>%d</v></c><c r="B%d" t="s"><v>%d</v></c><c r="C%d" t="s"><v>%d</v></c></row>`,
-				n, n, base, n, base+1, n, base+2)
+			fmt.Fprintf(bw, `<row r="%d">`, n)
+			for j, s := range cells {
+				if s == "" {
+					continue
+				}
+				k, _ := index(ix, s, j > 0)
+				fmt.Fprintf(bw, `<c r="%c%d" t="s"><v>%d</v></c>`, 'A'+j, n, k)
+			}
+			bw.WriteString("</row>")
 		}
 		bw.WriteString(sheetTail)
 		return bw.Flush()

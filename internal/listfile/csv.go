@@ -16,19 +16,20 @@ const csvBufSize = 64 << 10
 // encoding/csv it never holds more than MaxRowBytes of a record, and it
 // stops on a record longer than MaxLineBytes without buffering it.
 type csvReader struct {
-	src    io.Reader
-	lim    Limits
-	buf    []byte
-	r, w   int
-	srcEOF bool
-	read   int64 // bytes taken from src
-	skipLF bool  // the last record ended in CR; a following LF belongs to it
-	line   int   // row number of the last record, as Excel counts rows
-	delim  byte
-	rec    []byte // the current record's field contents, unquoted
-	ends   []int  // end offset in rec of each field
-	v      *validator
-	fatal  error
+	src     io.Reader
+	lim     Limits
+	buf     []byte
+	r, w    int
+	srcEOF  bool
+	read    int64 // bytes taken from src
+	skipLF  bool  // the last record ended in CR; a following LF belongs to it
+	line    int   // row number of the last record, as Excel counts rows
+	delim   byte
+	sepHint bool   // the file starts with Excel's "sep=;" line
+	rec     []byte // the current record's field contents, unquoted
+	ends    []int  // end offset in rec of each field
+	v       *validator
+	fatal   error
 }
 
 type recStatus struct {
@@ -61,6 +62,16 @@ func (c *csvReader) start() error {
 	}
 	if err := c.detectDelimiter(); err != nil {
 		return err
+	}
+	for c.sepHint {
+		st, err := c.readRecord()
+		if err != nil {
+			return err
+		}
+		if st.eof {
+			return &FileError{Code: CodeFileEmpty}
+		}
+		c.sepHint = st.blank
 	}
 	for {
 		st, err := c.readRecord()
@@ -99,6 +110,12 @@ func (c *csvReader) detectDelimiter() error {
 		seg := c.buf[c.r:c.w]
 		line, complete := firstContentLine(seg)
 		if complete || c.srcEOF || c.w-c.r == len(c.buf) {
+			// Excel writes and honours a first line "sep=;" naming the
+			// separator.
+			if l := bytes.TrimSpace(line); len(l) == 5 && bytes.HasPrefix(bytes.ToLower(l), []byte("sep=")) {
+				c.delim, c.sepHint = l[4], true
+				return nil
+			}
 			c.delim = chooseDelimiter(line)
 			return nil
 		}
@@ -423,4 +440,9 @@ func (c *csvReader) Progress() (int, int64) {
 	return rows, c.read - int64(c.w-c.r)
 }
 
-func (c *csvReader) Close() error { return nil }
+func (c *csvReader) Close() error {
+	if c.fatal == nil {
+		c.fatal = &FileError{Code: CodeFileRead, Err: errors.New("reader closed")}
+	}
+	return nil
+}

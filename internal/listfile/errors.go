@@ -54,7 +54,7 @@ func isLatvian(lang string) bool {
 
 // Message is the clerk-facing text in Latvian ("lv") or English (anything
 // else).
-func (e *FileError) Message(lang string) string {
+func (e FileError) Message(lang string) string {
 	lv := isLatvian(lang)
 	pick := func(l, en string) string {
 		if lv {
@@ -128,7 +128,7 @@ func (e *FileError) Message(lang string) string {
 
 // Message is the clerk-facing text in Latvian ("lv") or English (anything
 // else), naming the row, the column and the offending value.
-func (e *RowError) Message(lang string) string {
+func (e RowError) Message(lang string) string {
 	lv := isLatvian(lang)
 	pick := func(l, en string) string {
 		if lv {

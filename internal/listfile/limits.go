@@ -2,7 +2,8 @@ package listfile
 
 // Limits bound the resources one list file may consume. Every reader enforces
 // them while streaming, so a hostile or broken upload fails fast with a
-// FileError instead of exhausting memory or disk.
+// FileError instead of exhausting memory or disk. A zero field takes its
+// value from DefaultLimits, except MaxRowErrors, where zero means no limit.
 type Limits struct {
 	// MaxRows is the largest number of data rows (header and blank rows not
 	// counted). A national group is ~1.6 million people. It is capped at
@@ -18,25 +19,24 @@ type Limits struct {
 	MaxLineBytes int
 	// MaxFileBytes is the largest CSV file, and the largest XLSX file, read.
 	MaxFileBytes int64
-	// MaxXLSXFileBytes is the largest XLSX (compressed) file: excelize holds
-	// the whole compressed file in memory while it opens it.
+	// MaxXLSXFileBytes is the largest XLSX (compressed) file.
 	MaxXLSXFileBytes int64
-	// MaxXLSXUncompressed caps the sum of the uncompressed sizes of all parts
-	// of an XLSX package.
+	// MaxXLSXUncompressed caps the sum of the declared uncompressed sizes of
+	// all parts of an XLSX package; archive/zip holds each part to its
+	// declaration while inflating.
 	MaxXLSXUncompressed int64
-	// MaxXLSXInMemory caps the uncompressed bytes excelize keeps in memory:
-	// every part except worksheets and the shared-string table larger than
-	// XLSXSpillBytes, which it spills to temporary files.
+	// MaxXLSXInMemory caps the small package parts read whole (the workbook
+	// and its relationships).
 	MaxXLSXInMemory int64
-	// XLSXSpillBytes is excelize's UnzipXMLSizeLimit: worksheets and the
-	// shared-string table above this size are unpacked to TempDir and
-	// streamed from there instead of memory.
+	// XLSXSpillBytes is how much shared-string text is kept in memory; a
+	// larger table moves to a temporary file in TempDir, with only 4 bytes
+	// per string left in memory.
 	XLSXSpillBytes int64
 	// MaxCompressionRatio is the highest uncompressed/compressed ratio of a
 	// part larger than 1 MiB; real sheets compress 5-30×, zip bombs 1000×.
 	MaxCompressionRatio int64
-	// MaxSharedStrings caps the shared-string table: excelize keeps an index
-	// entry in memory for each string.
+	// MaxSharedStrings caps the shared-string table (one per distinct text
+	// cell: a list typed as text has one per row).
 	MaxSharedStrings int
 	// MaxZipEntries caps the number of parts in an XLSX package.
 	MaxZipEntries int
@@ -44,8 +44,8 @@ type Limits struct {
 	// rows are bad is the wrong file, and the error report must stay bounded.
 	// Zero means no limit.
 	MaxRowErrors int
-	// TempDir is where excelize unpacks large worksheets; empty means the
-	// system default.
+	// TempDir holds a large shared-string table while an XLSX file is read;
+	// empty means the system default.
 	TempDir string
 }
 
@@ -53,7 +53,7 @@ type Limits struct {
 const MaxRowNumber = 1<<rowBits - 1
 
 // DefaultLimits suits a national list of ~1.6 million rows uploaded as CSV,
-// or the ~1 million rows an Excel sheet can hold.
+// or the 1,048,575 data rows an Excel sheet can hold.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxRows:             2_000_000,
@@ -62,10 +62,10 @@ func DefaultLimits() Limits {
 		MaxFileBytes:        256 << 20,
 		MaxXLSXFileBytes:    64 << 20,
 		MaxXLSXUncompressed: 512 << 20,
-		MaxXLSXInMemory:     32 << 20,
+		MaxXLSXInMemory:     4 << 20,
 		XLSXSpillBytes:      4 << 20,
 		MaxCompressionRatio: 100,
-		MaxSharedStrings:    1_100_000,
+		MaxSharedStrings:    2_000_000,
 		MaxZipEntries:       1_000,
 		MaxRowErrors:        100_000,
 	}

@@ -13,7 +13,8 @@ import (
 	"fmt"
 )
 
-// Reader streams the rows of one list file.
+// Reader streams the rows of one list file. It is not safe for concurrent
+// use: call Progress between calls of Next.
 type Reader interface {
 	// Next returns the next valid row; a *RowError for a bad row (call Next
 	// again for the following row); io.EOF at the end; or a fatal

@@ -90,8 +90,12 @@ func TestNeutraliseCell(t *testing.T) {
 		{"=" + long, "'=" + strings.Repeat("ā", 62) + "…"},
 	}
 	for _, tc := range tests {
-		if got := NeutraliseCell(tc.in); got != tc.want {
+		got := NeutraliseCell(tc.in)
+		if got != tc.want {
 			t.Errorf("NeutraliseCell(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if !safeCell(got) {
+			t.Errorf("NeutraliseCell(%q) = %q is not safe", tc.in, got)
 		}
 	}
 }

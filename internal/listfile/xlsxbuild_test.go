@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"encoding/xml"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -64,15 +65,11 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
-func xmlEscapeTo(w io.Writer, s string) error {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
-	_, err := r.WriteString(w, s)
-	return err
-}
+func xmlEscapeTo(w io.Writer, s string) error { return xml.EscapeText(w, []byte(s)) }
 
 // Cell helpers for hand-written sheet XML.
 func sCell(ref string, idx int) string { return fmt.Sprintf(`<c r="%s" t="s"><v>%d</v></c>`, ref, idx) }
-func nCell(ref, v string) string     { return fmt.Sprintf(`<c r="%s"><v>%s</v></c>`, ref, v) }
+func nCell(ref, v string) string       { return fmt.Sprintf(`<c r="%s"><v>%s</v></c>`, ref, v) }
 func iCell(ref, v string) string {
 	return fmt.Sprintf(`<c r="%s" t="inlineStr"><is><t>%s</t></is></c>`, ref, xmlEscape(v))
 }
