@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin
 
-.PHONY: run test generate check-generated lint vuln build services keys sample \
+.PHONY: docs run test generate check-generated lint vuln build services keys sample \
         bench-instructions bench-ingest bench-eligibility bench-transactions fuzz clean
 
 build:
@@ -65,3 +65,8 @@ bench-transactions: services build keys
 
 clean:
 	rm -rf $(BIN)
+
+# Refresh the README's configuration table from the code.
+docs:
+	@table=$$($(GO) run ./cmd/gateway config-doc); \
+	python3 -c 'import re,sys; p="README.md"; s=open(p).read(); t=sys.argv[1]; s=re.sub(r"(<!-- config:start[^>]*-->\n).*?(\n<!-- config:end -->)", lambda m: m.group(1)+t+m.group(2), s, flags=re.S); open(p,"w").write(s)' "$$table"

@@ -48,7 +48,7 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 	}
 	for _, s := range settings() {
 		if !strings.Contains(string(readme), "`"+s.env+"`") {
-			t.Errorf("README lacks %s: paste the output of 'gateway config-doc'", s.env)
+			t.Errorf("README lacks %s: run 'make docs'", s.env)
 		}
 	}
 }
