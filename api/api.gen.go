@@ -566,9 +566,30 @@ func (e GetUploadErrorsParamsFormat) Valid() bool {
 	}
 }
 
-// AppliedBenefit defines model for AppliedBenefit.
+// Defines values for GetUploadErrorsParamsDelimiter.
+const (
+	Comma     GetUploadErrorsParamsDelimiter = "comma"
+	Semicolon GetUploadErrorsParamsDelimiter = "semicolon"
+)
+
+// Valid indicates whether the value is a known member of the GetUploadErrorsParamsDelimiter enum.
+func (e GetUploadErrorsParamsDelimiter) Valid() bool {
+	switch e {
+	case Comma:
+		return true
+	case Semicolon:
+		return true
+	default:
+		return false
+	}
+}
+
+// AppliedBenefit A benefit of the decision. Its name and rules are in the instruction feed; why it applies is never told.
 type AppliedBenefit struct {
-	BenefitId     string `json:"benefitId"`
+	BenefitId string `json:"benefitId"`
+
+	// DiscountCents The discount over the sent lines. Without lines: the amount of a fixed discount, absent for a
+	// percentage or `free` (apply it to the goods codes of the instruction, up to `maxDiscountCents`).
 	DiscountCents *int64 `json:"discountCents,omitempty"`
 
 	// Grantor Organisation registration number (11 digits).
@@ -579,7 +600,10 @@ type AppliedBenefit struct {
 		DiscountCents int64  `json:"discountCents"`
 		LineId        string `json:"lineId"`
 	} `json:"lines,omitempty"`
-	Name *string `json:"name,omitempty"`
+
+	// MaxDiscountCents The most a transaction may report for this benefit; absent when nothing bounds it.
+	MaxDiscountCents *int64  `json:"maxDiscountCents,omitempty"`
+	Name             *string `json:"name,omitempty"`
 
 	// Status `unknown` when a registry it depends on could not answer (stand-in).
 	Status  AppliedBenefitStatus `json:"status"`
@@ -708,10 +732,13 @@ type DiscountType string
 
 // EligibilityDecision defines model for EligibilityDecision.
 type EligibilityDecision struct {
-	Benefits           []AppliedBenefit   `json:"benefits"`
-	DecisionId         openapi_types.UUID `json:"decisionId"`
-	ExpiresAt          time.Time          `json:"expiresAt"`
-	TotalDiscountCents int64              `json:"totalDiscountCents"`
+	// Benefits Those that apply in priority order, then those that are unknown.
+	Benefits   []AppliedBenefit   `json:"benefits"`
+	DecisionId openapi_types.UUID `json:"decisionId"`
+	ExpiresAt  time.Time          `json:"expiresAt"`
+
+	// TotalDiscountCents The sum of the line discounts of the benefits that apply (unknown ones excluded).
+	TotalDiscountCents int64 `json:"totalDiscountCents"`
 }
 
 // EligibilityRequest defines model for EligibilityRequest.
@@ -913,12 +940,18 @@ type Problem struct {
 type Receipt struct {
 	AcceptedAt time.Time `json:"acceptedAt"`
 
-	// Digest SHA-256 of the accepted content.
-	Digest         string             `json:"digest"`
-	Id             openapi_types.UUID `json:"id"`
-	Kind           ReceiptKind        `json:"kind"`
-	SignatureValid *bool              `json:"signatureValid,omitempty"`
-	SubjectId      string             `json:"subjectId"`
+	// CertificateSha256 Hex SHA-256 fingerprint of the certificate receipts are signed with (also served at `/certs/gateway.pem`).
+	CertificateSha256 *string `json:"certificateSha256,omitempty"`
+
+	// Digest Hex SHA-256 of the receipt in exclusive canonical XML without its signature: the signature's
+	// `DigestValue` (there in base64).
+	Digest string             `json:"digest"`
+	Id     openapi_types.UUID `json:"id"`
+	Kind   ReceiptKind        `json:"kind"`
+
+	// SignatureValid Whether the stored signature verifies against the gateway's certificate over exactly that document.
+	SignatureValid *bool  `json:"signatureValid,omitempty"`
+	SubjectId      string `json:"subjectId"`
 }
 
 // ReceiptKind defines model for Receipt.Kind.
@@ -1006,9 +1039,21 @@ type TokenResponseTokenType string
 
 // Transaction defines model for Transaction.
 type Transaction struct {
+	AcceptedAt *time.Time `json:"acceptedAt,omitempty"`
+
+	// Benefits For a grantor, only its own benefits of the transaction.
 	Benefits []struct {
 		BenefitId     string `json:"benefitId"`
 		DiscountCents int64  `json:"discountCents"`
+
+		// Grantor Organisation registration number (11 digits).
+		//
+		// Example: 90011524360
+		Grantor *RegistrationNumber `json:"grantor,omitempty"`
+
+		// StandIn The decision said `unknown` for it; the provider applied it on its own judgement.
+		StandIn *bool `json:"standIn,omitempty"`
+		Version *int  `json:"version,omitempty"`
 	} `json:"benefits"`
 	DecisionId openapi_types.UUID `json:"decisionId"`
 	Id         openapi_types.UUID `json:"id"`
@@ -1017,12 +1062,14 @@ type Transaction struct {
 	// Provider Organisation registration number (11 digits).
 	//
 	// Example: 90011524360
-	Provider      *RegistrationNumber `json:"provider,omitempty"`
-	ReceiptId     openapi_types.UUID  `json:"receiptId"`
-	ReceiptNumber string              `json:"receiptNumber"`
-	ReversedAt    *time.Time          `json:"reversedAt,omitempty"`
-	Status        TransactionStatus   `json:"status"`
-	TotalCents    *int64              `json:"totalCents,omitempty"`
+	Provider          *RegistrationNumber `json:"provider,omitempty"`
+	ReceiptId         openapi_types.UUID  `json:"receiptId"`
+	ReceiptNumber     string              `json:"receiptNumber"`
+	ReversalReason    *string             `json:"reversalReason,omitempty"`
+	ReversalReceiptId *openapi_types.UUID `json:"reversalReceiptId,omitempty"`
+	ReversedAt        *time.Time          `json:"reversedAt,omitempty"`
+	Status            TransactionStatus   `json:"status"`
+	TotalCents        *int64              `json:"totalCents,omitempty"`
 }
 
 // TransactionStatus defines model for Transaction.Status.
@@ -1048,21 +1095,41 @@ type TransactionReport struct {
 
 // Upload defines model for Upload.
 type Upload struct {
-	Bytes         *int64             `json:"bytes,omitempty"`
-	CreatedAt     time.Time          `json:"createdAt"`
+	// Bytes Size of the stored file.
+	Bytes *int64 `json:"bytes,omitempty"`
+
+	// BytesRead Bytes of the file read so far. While `rowsTotal` is still unknown (CSV is read as a stream),
+	// `bytesRead / bytes` is the processing progress.
+	BytesRead *int64    `json:"bytesRead,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// FailureCode Stable code of why the upload was rejected or failed, e.g. `upload.invalid_rows`, `file.not_utf8`,
+	// `xlsx.truncated`, `file.zip_bomb`, `xml.signature_wrapped`, `xml.certificate_untrusted`.
+	FailureCode *string `json:"failureCode,omitempty"`
+
+	// FailureReason The failure explained in the language of Accept-Language.
 	FailureReason *string            `json:"failureReason,omitempty"`
 	FinishedAt    *time.Time         `json:"finishedAt,omitempty"`
 	Format        *UploadFormat      `json:"format,omitempty"`
 	Id            openapi_types.UUID `json:"id"`
-	InvalidRows   *int64             `json:"invalidRows,omitempty"`
-	ListId        string             `json:"listId"`
-	ListVersion   *int               `json:"listVersion,omitempty"`
-	Mode          *UploadMode        `json:"mode,omitempty"`
-	Policy        *UploadPolicy      `json:"policy,omitempty"`
-	RowsRead      *int64             `json:"rowsRead,omitempty"`
-	RowsTotal     *int64             `json:"rowsTotal,omitempty"`
-	Status        UploadStatus       `json:"status"`
-	ValidRows     *int64             `json:"validRows,omitempty"`
+
+	// InvalidRows Bad rows found (the error report keeps the first 10 000).
+	InvalidRows *int64 `json:"invalidRows,omitempty"`
+	ListId      string `json:"listId"`
+
+	// ListVersion The list version this upload created (status applied).
+	ListVersion *int          `json:"listVersion,omitempty"`
+	Mode        *UploadMode   `json:"mode,omitempty"`
+	Policy      *UploadPolicy `json:"policy,omitempty"`
+
+	// RowsRead Data rows read so far (valid or not).
+	RowsRead *int64 `json:"rowsRead,omitempty"`
+
+	// RowsTotal Data rows in the file; known once reading ends.
+	RowsTotal *int64       `json:"rowsTotal,omitempty"`
+	StartedAt *time.Time   `json:"startedAt,omitempty"`
+	Status    UploadStatus `json:"status"`
+	ValidRows *int64       `json:"validRows,omitempty"`
 }
 
 // UploadFormat defines model for Upload.Format.
@@ -1085,8 +1152,13 @@ type UploadError struct {
 
 // UploadErrorPage defines model for UploadErrorPage.
 type UploadErrorPage struct {
+	// Fatal True when reading stopped at a problem of the whole file (its line is in the report, `row` 0 if it has no row).
+	Fatal      *bool         `json:"fatal,omitempty"`
 	Items      []UploadError `json:"items"`
 	NextCursor *string       `json:"nextCursor,omitempty"`
+
+	// Total Bad rows found in the file; the report lists the first 10 000 and the problem that stopped reading, if any.
+	Total *int64 `json:"total,omitempty"`
 }
 
 // UploadStatus defines model for UploadStatus.
@@ -1310,8 +1382,14 @@ type GetUploadErrorsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Format `csv` for a spreadsheet-safe CSV download; JSON otherwise (or by `Accept: text/csv`).
+	// Format `csv` for a spreadsheet-safe CSV download (UTF-8 with BOM, a header row, every cell neutralised
+	// against formula injection, messages in the language of Accept-Language); JSON otherwise (or CSV by
+	// `Accept: text/csv`). The CSV holds every stored line; `cursor` and `limit` page the JSON only.
 	Format *GetUploadErrorsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Delimiter The CSV field separator. Latvian Excel splits CSV files on semicolons, so a page for Latvian
+	// clerks asks for `semicolon`; RFC 4180 (and the default) is `comma`.
+	Delimiter *GetUploadErrorsParamsDelimiter `form:"delimiter,omitempty" json:"delimiter,omitempty"`
 
 	// AcceptLanguage `lv` for Latvian error messages; English otherwise.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
@@ -1319,6 +1397,9 @@ type GetUploadErrorsParams struct {
 
 // GetUploadErrorsParamsFormat defines parameters for GetUploadErrors.
 type GetUploadErrorsParamsFormat string
+
+// GetUploadErrorsParamsDelimiter defines parameters for GetUploadErrors.
+type GetUploadErrorsParamsDelimiter string
 
 // IssueTokenFormdataRequestBody defines body for IssueToken for application/x-www-form-urlencoded ContentType.
 type IssueTokenFormdataRequestBody = TokenRequest
@@ -1500,6 +1581,31 @@ type ClientInterface interface {
 	// The answer never says why a person qualifies. When a registry cannot answer, the benefits that
 	// depend on it come with `status: unknown`, never silently as not eligible.
 	//
+	// **Which benefits.** Every active benefit that admits the caller is considered. It applies when the
+	// sale's date (Europe/Riga) is within its validity, at least one line's goods code matches (or no
+	// lines are sent), the person belongs to its recipient group (registry data or person list), is
+	// alive, has the declared residence the grantor asked for and is in the age range.
+	//
+	// **Priority and combinability.** Benefits are taken by `priority` (1 first; ties by benefit id). An
+	// exclusive benefit (`combinable: false`) applies alone: it is taken only when nothing was taken
+	// before it, and then nothing after it. Combinable benefits are taken together, each on what the
+	// ones before it left of each line, so that together they never exceed a line.
+	//
+	// **Amounts and rounding.** Euro cents. A percentage is computed per line on what is left of the
+	// line and rounded half up to a whole cent (`floor((cents × basisPoints + 5000) / 10000)`); a fixed
+	// amount is spread over the matching lines in order; `free` takes what is left of each matching
+	// line. `maxPerTransactionCents` and what is left of the person's period limit (calendar day, ISO
+	// week, month or year in Europe/Riga, counted from accepted, not reversed, transactions) then trim
+	// the benefit from its last line backwards. A benefit that would give nothing is left out.
+	//
+	// **Unknown (stand-in).** A benefit whose conditions could not all be checked is listed after the
+	// ones that apply, with `status: unknown` and what it would give on what is left of the lines; it is
+	// not in `totalDiscountCents`. The provider may still apply it on its own judgement (e.g. a
+	// certificate shown at the till); the transaction then records it as stand-in.
+	//
+	// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
+	// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -1511,6 +1617,31 @@ type ClientInterface interface {
 	// total, and a decision id valid for a short time (reference it when reporting the transaction).
 	// The answer never says why a person qualifies. When a registry cannot answer, the benefits that
 	// depend on it come with `status: unknown`, never silently as not eligible.
+	//
+	// **Which benefits.** Every active benefit that admits the caller is considered. It applies when the
+	// sale's date (Europe/Riga) is within its validity, at least one line's goods code matches (or no
+	// lines are sent), the person belongs to its recipient group (registry data or person list), is
+	// alive, has the declared residence the grantor asked for and is in the age range.
+	//
+	// **Priority and combinability.** Benefits are taken by `priority` (1 first; ties by benefit id). An
+	// exclusive benefit (`combinable: false`) applies alone: it is taken only when nothing was taken
+	// before it, and then nothing after it. Combinable benefits are taken together, each on what the
+	// ones before it left of each line, so that together they never exceed a line.
+	//
+	// **Amounts and rounding.** Euro cents. A percentage is computed per line on what is left of the
+	// line and rounded half up to a whole cent (`floor((cents × basisPoints + 5000) / 10000)`); a fixed
+	// amount is spread over the matching lines in order; `free` takes what is left of each matching
+	// line. `maxPerTransactionCents` and what is left of the person's period limit (calendar day, ISO
+	// week, month or year in Europe/Riga, counted from accepted, not reversed, transactions) then trim
+	// the benefit from its last line backwards. A benefit that would give nothing is left out.
+	//
+	// **Unknown (stand-in).** A benefit whose conditions could not all be checked is listed after the
+	// ones that apply, with `status: unknown` and what it would give on what is left of the lines; it is
+	// not in `totalDiscountCents`. The provider may still apply it on its own judgement (e.g. a
+	// certificate shown at the till); the transaction then records it as stand-in.
+	//
+	// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
+	// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1556,7 +1687,17 @@ type ClientInterface interface {
 	// UploadListFileWithBody Upload a person-list file (CSV, XLSX or signed XML) for background processing
 	//
 	// The file is stored durably before `202` is returned. Processing runs in the background; follow
-	// `Location` (`GET /v1/uploads/{uploadId}`).
+	// `Location` (`GET /v1/uploads/{uploadId}`) until the status is `applied`, `rejected` or `failed`.
+	//
+	// The format is told from the file's first bytes: CSV (UTF-8 with or without BOM; `;`, `,` or tab;
+	// header `personas_kods;derīgs_no;derīgs_līdz` or `person_code,valid_from,valid_to`), XLSX (first
+	// sheet) or signed XML (`<PersonList xmlns="urn:avis:person-list:1" listId="...">` with `<Person>`
+	// elements holding `PersonCode`, `ValidFrom` and optional `ValidTo`, and one enveloped XML-DSig
+	// signature over the root made with a certificate the grantor registered). With the policy
+	// `all-or-nothing` any bad row rejects the upload and the list is unchanged; with `skip-invalid` the
+	// valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
+	// creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
+	// returns the first upload; with a different file, `422`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1565,10 +1706,18 @@ type ClientInterface interface {
 
 	// RevokeMeans Revoke an identification means
 	//
+	// Revoking twice is not an error. Checks with a revoked means answer `404`.
+	//
 	// Corresponds with DELETE /v1/means/{type}/{number} (the `RevokeMeans` operationId).
 	RevokeMeans(ctx context.Context, pType MeansType, number string, params *RevokeMeansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutMeansWithBody Register an identification means the grantor issued (e-talons, school card, ...)
+	//
+	// Links a card number to the person it identifies, so that a till can check eligibility with the card
+	// instead of the personal code. A number is unique per type across grantors: only the grantor that
+	// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
+	// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
+	// resolved through PMLP's eID card register at the check.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1577,6 +1726,12 @@ type ClientInterface interface {
 
 	// PutMeans Register an identification means the grantor issued (e-talons, school card, ...)
 	//
+	// Links a card number to the person it identifies, so that a till can check eligibility with the card
+	// instead of the personal code. A number is unique per type across grantors: only the grantor that
+	// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
+	// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
+	// resolved through PMLP's eID card register at the check.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/means/{type}/{number} (the `PutMeans` operationId).
@@ -1584,12 +1739,19 @@ type ClientInterface interface {
 
 	// GetReceipt The signed receipt of an accepted push (XML-DSig, or a JSON view)
 	//
-	// Either role may read the receipts of its own pushes.
+	// Either role may read the receipts of its own pushes. With `Accept: application/xml` the answer is
+	// the receipt document with an enveloped XML-DSig signature (exclusive c14n, SHA-256, the gateway's
+	// certificate in `KeyInfo`); verify it against the gateway's published certificate, whose SHA-256
+	// fingerprint the JSON view gives. Otherwise the JSON view.
 	//
 	// Corresponds with GET /v1/receipts/{receiptId} (the `GetReceipt` operationId).
 	GetReceipt(ctx context.Context, receiptId openapi_types.UUID, params *GetReceiptParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSpendReport The grantor's spend over a period, grouped by benefit, provider or EKK code
+	//
+	// Sums the discounts of the caller's benefits in accepted transactions (reversed ones excluded) whose
+	// sale happened between `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the
+	// transactions with at least one of the group's benefits.
 	//
 	// Corresponds with GET /v1/reports/spend (the `GetSpendReport` operationId).
 	GetSpendReport(ctx context.Context, params *GetSpendReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1603,7 +1765,13 @@ type ClientInterface interface {
 	//
 	// References the decision id of an eligibility check; the benefits and amounts may not exceed
 	// the decision; a decision is used once and expires. Durable before `201`. Retries with the same
-	// `Idempotency-Key` and body return the same transaction.
+	// `Idempotency-Key` and body return the same transaction (`201` again, same `id`); the same key
+	// with a different body answers `422`. A decision already used by another transaction answers
+	// `409`. An exclusive benefit may not be reported together with others; a benefit with a per-person
+	// limit is checked again against what the person received meanwhile.
+	//
+	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
+	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1614,7 +1782,13 @@ type ClientInterface interface {
 	//
 	// References the decision id of an eligibility check; the benefits and amounts may not exceed
 	// the decision; a decision is used once and expires. Durable before `201`. Retries with the same
-	// `Idempotency-Key` and body return the same transaction.
+	// `Idempotency-Key` and body return the same transaction (`201` again, same `id`); the same key
+	// with a different body answers `422`. A decision already used by another transaction answers
+	// `409`. An exclusive benefit may not be reported together with others; a benefit with a per-person
+	// limit is checked again against what the person received meanwhile.
+	//
+	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
+	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1623,12 +1797,22 @@ type ClientInterface interface {
 
 	// ReverseTransactionWithBody Cancel (storno) a transaction
 	//
+	// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
+	// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
+	// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
+	// transaction with another key answers `409`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/transactions/{transactionId}/reversal (the `ReverseTransaction` operationId).
 	ReverseTransactionWithBody(ctx context.Context, transactionId openapi_types.UUID, params *ReverseTransactionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReverseTransaction Cancel (storno) a transaction
+	//
+	// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
+	// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
+	// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
+	// transaction with another key answers `409`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1818,6 +2002,31 @@ func (c *Client) PutBenefit(ctx context.Context, benefitId BenefitId, params *Pu
 // The answer never says why a person qualifies. When a registry cannot answer, the benefits that
 // depend on it come with `status: unknown`, never silently as not eligible.
 //
+// **Which benefits.** Every active benefit that admits the caller is considered. It applies when the
+// sale's date (Europe/Riga) is within its validity, at least one line's goods code matches (or no
+// lines are sent), the person belongs to its recipient group (registry data or person list), is
+// alive, has the declared residence the grantor asked for and is in the age range.
+//
+// **Priority and combinability.** Benefits are taken by `priority` (1 first; ties by benefit id). An
+// exclusive benefit (`combinable: false`) applies alone: it is taken only when nothing was taken
+// before it, and then nothing after it. Combinable benefits are taken together, each on what the
+// ones before it left of each line, so that together they never exceed a line.
+//
+// **Amounts and rounding.** Euro cents. A percentage is computed per line on what is left of the
+// line and rounded half up to a whole cent (`floor((cents × basisPoints + 5000) / 10000)`); a fixed
+// amount is spread over the matching lines in order; `free` takes what is left of each matching
+// line. `maxPerTransactionCents` and what is left of the person's period limit (calendar day, ISO
+// week, month or year in Europe/Riga, counted from accepted, not reversed, transactions) then trim
+// the benefit from its last line backwards. A benefit that would give nothing is left out.
+//
+// **Unknown (stand-in).** A benefit whose conditions could not all be checked is listed after the
+// ones that apply, with `status: unknown` and what it would give on what is left of the lines; it is
+// not in `totalDiscountCents`. The provider may still apply it on its own judgement (e.g. a
+// certificate shown at the till); the transaction then records it as stand-in.
+//
+// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
+// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -1839,6 +2048,31 @@ func (c *Client) CheckEligibilityWithBody(ctx context.Context, params *CheckElig
 // total, and a decision id valid for a short time (reference it when reporting the transaction).
 // The answer never says why a person qualifies. When a registry cannot answer, the benefits that
 // depend on it come with `status: unknown`, never silently as not eligible.
+//
+// **Which benefits.** Every active benefit that admits the caller is considered. It applies when the
+// sale's date (Europe/Riga) is within its validity, at least one line's goods code matches (or no
+// lines are sent), the person belongs to its recipient group (registry data or person list), is
+// alive, has the declared residence the grantor asked for and is in the age range.
+//
+// **Priority and combinability.** Benefits are taken by `priority` (1 first; ties by benefit id). An
+// exclusive benefit (`combinable: false`) applies alone: it is taken only when nothing was taken
+// before it, and then nothing after it. Combinable benefits are taken together, each on what the
+// ones before it left of each line, so that together they never exceed a line.
+//
+// **Amounts and rounding.** Euro cents. A percentage is computed per line on what is left of the
+// line and rounded half up to a whole cent (`floor((cents × basisPoints + 5000) / 10000)`); a fixed
+// amount is spread over the matching lines in order; `free` takes what is left of each matching
+// line. `maxPerTransactionCents` and what is left of the person's period limit (calendar day, ISO
+// week, month or year in Europe/Riga, counted from accepted, not reversed, transactions) then trim
+// the benefit from its last line backwards. A benefit that would give nothing is left out.
+//
+// **Unknown (stand-in).** A benefit whose conditions could not all be checked is listed after the
+// ones that apply, with `status: unknown` and what it would give on what is left of the lines; it is
+// not in `totalDiscountCents`. The provider may still apply it on its own judgement (e.g. a
+// certificate shown at the till); the transaction then records it as stand-in.
+//
+// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
+// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1934,7 +2168,17 @@ func (c *Client) PushListMembers(ctx context.Context, listId ListId, params *Pus
 // UploadListFileWithBody Upload a person-list file (CSV, XLSX or signed XML) for background processing
 //
 // The file is stored durably before `202` is returned. Processing runs in the background; follow
-// `Location` (`GET /v1/uploads/{uploadId}`).
+// `Location` (`GET /v1/uploads/{uploadId}`) until the status is `applied`, `rejected` or `failed`.
+//
+// The format is told from the file's first bytes: CSV (UTF-8 with or without BOM; `;`, `,` or tab;
+// header `personas_kods;derīgs_no;derīgs_līdz` or `person_code,valid_from,valid_to`), XLSX (first
+// sheet) or signed XML (`<PersonList xmlns="urn:avis:person-list:1" listId="...">` with `<Person>`
+// elements holding `PersonCode`, `ValidFrom` and optional `ValidTo`, and one enveloped XML-DSig
+// signature over the root made with a certificate the grantor registered). With the policy
+// `all-or-nothing` any bad row rejects the upload and the list is unchanged; with `skip-invalid` the
+// valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
+// creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
+// returns the first upload; with a different file, `422`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1953,6 +2197,8 @@ func (c *Client) UploadListFileWithBody(ctx context.Context, listId ListId, para
 
 // RevokeMeans Revoke an identification means
 //
+// Revoking twice is not an error. Checks with a revoked means answer `404`.
+//
 // Corresponds with DELETE /v1/means/{type}/{number} (the `RevokeMeans` operationId).
 func (c *Client) RevokeMeans(ctx context.Context, pType MeansType, number string, params *RevokeMeansParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeMeansRequest(c.Server, pType, number, params)
@@ -1967,6 +2213,12 @@ func (c *Client) RevokeMeans(ctx context.Context, pType MeansType, number string
 }
 
 // PutMeansWithBody Register an identification means the grantor issued (e-talons, school card, ...)
+//
+// Links a card number to the person it identifies, so that a till can check eligibility with the card
+// instead of the personal code. A number is unique per type across grantors: only the grantor that
+// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
+// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
+// resolved through PMLP's eID card register at the check.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1985,6 +2237,12 @@ func (c *Client) PutMeansWithBody(ctx context.Context, pType MeansType, number s
 
 // PutMeans Register an identification means the grantor issued (e-talons, school card, ...)
 //
+// Links a card number to the person it identifies, so that a till can check eligibility with the card
+// instead of the personal code. A number is unique per type across grantors: only the grantor that
+// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
+// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
+// resolved through PMLP's eID card register at the check.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/means/{type}/{number} (the `PutMeans` operationId).
@@ -2002,7 +2260,10 @@ func (c *Client) PutMeans(ctx context.Context, pType MeansType, number string, p
 
 // GetReceipt The signed receipt of an accepted push (XML-DSig, or a JSON view)
 //
-// Either role may read the receipts of its own pushes.
+// Either role may read the receipts of its own pushes. With `Accept: application/xml` the answer is
+// the receipt document with an enveloped XML-DSig signature (exclusive c14n, SHA-256, the gateway's
+// certificate in `KeyInfo`); verify it against the gateway's published certificate, whose SHA-256
+// fingerprint the JSON view gives. Otherwise the JSON view.
 //
 // Corresponds with GET /v1/receipts/{receiptId} (the `GetReceipt` operationId).
 func (c *Client) GetReceipt(ctx context.Context, receiptId openapi_types.UUID, params *GetReceiptParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2018,6 +2279,10 @@ func (c *Client) GetReceipt(ctx context.Context, receiptId openapi_types.UUID, p
 }
 
 // GetSpendReport The grantor's spend over a period, grouped by benefit, provider or EKK code
+//
+// Sums the discounts of the caller's benefits in accepted transactions (reversed ones excluded) whose
+// sale happened between `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the
+// transactions with at least one of the group's benefits.
 //
 // Corresponds with GET /v1/reports/spend (the `GetSpendReport` operationId).
 func (c *Client) GetSpendReport(ctx context.Context, params *GetSpendReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2051,7 +2316,13 @@ func (c *Client) ListTransactions(ctx context.Context, params *ListTransactionsP
 //
 // References the decision id of an eligibility check; the benefits and amounts may not exceed
 // the decision; a decision is used once and expires. Durable before `201`. Retries with the same
-// `Idempotency-Key` and body return the same transaction.
+// `Idempotency-Key` and body return the same transaction (`201` again, same `id`); the same key
+// with a different body answers `422`. A decision already used by another transaction answers
+// `409`. An exclusive benefit may not be reported together with others; a benefit with a per-person
+// limit is checked again against what the person received meanwhile.
+//
+// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
+// content is fixed in the same database transaction; its XML-DSig signature is added right after.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2072,7 +2343,13 @@ func (c *Client) ReportTransactionWithBody(ctx context.Context, params *ReportTr
 //
 // References the decision id of an eligibility check; the benefits and amounts may not exceed
 // the decision; a decision is used once and expires. Durable before `201`. Retries with the same
-// `Idempotency-Key` and body return the same transaction.
+// `Idempotency-Key` and body return the same transaction (`201` again, same `id`); the same key
+// with a different body answers `422`. A decision already used by another transaction answers
+// `409`. An exclusive benefit may not be reported together with others; a benefit with a per-person
+// limit is checked again against what the person received meanwhile.
+//
+// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
+// content is fixed in the same database transaction; its XML-DSig signature is added right after.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2091,6 +2368,11 @@ func (c *Client) ReportTransaction(ctx context.Context, params *ReportTransactio
 
 // ReverseTransactionWithBody Cancel (storno) a transaction
 //
+// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
+// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
+// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
+// transaction with another key answers `409`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/transactions/{transactionId}/reversal (the `ReverseTransaction` operationId).
@@ -2107,6 +2389,11 @@ func (c *Client) ReverseTransactionWithBody(ctx context.Context, transactionId o
 }
 
 // ReverseTransaction Cancel (storno) a transaction
+//
+// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
+// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
+// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
+// transaction with another key answers `409`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3533,6 +3820,18 @@ func NewGetUploadErrorsRequest(server string, uploadId UploadId, params *GetUplo
 
 		}
 
+		if params.Delimiter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "delimiter", *params.Delimiter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3698,6 +3997,31 @@ type ClientWithResponsesInterface interface {
 	// The answer never says why a person qualifies. When a registry cannot answer, the benefits that
 	// depend on it come with `status: unknown`, never silently as not eligible.
 	//
+	// **Which benefits.** Every active benefit that admits the caller is considered. It applies when the
+	// sale's date (Europe/Riga) is within its validity, at least one line's goods code matches (or no
+	// lines are sent), the person belongs to its recipient group (registry data or person list), is
+	// alive, has the declared residence the grantor asked for and is in the age range.
+	//
+	// **Priority and combinability.** Benefits are taken by `priority` (1 first; ties by benefit id). An
+	// exclusive benefit (`combinable: false`) applies alone: it is taken only when nothing was taken
+	// before it, and then nothing after it. Combinable benefits are taken together, each on what the
+	// ones before it left of each line, so that together they never exceed a line.
+	//
+	// **Amounts and rounding.** Euro cents. A percentage is computed per line on what is left of the
+	// line and rounded half up to a whole cent (`floor((cents × basisPoints + 5000) / 10000)`); a fixed
+	// amount is spread over the matching lines in order; `free` takes what is left of each matching
+	// line. `maxPerTransactionCents` and what is left of the person's period limit (calendar day, ISO
+	// week, month or year in Europe/Riga, counted from accepted, not reversed, transactions) then trim
+	// the benefit from its last line backwards. A benefit that would give nothing is left out.
+	//
+	// **Unknown (stand-in).** A benefit whose conditions could not all be checked is listed after the
+	// ones that apply, with `status: unknown` and what it would give on what is left of the lines; it is
+	// not in `totalDiscountCents`. The provider may still apply it on its own judgement (e.g. a
+	// certificate shown at the till); the transaction then records it as stand-in.
+	//
+	// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
+	// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -3709,6 +4033,31 @@ type ClientWithResponsesInterface interface {
 	// total, and a decision id valid for a short time (reference it when reporting the transaction).
 	// The answer never says why a person qualifies. When a registry cannot answer, the benefits that
 	// depend on it come with `status: unknown`, never silently as not eligible.
+	//
+	// **Which benefits.** Every active benefit that admits the caller is considered. It applies when the
+	// sale's date (Europe/Riga) is within its validity, at least one line's goods code matches (or no
+	// lines are sent), the person belongs to its recipient group (registry data or person list), is
+	// alive, has the declared residence the grantor asked for and is in the age range.
+	//
+	// **Priority and combinability.** Benefits are taken by `priority` (1 first; ties by benefit id). An
+	// exclusive benefit (`combinable: false`) applies alone: it is taken only when nothing was taken
+	// before it, and then nothing after it. Combinable benefits are taken together, each on what the
+	// ones before it left of each line, so that together they never exceed a line.
+	//
+	// **Amounts and rounding.** Euro cents. A percentage is computed per line on what is left of the
+	// line and rounded half up to a whole cent (`floor((cents × basisPoints + 5000) / 10000)`); a fixed
+	// amount is spread over the matching lines in order; `free` takes what is left of each matching
+	// line. `maxPerTransactionCents` and what is left of the person's period limit (calendar day, ISO
+	// week, month or year in Europe/Riga, counted from accepted, not reversed, transactions) then trim
+	// the benefit from its last line backwards. A benefit that would give nothing is left out.
+	//
+	// **Unknown (stand-in).** A benefit whose conditions could not all be checked is listed after the
+	// ones that apply, with `status: unknown` and what it would give on what is left of the lines; it is
+	// not in `totalDiscountCents`. The provider may still apply it on its own judgement (e.g. a
+	// certificate shown at the till); the transaction then records it as stand-in.
+	//
+	// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
+	// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3758,7 +4107,17 @@ type ClientWithResponsesInterface interface {
 	// UploadListFileWithBodyWithResponse Upload a person-list file (CSV, XLSX or signed XML) for background processing
 	//
 	// The file is stored durably before `202` is returned. Processing runs in the background; follow
-	// `Location` (`GET /v1/uploads/{uploadId}`).
+	// `Location` (`GET /v1/uploads/{uploadId}`) until the status is `applied`, `rejected` or `failed`.
+	//
+	// The format is told from the file's first bytes: CSV (UTF-8 with or without BOM; `;`, `,` or tab;
+	// header `personas_kods;derīgs_no;derīgs_līdz` or `person_code,valid_from,valid_to`), XLSX (first
+	// sheet) or signed XML (`<PersonList xmlns="urn:avis:person-list:1" listId="...">` with `<Person>`
+	// elements holding `PersonCode`, `ValidFrom` and optional `ValidTo`, and one enveloped XML-DSig
+	// signature over the root made with a certificate the grantor registered). With the policy
+	// `all-or-nothing` any bad row rejects the upload and the list is unchanged; with `skip-invalid` the
+	// valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
+	// creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
+	// returns the first upload; with a different file, `422`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3767,12 +4126,20 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeMeansWithResponse Revoke an identification means
 	//
+	// Revoking twice is not an error. Checks with a revoked means answer `404`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/means/{type}/{number} (the `RevokeMeans` operationId).
 	RevokeMeansWithResponse(ctx context.Context, pType MeansType, number string, params *RevokeMeansParams, reqEditors ...RequestEditorFn) (*RevokeMeansResponse, error)
 
 	// PutMeansWithBodyWithResponse Register an identification means the grantor issued (e-talons, school card, ...)
+	//
+	// Links a card number to the person it identifies, so that a till can check eligibility with the card
+	// instead of the personal code. A number is unique per type across grantors: only the grantor that
+	// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
+	// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
+	// resolved through PMLP's eID card register at the check.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3781,6 +4148,12 @@ type ClientWithResponsesInterface interface {
 
 	// PutMeansWithResponse Register an identification means the grantor issued (e-talons, school card, ...)
 	//
+	// Links a card number to the person it identifies, so that a till can check eligibility with the card
+	// instead of the personal code. A number is unique per type across grantors: only the grantor that
+	// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
+	// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
+	// resolved through PMLP's eID card register at the check.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/means/{type}/{number} (the `PutMeans` operationId).
@@ -3788,7 +4161,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetReceiptWithResponse The signed receipt of an accepted push (XML-DSig, or a JSON view)
 	//
-	// Either role may read the receipts of its own pushes.
+	// Either role may read the receipts of its own pushes. With `Accept: application/xml` the answer is
+	// the receipt document with an enveloped XML-DSig signature (exclusive c14n, SHA-256, the gateway's
+	// certificate in `KeyInfo`); verify it against the gateway's published certificate, whose SHA-256
+	// fingerprint the JSON view gives. Otherwise the JSON view.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3796,6 +4172,10 @@ type ClientWithResponsesInterface interface {
 	GetReceiptWithResponse(ctx context.Context, receiptId openapi_types.UUID, params *GetReceiptParams, reqEditors ...RequestEditorFn) (*GetReceiptResponse, error)
 
 	// GetSpendReportWithResponse The grantor's spend over a period, grouped by benefit, provider or EKK code
+	//
+	// Sums the discounts of the caller's benefits in accepted transactions (reversed ones excluded) whose
+	// sale happened between `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the
+	// transactions with at least one of the group's benefits.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3813,7 +4193,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// References the decision id of an eligibility check; the benefits and amounts may not exceed
 	// the decision; a decision is used once and expires. Durable before `201`. Retries with the same
-	// `Idempotency-Key` and body return the same transaction.
+	// `Idempotency-Key` and body return the same transaction (`201` again, same `id`); the same key
+	// with a different body answers `422`. A decision already used by another transaction answers
+	// `409`. An exclusive benefit may not be reported together with others; a benefit with a per-person
+	// limit is checked again against what the person received meanwhile.
+	//
+	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
+	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3824,7 +4210,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// References the decision id of an eligibility check; the benefits and amounts may not exceed
 	// the decision; a decision is used once and expires. Durable before `201`. Retries with the same
-	// `Idempotency-Key` and body return the same transaction.
+	// `Idempotency-Key` and body return the same transaction (`201` again, same `id`); the same key
+	// with a different body answers `422`. A decision already used by another transaction answers
+	// `409`. An exclusive benefit may not be reported together with others; a benefit with a per-person
+	// limit is checked again against what the person received meanwhile.
+	//
+	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
+	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3833,12 +4225,22 @@ type ClientWithResponsesInterface interface {
 
 	// ReverseTransactionWithBodyWithResponse Cancel (storno) a transaction
 	//
+	// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
+	// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
+	// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
+	// transaction with another key answers `409`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/transactions/{transactionId}/reversal (the `ReverseTransaction` operationId).
 	ReverseTransactionWithBodyWithResponse(ctx context.Context, transactionId openapi_types.UUID, params *ReverseTransactionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReverseTransactionResponse, error)
 
 	// ReverseTransactionWithResponse Cancel (storno) a transaction
+	//
+	// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
+	// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
+	// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
+	// transaction with another key answers `409`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4392,6 +4794,8 @@ type CheckEligibilityResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CheckEligibilityResponse401Headers
 }
@@ -4424,6 +4828,11 @@ func (r CheckEligibilityResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
 func (r CheckEligibilityResponse) GetApplicationproblemJSON501() *NotImplemented {
 	return r.ApplicationproblemJSON501
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CheckEligibilityResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4548,6 +4957,8 @@ type GetListResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PersonList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -4563,6 +4974,11 @@ type GetListResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetListResponse) GetJSON200() *PersonList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetListResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -4736,6 +5152,8 @@ type UploadListFileResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// Headers202 the parsed response headers for an HTTP 202 response
@@ -4772,6 +5190,11 @@ func (r UploadListFileResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UploadListFileResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UploadListFileResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
@@ -4980,6 +5403,8 @@ type GetReceiptResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetReceiptResponse401Headers
 }
@@ -5012,6 +5437,11 @@ func (r GetReceiptResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
 func (r GetReceiptResponse) GetApplicationproblemJSON501() *NotImplemented {
 	return r.ApplicationproblemJSON501
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetReceiptResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5302,6 +5732,8 @@ type ReverseTransactionResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Transaction
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -5310,6 +5742,8 @@ type ReverseTransactionResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5319,6 +5753,11 @@ type ReverseTransactionResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ReverseTransactionResponse) GetJSON200() *Transaction {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReverseTransactionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -5339,6 +5778,11 @@ func (r ReverseTransactionResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ReverseTransactionResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReverseTransactionResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
@@ -5385,6 +5829,8 @@ type GetUploadResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Upload
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -5400,6 +5846,11 @@ type GetUploadResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetUploadResponse) GetJSON200() *Upload {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUploadResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -5461,6 +5912,8 @@ type GetUploadErrorsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *UploadErrorPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -5476,6 +5929,11 @@ type GetUploadErrorsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetUploadErrorsResponse) GetJSON200() *UploadErrorPage {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUploadErrorsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -5673,6 +6131,31 @@ func (c *ClientWithResponses) PutBenefitWithResponse(ctx context.Context, benefi
 // The answer never says why a person qualifies. When a registry cannot answer, the benefits that
 // depend on it come with `status: unknown`, never silently as not eligible.
 //
+// **Which benefits.** Every active benefit that admits the caller is considered. It applies when the
+// sale's date (Europe/Riga) is within its validity, at least one line's goods code matches (or no
+// lines are sent), the person belongs to its recipient group (registry data or person list), is
+// alive, has the declared residence the grantor asked for and is in the age range.
+//
+// **Priority and combinability.** Benefits are taken by `priority` (1 first; ties by benefit id). An
+// exclusive benefit (`combinable: false`) applies alone: it is taken only when nothing was taken
+// before it, and then nothing after it. Combinable benefits are taken together, each on what the
+// ones before it left of each line, so that together they never exceed a line.
+//
+// **Amounts and rounding.** Euro cents. A percentage is computed per line on what is left of the
+// line and rounded half up to a whole cent (`floor((cents × basisPoints + 5000) / 10000)`); a fixed
+// amount is spread over the matching lines in order; `free` takes what is left of each matching
+// line. `maxPerTransactionCents` and what is left of the person's period limit (calendar day, ISO
+// week, month or year in Europe/Riga, counted from accepted, not reversed, transactions) then trim
+// the benefit from its last line backwards. A benefit that would give nothing is left out.
+//
+// **Unknown (stand-in).** A benefit whose conditions could not all be checked is listed after the
+// ones that apply, with `status: unknown` and what it would give on what is left of the lines; it is
+// not in `totalDiscountCents`. The provider may still apply it on its own judgement (e.g. a
+// certificate shown at the till); the transaction then records it as stand-in.
+//
+// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
+// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -5690,6 +6173,31 @@ func (c *ClientWithResponses) CheckEligibilityWithBodyWithResponse(ctx context.C
 // total, and a decision id valid for a short time (reference it when reporting the transaction).
 // The answer never says why a person qualifies. When a registry cannot answer, the benefits that
 // depend on it come with `status: unknown`, never silently as not eligible.
+//
+// **Which benefits.** Every active benefit that admits the caller is considered. It applies when the
+// sale's date (Europe/Riga) is within its validity, at least one line's goods code matches (or no
+// lines are sent), the person belongs to its recipient group (registry data or person list), is
+// alive, has the declared residence the grantor asked for and is in the age range.
+//
+// **Priority and combinability.** Benefits are taken by `priority` (1 first; ties by benefit id). An
+// exclusive benefit (`combinable: false`) applies alone: it is taken only when nothing was taken
+// before it, and then nothing after it. Combinable benefits are taken together, each on what the
+// ones before it left of each line, so that together they never exceed a line.
+//
+// **Amounts and rounding.** Euro cents. A percentage is computed per line on what is left of the
+// line and rounded half up to a whole cent (`floor((cents × basisPoints + 5000) / 10000)`); a fixed
+// amount is spread over the matching lines in order; `free` takes what is left of each matching
+// line. `maxPerTransactionCents` and what is left of the person's period limit (calendar day, ISO
+// week, month or year in Europe/Riga, counted from accepted, not reversed, transactions) then trim
+// the benefit from its last line backwards. A benefit that would give nothing is left out.
+//
+// **Unknown (stand-in).** A benefit whose conditions could not all be checked is listed after the
+// ones that apply, with `status: unknown` and what it would give on what is left of the lines; it is
+// not in `totalDiscountCents`. The provider may still apply it on its own judgement (e.g. a
+// certificate shown at the till); the transaction then records it as stand-in.
+//
+// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
+// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5769,7 +6277,17 @@ func (c *ClientWithResponses) PushListMembersWithResponse(ctx context.Context, l
 // UploadListFileWithBodyWithResponse Upload a person-list file (CSV, XLSX or signed XML) for background processing
 //
 // The file is stored durably before `202` is returned. Processing runs in the background; follow
-// `Location` (`GET /v1/uploads/{uploadId}`).
+// `Location` (`GET /v1/uploads/{uploadId}`) until the status is `applied`, `rejected` or `failed`.
+//
+// The format is told from the file's first bytes: CSV (UTF-8 with or without BOM; `;`, `,` or tab;
+// header `personas_kods;derīgs_no;derīgs_līdz` or `person_code,valid_from,valid_to`), XLSX (first
+// sheet) or signed XML (`<PersonList xmlns="urn:avis:person-list:1" listId="...">` with `<Person>`
+// elements holding `PersonCode`, `ValidFrom` and optional `ValidTo`, and one enveloped XML-DSig
+// signature over the root made with a certificate the grantor registered). With the policy
+// `all-or-nothing` any bad row rejects the upload and the list is unchanged; with `skip-invalid` the
+// valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
+// creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
+// returns the first upload; with a different file, `422`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5784,6 +6302,8 @@ func (c *ClientWithResponses) UploadListFileWithBodyWithResponse(ctx context.Con
 
 // RevokeMeansWithResponse Revoke an identification means
 //
+// Revoking twice is not an error. Checks with a revoked means answer `404`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/means/{type}/{number} (the `RevokeMeans` operationId).
@@ -5796,6 +6316,12 @@ func (c *ClientWithResponses) RevokeMeansWithResponse(ctx context.Context, pType
 }
 
 // PutMeansWithBodyWithResponse Register an identification means the grantor issued (e-talons, school card, ...)
+//
+// Links a card number to the person it identifies, so that a till can check eligibility with the card
+// instead of the personal code. A number is unique per type across grantors: only the grantor that
+// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
+// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
+// resolved through PMLP's eID card register at the check.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5810,6 +6336,12 @@ func (c *ClientWithResponses) PutMeansWithBodyWithResponse(ctx context.Context, 
 
 // PutMeansWithResponse Register an identification means the grantor issued (e-talons, school card, ...)
 //
+// Links a card number to the person it identifies, so that a till can check eligibility with the card
+// instead of the personal code. A number is unique per type across grantors: only the grantor that
+// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
+// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
+// resolved through PMLP's eID card register at the check.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/means/{type}/{number} (the `PutMeans` operationId).
@@ -5823,7 +6355,10 @@ func (c *ClientWithResponses) PutMeansWithResponse(ctx context.Context, pType Me
 
 // GetReceiptWithResponse The signed receipt of an accepted push (XML-DSig, or a JSON view)
 //
-// Either role may read the receipts of its own pushes.
+// Either role may read the receipts of its own pushes. With `Accept: application/xml` the answer is
+// the receipt document with an enveloped XML-DSig signature (exclusive c14n, SHA-256, the gateway's
+// certificate in `KeyInfo`); verify it against the gateway's published certificate, whose SHA-256
+// fingerprint the JSON view gives. Otherwise the JSON view.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5837,6 +6372,10 @@ func (c *ClientWithResponses) GetReceiptWithResponse(ctx context.Context, receip
 }
 
 // GetSpendReportWithResponse The grantor's spend over a period, grouped by benefit, provider or EKK code
+//
+// Sums the discounts of the caller's benefits in accepted transactions (reversed ones excluded) whose
+// sale happened between `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the
+// transactions with at least one of the group's benefits.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5866,7 +6405,13 @@ func (c *ClientWithResponses) ListTransactionsWithResponse(ctx context.Context, 
 //
 // References the decision id of an eligibility check; the benefits and amounts may not exceed
 // the decision; a decision is used once and expires. Durable before `201`. Retries with the same
-// `Idempotency-Key` and body return the same transaction.
+// `Idempotency-Key` and body return the same transaction (`201` again, same `id`); the same key
+// with a different body answers `422`. A decision already used by another transaction answers
+// `409`. An exclusive benefit may not be reported together with others; a benefit with a per-person
+// limit is checked again against what the person received meanwhile.
+//
+// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
+// content is fixed in the same database transaction; its XML-DSig signature is added right after.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5883,7 +6428,13 @@ func (c *ClientWithResponses) ReportTransactionWithBodyWithResponse(ctx context.
 //
 // References the decision id of an eligibility check; the benefits and amounts may not exceed
 // the decision; a decision is used once and expires. Durable before `201`. Retries with the same
-// `Idempotency-Key` and body return the same transaction.
+// `Idempotency-Key` and body return the same transaction (`201` again, same `id`); the same key
+// with a different body answers `422`. A decision already used by another transaction answers
+// `409`. An exclusive benefit may not be reported together with others; a benefit with a per-person
+// limit is checked again against what the person received meanwhile.
+//
+// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
+// content is fixed in the same database transaction; its XML-DSig signature is added right after.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5898,6 +6449,11 @@ func (c *ClientWithResponses) ReportTransactionWithResponse(ctx context.Context,
 
 // ReverseTransactionWithBodyWithResponse Cancel (storno) a transaction
 //
+// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
+// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
+// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
+// transaction with another key answers `409`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/transactions/{transactionId}/reversal (the `ReverseTransaction` operationId).
@@ -5910,6 +6466,11 @@ func (c *ClientWithResponses) ReverseTransactionWithBodyWithResponse(ctx context
 }
 
 // ReverseTransactionWithResponse Cancel (storno) a transaction
+//
+// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
+// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
+// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
+// transaction with another key answers `409`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6462,6 +7023,13 @@ func ParseCheckEligibilityResponse(rsp *http.Response) (*CheckEligibilityRespons
 		}
 		response.ApplicationproblemJSON501 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -6583,6 +7151,13 @@ func ParseGetListResponse(rsp *http.Response) (*GetListResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
@@ -6773,6 +7348,13 @@ func ParseUploadListFileResponse(rsp *http.Response) (*UploadListFileResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
 		var dest NotImplemented
@@ -7001,6 +7583,13 @@ func ParseGetReceiptResponse(rsp *http.Response) (*GetReceiptResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON501 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -7266,6 +7855,13 @@ func ParseReverseTransactionResponse(rsp *http.Response) (*ReverseTransactionRes
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7293,6 +7889,13 @@ func ParseReverseTransactionResponse(rsp *http.Response) (*ReverseTransactionRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
 		var dest NotImplemented
@@ -7339,6 +7942,13 @@ func ParseGetUploadResponse(rsp *http.Response) (*GetUploadResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
@@ -7406,6 +8016,13 @@ func ParseGetUploadErrorsResponse(rsp *http.Response) (*GetUploadErrorsResponse,
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
@@ -8396,6 +9013,13 @@ func (w *ServerInterfaceWrapper) GetUploadErrors(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "delimiter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "delimiter", ctx.QueryParams(), &params.Delimiter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delimiter: %s", err))
 	}
 
 	headers := ctx.Request().Header

@@ -4,6 +4,7 @@
 //	gateway [serve] [flags]        run the HTTP server (the default)
 //	gateway migrate [flags]        apply database migrations and exit
 //	gateway clients add|list|revoke  manage API clients
+//	gateway certificates add|list|revoke  trust grantors' list-signing certificates
 //	gateway sample [flags]         load sample organisations, clients and benefits
 //	gateway config-doc             print the configuration table (Markdown)
 package main
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return store.Migrate(ctx, pool, log)
 	case "clients":
 		return clientsCommand(ctx, args, getenv, stdout, stderr)
+	case "certificates":
+		return certificatesCommand(ctx, args, getenv, stdout, stderr)
 	case "sample":
 		return sampleCommand(ctx, args, getenv, stdout, stderr)
 	case "config-doc":
@@ -72,6 +75,9 @@ const usage = `usage:
   gateway clients add -id ID -org REGNO -org-name NAME -roles grantor,provider [-public-key FILE] [-description TEXT]
   gateway clients list
   gateway clients revoke -id ID
+  gateway certificates add -org REGNO -cert FILE.pem   trust a grantor's certificate for signed XML lists
+  gateway certificates list -org REGNO
+  gateway certificates revoke -org REGNO -fingerprint HEX
   gateway sample [-out FILE]              load sample organisations, clients and benefits
   gateway config-doc                      print every setting as a Markdown table
 Every command also takes the settings' flags (see 'gateway serve -h').

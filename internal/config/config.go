@@ -32,6 +32,19 @@ type Config struct {
 	BodyLimit       int64
 	ShutdownTimeout time.Duration
 	BenchRoutes     bool
+	UploadMaxBytes  int64
+	UploadWorkers   int
+	UploadLease     time.Duration
+	// Registries, eligibility and transactions.
+	RegistryClientID       string
+	RegistryTimeout        time.Duration
+	RegistryTimeouts       string
+	RegistryPermissions    string
+	RegistryMaxConcurrent  int
+	DecisionTTL            time.Duration
+	EligibilityCacheTTL    time.Duration
+	EligibilityNegativeTTL time.Duration
+	CacheKeyFile           string
 }
 
 type setting struct {
@@ -91,6 +104,22 @@ func settings() []setting {
 			c.BenchRoutes = b
 			return err
 		}},
+		{"AVIS_UPLOAD_MAX_BYTES", "upload-max-bytes", "209715200", "largest person-list file upload in bytes (XLSX is further capped at 64 MiB, signed XML at 32 MiB)", false, func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			c.UploadMaxBytes = n
+			return err
+		}},
+		{"AVIS_UPLOAD_WORKERS", "upload-workers", "2", "person-list upload workers per instance (0 = this instance processes no uploads)", false, integer(func(c *Config) *int { return &c.UploadWorkers })},
+		{"AVIS_UPLOAD_LEASE", "upload-lease", "30s", "how long an upload worker's lease lasts unrenewed; a killed instance's upload is resumed after it", false, dur(func(c *Config) *time.Duration { return &c.UploadLease })},
+		{"AVIS_REGISTRY_CLIENT_ID", "registry-client-id", "avis-gateway", "the gateway's technical client id in signed DAGR token requests", false, str(func(c *Config) *string { return &c.RegistryClientID })},
+		{"AVIS_REGISTRY_TIMEOUT", "registry-timeout", "800ms", "how long one registry lookup may take before its benefits answer unknown", false, dur(func(c *Config) *time.Duration { return &c.RegistryTimeout })},
+		{"AVIS_REGISTRY_TIMEOUTS", "registry-timeouts", "", "per-data-set lookup timeouts overriding AVIS_REGISTRY_TIMEOUT, e.g. needy=2s,person=500ms", false, str(func(c *Config) *string { return &c.RegistryTimeouts })},
+		{"AVIS_REGISTRY_PERMISSIONS", "registry-permissions", "", "DAGR permission numbers per data set, e.g. pensioners=DAGR-123,needy=DAGR-456 (default DAGR-<KEEPER>-<DATASET>)", false, str(func(c *Config) *string { return &c.RegistryPermissions })},
+		{"AVIS_REGISTRY_MAX_CONCURRENT", "registry-max-concurrent", "64", "most lookups in flight to one registry data set per instance", false, integer(func(c *Config) *int { return &c.RegistryMaxConcurrent })},
+		{"AVIS_DECISION_TTL", "decision-ttl", "5m", "how long an eligibility decision may be referenced by a transaction", false, dur(func(c *Config) *time.Duration { return &c.DecisionTTL })},
+		{"AVIS_ELIGIBILITY_CACHE_TTL", "eligibility-cache-ttl", "15m", "how long registry facts and list membership are cached in Redis", false, dur(func(c *Config) *time.Duration { return &c.EligibilityCacheTTL })},
+		{"AVIS_ELIGIBILITY_NEGATIVE_TTL", "eligibility-negative-ttl", "5m", "how long a registry's 'no record' is cached", false, dur(func(c *Config) *time.Duration { return &c.EligibilityNegativeTTL })},
+		{"AVIS_CACHE_KEY_FILE", "cache-key-file", "", "file with at least 32 secret bytes keying the Redis cache's key hashes; empty: derived from a secret the gateway keeps in PostgreSQL", false, str(func(c *Config) *string { return &c.CacheKeyFile })},
 	}
 }
 

@@ -276,7 +276,10 @@ type UploadTx interface {
 	// EnsureList creates the list owned by grantor if it does not exist;
 	// ErrNotOwner if another grantor owns it.
 	EnsureList(ctx context.Context, id, grantor string) error
-	WriteChunk(ctx context.Context, id uuid.UUID, seq int, data []byte) error
+	// WriteFile streams r into storage in pieces of chunkBytes and returns
+	// the bytes stored. An error r returns aborts the write and is returned
+	// as it is.
+	WriteFile(ctx context.Context, id uuid.UUID, r io.Reader, chunkBytes int) (int64, error)
 	// Insert records the upload as queued.
 	Insert(ctx context.Context, u Upload) error
 	Commit(ctx context.Context) error

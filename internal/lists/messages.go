@@ -10,29 +10,27 @@ import (
 // Stable failure codes of uploads, beside the file-level codes of package
 // listfile (file.*, line.*, xlsx.*). Clients match on them; never rename one.
 const (
-	CodeInvalidRows    = "upload.invalid_rows"
-	CodeNoValidRows    = "upload.no_valid_rows"
-	CodeInterrupted    = "upload.interrupted"
-	CodeInternal       = "upload.internal"
-	CodeXMLMalformed   = "xml.malformed"
-	CodeXMLTooLarge    = "xml.too_large"
-	CodeXMLNotSigned   = "xml.not_signed"
-	CodeXMLWrapped     = "xml.signature_wrapped"
-	CodeXMLAlgorithm   = "xml.signature_algorithm"
-	CodeXMLUntrusted   = "xml.certificate_untrusted"
-	CodeXMLExpired     = "xml.certificate_expired"
-	CodeXMLTampered    = "xml.signature_invalid"
-	CodeXMLNoCert      = "xml.no_certificate"
-	CodeXMLFormat      = "xml.format"
-	CodeXMLListID      = "xml.list_id"
-	CodeXMLMissingPart = "xml.person_incomplete"
+	CodeInvalidRows  = "upload.invalid_rows"
+	CodeNoValidRows  = "upload.no_valid_rows"
+	CodeInterrupted  = "upload.interrupted"
+	CodeXMLMalformed = "xml.malformed"
+	CodeXMLTooLarge  = "xml.too_large"
+	CodeXMLNotSigned = "xml.not_signed"
+	CodeXMLWrapped   = "xml.signature_wrapped"
+	CodeXMLAlgorithm = "xml.signature_algorithm"
+	CodeXMLUntrusted = "xml.certificate_untrusted"
+	CodeXMLExpired   = "xml.certificate_expired"
+	CodeXMLTampered  = "xml.signature_invalid"
+	CodeXMLNoCert    = "xml.no_certificate"
+	CodeXMLFormat    = "xml.format"
+	CodeXMLListID    = "xml.list_id"
 )
 
 // messages holds [English, Latvian] texts; %s is the failure's detail.
 var messages = map[string][2]string{
 	CodeInvalidRows: {
-		"%s rows are invalid, so the list was not changed (policy all-or-nothing). Correct them using the error report and upload the file again, or upload with the policy skip-invalid.",
-		"%s rindas nav derīgas, tāpēc saraksts netika mainīts (politika all-or-nothing). Izlabojiet tās pēc kļūdu pārskata un augšupielādējiet failu vēlreiz vai izmantojiet politiku skip-invalid.",
+		"Invalid rows in the file: %s. The list was not changed (policy all-or-nothing). Correct them using the error report and upload the file again, or upload with the policy skip-invalid.",
+		"Nederīgu rindu skaits failā: %s. Saraksts netika mainīts (politika all-or-nothing). Izlabojiet tās pēc kļūdu pārskata un augšupielādējiet failu vēlreiz vai izmantojiet politiku skip-invalid.",
 	},
 	CodeNoValidRows: {
 		"The file has no valid row, so the list was not changed.",
@@ -41,10 +39,6 @@ var messages = map[string][2]string{
 	CodeInterrupted: {
 		"Processing was interrupted %s times; the list was not changed. Upload the file again; if this repeats, contact the gateway operator.",
 		"Apstrāde tika pārtraukta %s reizes; saraksts netika mainīts. Augšupielādējiet failu vēlreiz; ja tas atkārtojas, sazinieties ar vārtejas operatoru.",
-	},
-	CodeInternal: {
-		"The gateway could not process the file; the list was not changed. Upload it again later.",
-		"Vārteja nevarēja apstrādāt failu; saraksts netika mainīts. Augšupielādējiet to vēlreiz vēlāk.",
 	},
 	CodeXMLMalformed: {
 		"The XML file is not well-formed or uses forbidden constructs (DTD, entities, a non-UTF-8 encoding): %s.",

@@ -1,6 +1,7 @@
 package lists
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/avis-lv/gateway/internal/idempotency"
 	"github.com/avis-lv/gateway/internal/listfile"
@@ -25,7 +27,9 @@ type Config struct {
 	MaxUploadBytes int64
 	// MaxXMLBytes caps a signed XML file: verification holds it in memory.
 	MaxXMLBytes int64
-	// ChunkBytes is the size of the stored pieces of an uploaded file.
+	// ChunkBytes is the size of the stored pieces of an uploaded file. It
+	// is kept small because the database driver copies each piece into
+	// per-connection buffers that it keeps: 1 MiB pieces cost tens of MB.
 	ChunkBytes int
 	// Lease is how long a worker holds an upload without renewing it; a
 	// killed instance's upload is taken over after at most this long.
@@ -40,6 +44,8 @@ type Config struct {
 	Limits listfile.Limits
 	// TempDir is where XLSX files are unpacked; "" is the system default.
 	TempDir string
+	// Registerer takes the service's metrics; nil keeps them unexported.
+	Registerer prometheus.Registerer
 }
 
 // DefaultConfig returns the defaults.
@@ -47,7 +53,7 @@ func DefaultConfig() Config {
 	return Config{
 		MaxUploadBytes: 200 << 20,
 		MaxXMLBytes:    32 << 20,
-		ChunkBytes:     1 << 20,
+		ChunkBytes:     128 << 10,
 		Lease:          30 * time.Second,
 		Poll:           time.Second,
 		MaxAttempts:    3,
@@ -99,7 +105,8 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	// wake tells this instance's idle workers that an upload was queued.
-	wake chan struct{}
+	wake    chan struct{}
+	metrics *metrics
 }
 
 // NewService builds the service. notify may be nil.
@@ -107,7 +114,8 @@ func NewService(store Store, notify Notifier, cfg Config, log *slog.Logger) *Ser
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, notify: notify, cfg: cfg.withDefaults(), log: log, now: time.Now, wake: make(chan struct{}, 1)}
+	return &Service{store: store, notify: notify, cfg: cfg.withDefaults(), log: log, now: time.Now,
+		wake: make(chan struct{}, 1), metrics: newMetrics(cfg.Registerer)}
 }
 
 // Config returns the effective configuration.
@@ -177,6 +185,7 @@ func (s *Service) Push(ctx context.Context, c Caller, id string, req PushRequest
 	if err := tx.Commit(ctx); err != nil {
 		return List{}, fmt.Errorf("push list %s: commit: %w", id, err)
 	}
+	s.metrics.versions.WithLabelValues("push").Inc()
 	s.changed(ctx, nl)
 	return nl, nil
 }
@@ -247,47 +256,66 @@ func (w *UploadWriter) WriteFile(ctx context.Context, r io.Reader, filename, con
 	}
 	w.written = true
 	w.filename = filename
-	buf := make([]byte, w.s.cfg.ChunkBytes)
-	limit := w.s.cfg.MaxUploadBytes
-	seq := 0
-	for {
-		n, err := io.ReadFull(r, buf)
-		if n > 0 {
-			if seq == 0 {
-				f, derr := listfile.Detect(buf[:min(n, listfile.DetectBytes)], filename, contentType)
-				if derr != nil {
-					return derr
-				}
-				w.format = f
-				switch f {
-				case listfile.FormatXLSX:
-					limit = min(limit, w.s.cfg.Limits.MaxXLSXFileBytes)
-				case listfile.FormatXML:
-					limit = min(limit, w.s.cfg.MaxXMLBytes)
-				}
-			}
-			w.bytes += int64(n)
-			if w.bytes > limit {
-				return &TooLargeError{Limit: limit, Format: w.format}
-			}
-			w.sum.Write(buf[:n])
-			if werr := w.tx.WriteChunk(ctx, w.id, seq, buf[:n]); werr != nil {
-				return fmt.Errorf("store upload chunk: %w", werr)
-			}
-			seq++
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read uploaded file: %w", err)
-		}
+	br := bufio.NewReaderSize(r, listfile.DetectBytes)
+	head, err := br.Peek(listfile.DetectBytes)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return fmt.Errorf("%w: %v", ErrReadUpload, err)
 	}
-	if w.bytes == 0 {
+	f, err := listfile.Detect(head, filename, contentType)
+	if err != nil {
+		return err
+	}
+	w.format = f
+	limit := w.s.cfg.MaxUploadBytes
+	switch f {
+	case listfile.FormatXLSX:
+		limit = min(limit, w.s.cfg.Limits.MaxXLSXFileBytes)
+	case listfile.FormatXML:
+		limit = min(limit, w.s.cfg.MaxXMLBytes)
+	}
+	cr := &checkedReader{r: br, sum: w.sum, limit: limit, format: f}
+	n, err := w.tx.WriteFile(ctx, w.id, cr, w.s.cfg.ChunkBytes)
+	if cr.err != nil {
+		return cr.err // the file's own problem, not the store's
+	}
+	if err != nil {
+		return fmt.Errorf("store uploaded file: %w", err)
+	}
+	w.bytes = n
+	if n == 0 {
 		return &listfile.FileError{Code: listfile.CodeFileEmpty}
 	}
 	return nil
 }
+
+// checkedReader hashes and counts the file on its way to storage and stops
+// it at the size limit.
+type checkedReader struct {
+	r      io.Reader
+	sum    hash.Hash
+	n      int64
+	limit  int64
+	format listfile.Format
+	err    error
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > c.limit {
+		c.err = &TooLargeError{Limit: c.limit, Format: c.format}
+		return 0, c.err
+	}
+	c.sum.Write(p[:n])
+	if err != nil && err != io.EOF {
+		c.err = fmt.Errorf("%w: %v", ErrReadUpload, err)
+		return n, c.err
+	}
+	return n, err
+}
+
+// ErrReadUpload means the request body ended or broke before the file did.
+var ErrReadUpload = errors.New("the uploaded file could not be read")
 
 // HasFile reports whether WriteFile was called.
 func (w *UploadWriter) HasFile() bool { return w.written }

@@ -74,7 +74,7 @@ func ValidateMembers(mode Mode, in []PushMember) ([]Member, error) {
 		ptr := fmt.Sprintf("/members/%d", i)
 		code, err := personcode.Parse(strings.TrimSpace(m.PersonCode))
 		if err != nil {
-			add(Violation{Pointer: ptr + "/personCode", Code: personCodeError(err), Detail: err.Error()})
+			add(Violation{Pointer: ptr + "/personCode", Code: personCodeError(err)})
 			continue
 		}
 		n := CodeNumber(code)

@@ -71,6 +71,9 @@ func (s *Service) ProcessNext(ctx context.Context, owner string) (bool, error) {
 			Status:  StatusFailed,
 			Failure: &Failure{Code: CodeInterrupted, Detail: strconv.Itoa(u.Attempts - 1)},
 		})
+		if err == nil {
+			s.metrics.uploads.WithLabelValues(string(StatusFailed)).Inc()
+		}
 		return true, err
 	}
 	start := time.Now()
@@ -96,6 +99,12 @@ func (s *Service) ProcessNext(ctx context.Context, owner string) (bool, error) {
 			return true, nil
 		}
 		return true, fmt.Errorf("process upload %s: %w", u.ID, err)
+	}
+	s.metrics.uploads.WithLabelValues(string(o.Status)).Inc()
+	s.metrics.rows.Add(float64(o.RowsTotal))
+	s.metrics.duration.Observe(time.Since(start).Seconds())
+	if o.Status == StatusApplied {
+		s.metrics.versions.WithLabelValues("upload").Inc()
 	}
 	log.InfoContext(ctx, "upload finished", "status", o.Status, "rows", o.RowsTotal, "valid_rows", o.ValidRows,
 		"invalid_rows", o.InvalidRows, "list_version", o.ListVersion, "duration_ms", time.Since(start).Milliseconds())
@@ -135,7 +144,9 @@ func (s *Service) process(ctx context.Context, u Upload, owner string) (Outcome,
 }
 
 func (s *Service) heartbeat(ctx context.Context, u Upload, owner string, prog *progress, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(max(s.cfg.Lease/3, 50*time.Millisecond))
+	// Progress is shown to a clerk watching a progress bar, so it is
+	// written every second even when the lease is long.
+	t := time.NewTicker(max(min(s.cfg.Lease/3, time.Second), 50*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {

@@ -66,25 +66,34 @@ func verifyXML(doc []byte, certsPEM [][]byte, listID string, maxBytes int64, lim
 // detail repeats the verifier's explanation, which names algorithms and
 // certificates but never document content.
 func signatureFailure(err error) *Failure {
-	detail := err.Error()
 	switch {
 	case errors.Is(err, signing.ErrTooLarge):
-		return &Failure{Code: CodeXMLTooLarge, Detail: detail}
+		return &Failure{Code: CodeXMLTooLarge, Detail: detailAfter(err, signing.ErrTooLarge)}
 	case errors.Is(err, signing.ErrNoSignature):
 		return &Failure{Code: CodeXMLNotSigned}
 	case errors.Is(err, signing.ErrWrapped):
 		return &Failure{Code: CodeXMLWrapped}
 	case errors.Is(err, signing.ErrAlgorithm):
-		return &Failure{Code: CodeXMLAlgorithm, Detail: detail}
+		return &Failure{Code: CodeXMLAlgorithm, Detail: detailAfter(err, signing.ErrAlgorithm)}
 	case errors.Is(err, signing.ErrCertificateExpired):
-		return &Failure{Code: CodeXMLExpired, Detail: detail}
+		return &Failure{Code: CodeXMLExpired, Detail: detailAfter(err, signing.ErrCertificateExpired)}
 	case errors.Is(err, signing.ErrUntrusted):
-		return &Failure{Code: CodeXMLUntrusted, Detail: detail}
+		return &Failure{Code: CodeXMLUntrusted, Detail: detailAfter(err, signing.ErrUntrusted)}
 	case errors.Is(err, signing.ErrTampered):
 		return &Failure{Code: CodeXMLTampered}
 	default:
-		return &Failure{Code: CodeXMLMalformed, Detail: detail}
+		return &Failure{Code: CodeXMLMalformed, Detail: detailAfter(err, signing.ErrMalformed)}
 	}
+}
+
+// detailAfter keeps the specific part of a verifier error, the text after
+// its sentinel ("certificate "X" (SHA-256 …) is not registered").
+func detailAfter(err, sentinel error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, sentinel.Error()+": "); i >= 0 {
+		return s[i+len(sentinel.Error())+2:]
+	}
+	return s
 }
 
 // xmlReader yields the Person elements of a verified list as rows, with the

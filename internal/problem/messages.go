@@ -38,6 +38,31 @@ var messages = map[string][2]string{
 	"ekk.employer_benefit":     {"AVIS does not cover benefits paid by an employer", "AVIS neaptver darba devēja pabalstus"},
 	"category.excluded":        {"AVIS does not cover this kind of benefit", "AVIS neaptver šāda veida atvieglojumus"},
 	"goods.wildcard_alone":     {"'*' must be the only goods code", "'*' jābūt vienīgajam preču kodam"},
+
+	// Eligibility checks, identification means and transactions.
+	"eligibility.at_out_of_range":          {"the sale time is too far in the past or the future", "pārdošanas laiks ir pārāk tālu pagātnē vai nākotnē"},
+	"eligibility.line_id_duplicate":        {"each receipt line needs its own lineId", "katrai čeka rindai vajag savu lineId"},
+	"eligibility.person_exactly_one":       {"give exactly one of personCode and means", "norādiet tieši vienu no personCode un means"},
+	"decision.unknown":                     {"no eligibility decision with this id was given to you", "jums nav izsniegts atbilstības lēmums ar šo identifikatoru"},
+	"decision.expired":                     {"the eligibility decision has expired; check eligibility again", "atbilstības lēmuma derīgums ir beidzies; pārbaudiet atbilstību vēlreiz"},
+	"decision.used":                        {"the eligibility decision was already used by another transaction", "atbilstības lēmums jau izmantots citā darījumā"},
+	"benefit.not_in_decision":              {"the eligibility decision does not include this benefit", "atbilstības lēmumā šī atvieglojuma nav"},
+	"benefit.duplicate":                    {"each benefit may appear once", "katrs atvieglojums drīkst būt tikai vienreiz"},
+	"benefit.exclusive_combined":           {"this benefit is exclusive and cannot be applied together with others", "šis atvieglojums nav apvienojams ar citiem"},
+	"discount.above_decision":              {"the discount is larger than the eligibility decision allows", "atlaide ir lielāka, nekā atļauj atbilstības lēmums"},
+	"discount.above_limit":                 {"the discount exceeds what is left of the person's limit for the period", "atlaide pārsniedz personas perioda limita atlikumu"},
+	"discount.above_total":                 {"the discounts exceed the total of the sale", "atlaides pārsniedz pirkuma kopsummu"},
+	"transaction.occurred_at_out_of_range": {"the sale time does not fit the eligibility decision", "pārdošanas laiks neatbilst atbilstības lēmumam"},
+
+	// Person lists: pushed members and uploaded files.
+	"person_code.length":           {"a personal code has 11 digits, optionally with a hyphen after the sixth", "personas kodā ir 11 cipari, pēc sestā var būt defise"},
+	"person_code.characters":       {"a personal code may contain only digits and one hyphen after the sixth digit", "personas kodā drīkst būt tikai cipari un viena defise pēc sestā cipara"},
+	"person_code.birth_date":       {"the personal code holds an impossible birth date", "personas kodā ir neiespējams dzimšanas datums"},
+	"person_code.century":          {"the personal code has an invalid century digit", "personas kodā ir nederīgs gadsimta cipars"},
+	"person_code.invalid_checksum": {"the check digit of the personal code is wrong", "personas koda kontrolcipars nav pareizs"},
+	"members.duplicate":            {"the same person appears twice", "tā pati persona norādīta divreiz"},
+	"upload.file_repeated":         {"send exactly one file", "nosūtiet tieši vienu failu"},
+	"file.empty":                   {"the file is empty", "fails ir tukšs"},
 }
 
 // Message returns the text of code in lang, or fallback when the catalog has

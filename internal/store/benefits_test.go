@@ -75,6 +75,7 @@ func TestFeedMissesNoConcurrentChange(t *testing.T) {
 	const writers, each = 4, 10
 	var wg sync.WaitGroup
 	seen := map[string]int{}
+	var seqs []int64
 	var mu sync.Mutex
 	stop := make(chan struct{})
 	var readerErr error
@@ -83,6 +84,14 @@ func TestFeedMissesNoConcurrentChange(t *testing.T) {
 		defer close(readerDone)
 		var since int64
 		for {
+			// Note whether the writers were done before this read: only an
+			// empty read that started after they finished proves the end.
+			var done bool
+			select {
+			case <-stop:
+				done = true
+			default:
+			}
 			items, err := st.Feed(ctx, "40000000001", since, 3)
 			if err != nil {
 				readerErr = err
@@ -91,15 +100,12 @@ func TestFeedMissesNoConcurrentChange(t *testing.T) {
 			mu.Lock()
 			for _, it := range items {
 				seen[it.Benefit.ID]++
+				seqs = append(seqs, it.Seq)
 				since = it.Seq
 			}
 			mu.Unlock()
-			select {
-			case <-stop:
-				if len(items) == 0 {
-					return
-				}
-			default:
+			if done && len(items) == 0 {
+				return
 			}
 		}
 	}()
@@ -119,7 +125,7 @@ func TestFeedMissesNoConcurrentChange(t *testing.T) {
 		t.Fatal(readerErr)
 	}
 	if len(seen) != writers*each {
-		t.Fatalf("feed reader saw %d of %d benefits", len(seen), writers*each)
+		t.Fatalf("feed reader saw %d of %d benefits: %v", len(seen), writers*each, seqs)
 	}
 	for id, n := range seen {
 		if n != 1 {

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,10 +22,10 @@ import (
 
 // Lists stores person lists, their versions and members, and list uploads.
 //
-// Members live in immutable sets (list_members.member_set); a list's
-// current_set names the set readers see. A new version's members are
-// copied under a fresh set id that nobody reads, and the transaction that
-// moves current_set is the only moment the change becomes visible.
+// Members live in immutable sets, one table each (list_sets.s<set>); a
+// list's current_set names the set readers see. A new version's table is
+// created, loaded and indexed in the transaction that moves current_set, so
+// the change becomes visible all at once or not at all.
 type Lists struct {
 	pool *pgxpool.Pool
 }
@@ -71,22 +73,15 @@ func (s *Lists) CurrentVersion(ctx context.Context, listID string) (int, error) 
 // does not exist); version is the version that was read (0 for none).
 func (s *Lists) Membership(ctx context.Context, listID string, code personcode.Code) (m lists.Member, found bool, version int, err error) {
 	var from, to pgtype.Date
-	var pc pgtype.Int8
-	err = s.pool.QueryRow(ctx, `
-		SELECT l.current_version, m.person_code, m.valid_from, m.valid_to
-		FROM person_lists l
-		LEFT JOIN list_members m ON m.member_set = l.current_set AND m.person_code = $2
-		WHERE l.id = $1`, listID, lists.CodeNumber(code)).Scan(&version, &pc, &from, &to)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return m, false, 0, nil
-	}
+	err = s.pool.QueryRow(ctx, `SELECT version, is_member, valid_from, valid_to FROM list_membership($1, $2)`,
+		listID, lists.CodeNumber(code)).Scan(&version, &found, &from, &to)
 	if err != nil {
 		return m, false, 0, fmt.Errorf("list membership: %w", err)
 	}
-	if !pc.Valid {
+	if !found {
 		return m, false, version, nil
 	}
-	m.Code = pc.Int64
+	m.Code = lists.CodeNumber(code)
 	if from.Valid {
 		m.ValidFrom = from.Time
 	}
@@ -168,83 +163,52 @@ func (t *listTx) LockList(ctx context.Context, id, grantor string) (lists.List, 
 	return l, nil
 }
 
-// memberRows feeds a MemberSource to COPY. The values slice is reused:
-// pgx encodes each row before asking for the next.
-type memberRows struct {
-	src     lists.MemberSource
-	withSet bool
-	set     int64
-	vals    []any
-	n       int64
-}
+// setTable names the table of a member set. set is a number from a
+// sequence, so the name needs no quoting.
+func setTable(set int64) string { return fmt.Sprintf("list_sets.s%d", set) }
 
-func (r *memberRows) Next() bool {
-	if r.src.Next() {
-		r.n++
-		return true
-	}
-	return false
-}
-
-func (r *memberRows) Values() ([]any, error) {
-	m := r.src.Member()
-	r.vals = r.vals[:0]
-	if r.withSet {
-		r.vals = append(r.vals, r.set)
-	}
-	r.vals = append(r.vals, m.Code, dateOrNil(m.ValidFrom), dateOrNil(m.ValidTo))
-	return r.vals, nil
-}
-
-func (r *memberRows) Err() error { return r.src.Err() }
-
-func dateOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return pgtype.Date{Time: t, Valid: true}
-}
-
-// WriteMembers copies a replacement straight into list_members under a new
-// set id: that is the new version, and nothing reads it before Publish.
-// Members to add or remove go to a temporary staging table that Publish
-// merges with the current set.
+// WriteMembers copies a replacement straight into the new version's own
+// table, created here without an index (Publish builds it after the load);
+// nothing reads that table before Publish. Members to add or remove go to a
+// temporary staging table that Publish merges with the current set.
 func (t *listTx) WriteMembers(ctx context.Context, mode lists.Mode, src lists.MemberSource) (int64, error) {
 	if t.written {
 		return 0, errors.New("write members: already written in this transaction")
 	}
 	t.written, t.mode = true, mode
-	rows := &memberRows{src: src, vals: make([]any, 0, 4)}
-	var err error
+	var target string
 	switch mode {
 	case lists.ModeReplace:
-		if err = t.tx.QueryRow(ctx, `SELECT nextval('list_member_sets')`).Scan(&t.set); err != nil {
+		if err := t.tx.QueryRow(ctx, `SELECT nextval('list_member_sets')`).Scan(&t.set); err != nil {
 			return 0, fmt.Errorf("new member set: %w", err)
 		}
-		rows.withSet, rows.set = true, t.set
-		_, err = t.tx.CopyFrom(ctx, pgx.Identifier{"list_members"},
-			[]string{"member_set", "person_code", "valid_from", "valid_to"}, rows)
+		target = setTable(t.set)
+		if _, err := t.tx.Exec(ctx, `CREATE TABLE `+target+` (person_code bigint NOT NULL, valid_from date, valid_to date)`); err != nil {
+			return 0, fmt.Errorf("member table: %w", err)
+		}
 	case lists.ModeAdd, lists.ModeRemove:
-		if _, err = t.tx.Exec(ctx, `
+		target = "list_staging"
+		if _, err := t.tx.Exec(ctx, `
 			CREATE TEMP TABLE list_staging (person_code bigint NOT NULL, valid_from date, valid_to date)
 			ON COMMIT DROP`); err != nil {
 			return 0, fmt.Errorf("staging table: %w", err)
 		}
-		_, err = t.tx.CopyFrom(ctx, pgx.Identifier{"list_staging"},
-			[]string{"person_code", "valid_from", "valid_to"}, rows)
-		if err == nil {
-			// Temporary tables are never analysed automatically; without
-			// statistics the merge below may pick a nested loop.
-			_, err = t.tx.Exec(ctx, `ANALYZE list_staging`)
-		}
 	default:
 		return 0, fmt.Errorf("write members: unknown mode %q", mode)
 	}
-	if err != nil {
-		return rows.n, fmt.Errorf("copy members: %w", err)
+	enc := newMemberCopy(src)
+	if _, err := t.tx.Conn().PgConn().CopyFrom(ctx, enc, `COPY `+target+` (person_code, valid_from, valid_to) FROM STDIN BINARY`); err != nil {
+		return enc.n, fmt.Errorf("copy members: %w", err)
 	}
-	t.copied = rows.n
-	return rows.n, nil
+	if mode != lists.ModeReplace {
+		// Temporary tables are never analysed automatically; without
+		// statistics the merge in Publish may pick a nested loop.
+		if _, err := t.tx.Exec(ctx, `ANALYZE list_staging`); err != nil {
+			return enc.n, fmt.Errorf("analyse staging table: %w", err)
+		}
+	}
+	t.copied = enc.n
+	return enc.n, nil
 }
 
 // Publish implements lists.Tx.
@@ -258,45 +222,46 @@ func (t *listTx) Publish(ctx context.Context, _ lists.List, meta lists.VersionMe
 	switch t.mode {
 	case lists.ModeReplace:
 		size = t.copied
-		if t.currentSet == nil || prev.Size == 0 {
-			added, removed = size, prev.Size
-		} else {
-			var common int64
-			if err := t.tx.QueryRow(ctx, `
-				SELECT count(*) FROM list_members n
-				JOIN list_members o ON o.member_set = $2 AND o.person_code = n.person_code
-				WHERE n.member_set = $1`, set, *t.currentSet).Scan(&common); err != nil {
-				return lists.List{}, fmt.Errorf("compare versions: %w", err)
-			}
-			added, removed = size-common, prev.Size-common
-		}
 	case lists.ModeAdd, lists.ModeRemove:
 		if err := t.tx.QueryRow(ctx, `SELECT nextval('list_member_sets')`).Scan(&set); err != nil {
 			return lists.List{}, fmt.Errorf("new member set: %w", err)
 		}
-		var tag interface{ RowsAffected() int64 }
-		var err error
-		keepOld := `
-			SELECT $1::bigint, m.person_code, m.valid_from, m.valid_to FROM list_members m
-			WHERE m.member_set = $2 AND NOT EXISTS (SELECT 1 FROM list_staging s WHERE s.person_code = m.person_code)`
+		var parts []string
 		if t.mode == lists.ModeAdd {
-			tag, err = t.tx.Exec(ctx, `
-				INSERT INTO list_members (member_set, person_code, valid_from, valid_to)
-				SELECT $1::bigint, person_code, valid_from, valid_to FROM list_staging
-				UNION ALL`+keepOld, set, t.currentSet)
-		} else {
-			tag, err = t.tx.Exec(ctx, `
-				INSERT INTO list_members (member_set, person_code, valid_from, valid_to)`+keepOld, set, t.currentSet)
+			parts = append(parts, `SELECT person_code, valid_from, valid_to FROM list_staging`)
 		}
+		if t.currentSet != nil {
+			parts = append(parts, `SELECT m.person_code, m.valid_from, m.valid_to FROM `+setTable(*t.currentSet)+` m
+				WHERE NOT EXISTS (SELECT 1 FROM list_staging s WHERE s.person_code = m.person_code)`)
+		}
+		if len(parts) == 0 {
+			parts = append(parts, `SELECT person_code, valid_from, valid_to FROM list_staging WHERE false`)
+		}
+		tag, err := t.tx.Exec(ctx, `CREATE TABLE `+setTable(set)+` AS `+strings.Join(parts, " UNION ALL "))
 		if err != nil {
 			return lists.List{}, fmt.Errorf("build version: %w", err)
 		}
 		size = tag.RowsAffected()
-		if t.mode == lists.ModeAdd {
-			added = size - prev.Size
-		} else {
-			removed = prev.Size - size
+	}
+	// The index is built once the rows are in: a sorted build instead of
+	// a million random inserts. It also proves the codes unique.
+	if _, err := t.tx.Exec(ctx, `ALTER TABLE `+setTable(set)+` ADD PRIMARY KEY (person_code)`); err != nil {
+		return lists.List{}, fmt.Errorf("index version: %w", err)
+	}
+	switch {
+	case t.mode == lists.ModeAdd:
+		added = size - prev.Size
+	case t.mode == lists.ModeRemove:
+		removed = prev.Size - size
+	case t.currentSet == nil || prev.Size == 0:
+		added, removed = size, prev.Size
+	default:
+		var common int64
+		if err := t.tx.QueryRow(ctx, `
+			SELECT count(*) FROM `+setTable(set)+` n JOIN `+setTable(*t.currentSet)+` o USING (person_code)`).Scan(&common); err != nil {
+			return lists.List{}, fmt.Errorf("compare versions: %w", err)
 		}
+		added, removed = size-common, prev.Size-common
 	}
 	version := prev.Version + 1
 	var createdAt time.Time
@@ -358,6 +323,12 @@ func finishUpload(ctx context.Context, tx pgx.Tx, id uuid.UUID, owner string, o 
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM list_upload_errors WHERE upload_id = $1`, id); err != nil {
 		return fmt.Errorf("clear upload report: %w", err)
+	}
+	// The file has served its purpose: the list version (or the report)
+	// is the record now, and a second copy of a million personal codes is
+	// a liability. Its SHA-256 stays with the upload.
+	if _, err := tx.Exec(ctx, `DELETE FROM list_upload_chunks WHERE upload_id = $1`, id); err != nil {
+		return fmt.Errorf("delete uploaded file: %w", err)
 	}
 	if len(o.Issues) == 0 {
 		return nil
@@ -438,16 +409,22 @@ func (s *Lists) Issues(ctx context.Context, id uuid.UUID, afterSeq, limit int) (
 
 // Lease implements lists.Store. SKIP LOCKED lets workers of every instance
 // ask at once without waiting for each other; a processing upload whose
-// lease expired (its worker died) is taken over.
+// lease expired (its worker died) is taken over. Uploads to one list are
+// processed one at a time in the order they arrived, so the later upload
+// is the later version.
 func (s *Lists) Lease(ctx context.Context, owner string, lease time.Duration) (lists.Upload, bool, error) {
 	u, err := scanUpload(s.pool.QueryRow(ctx, `
 		UPDATE list_uploads SET status = 'processing', lease_owner = $1,
 			lease_expires = now() + $2 * interval '1 millisecond', attempts = attempts + 1,
 			started_at = coalesce(started_at, now()), rows_read = 0, bytes_read = 0
 		WHERE id = (
-			SELECT id FROM list_uploads
-			WHERE status = 'queued' OR (status = 'processing' AND lease_expires < now())
-			ORDER BY created_at
+			SELECT u.id FROM list_uploads u
+			WHERE (u.status = 'queued' OR (u.status = 'processing' AND u.lease_expires < now()))
+			AND NOT EXISTS (
+				SELECT 1 FROM list_uploads e
+				WHERE e.list_id = u.list_id AND e.status IN ('queued', 'processing')
+				AND (e.created_at, e.id) < (u.created_at, u.id))
+			ORDER BY u.created_at, u.id
 			LIMIT 1
 			FOR UPDATE SKIP LOCKED)
 		RETURNING `+uploadColumns, owner, lease.Milliseconds()))
@@ -488,8 +465,9 @@ func (s *Lists) Release(ctx context.Context, id uuid.UUID, owner string, delay t
 	return nil
 }
 
-// OpenFile implements lists.Store: the chunks are read one query at a
-// time into one reused buffer, so reading a 200 MB file costs 1 MB.
+// OpenFile implements lists.Store. The chunks come from one query whose
+// rows PostgreSQL streams ahead into the socket while the reader parses, so
+// reading never waits for a round trip; only the current chunk is held.
 func (s *Lists) OpenFile(ctx context.Context, id uuid.UUID) (io.ReadCloser, error) {
 	return &chunkReader{ctx: ctx, pool: s.pool, id: id}, nil
 }
@@ -498,7 +476,7 @@ type chunkReader struct {
 	ctx  context.Context
 	pool *pgxpool.Pool
 	id   uuid.UUID
-	seq  int
+	rows pgx.Rows
 	buf  pgtype.PreallocBytes
 	pos  int
 	eof  bool
@@ -509,18 +487,28 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		if r.eof {
 			return 0, io.EOF
 		}
-		if cap(r.buf) > 0 {
-			r.buf = r.buf[:cap(r.buf)]
+		if r.rows == nil {
+			rows, err := r.pool.Query(r.ctx, `SELECT data FROM list_upload_chunks WHERE upload_id = $1 ORDER BY seq`, r.id)
+			if err != nil {
+				return 0, fmt.Errorf("read upload: %w", err)
+			}
+			r.rows = rows
 		}
-		err := r.pool.QueryRow(r.ctx, `SELECT data FROM list_upload_chunks WHERE upload_id = $1 AND seq = $2`, r.id, r.seq).Scan(&r.buf)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if !r.rows.Next() {
+			err := r.rows.Err()
+			r.rows.Close()
+			if err != nil {
+				return 0, fmt.Errorf("read upload: %w", err)
+			}
 			r.eof, r.buf = true, r.buf[:0]
 			return 0, io.EOF
 		}
-		if err != nil {
-			return 0, fmt.Errorf("read upload chunk %d: %w", r.seq, err)
+		if cap(r.buf) > 0 {
+			r.buf = r.buf[:cap(r.buf)]
 		}
-		r.seq++
+		if err := r.rows.Scan(&r.buf); err != nil {
+			return 0, fmt.Errorf("read upload chunk: %w", err)
+		}
 		r.pos = 0
 	}
 	n := copy(p, r.buf[r.pos:])
@@ -528,7 +516,12 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (r *chunkReader) Close() error { return nil }
+func (r *chunkReader) Close() error {
+	if r.rows != nil {
+		r.rows.Close()
+	}
+	return nil
+}
 
 // GrantorCertificates implements lists.Store.
 func (s *Lists) GrantorCertificates(ctx context.Context, org string) ([][]byte, error) {
@@ -653,9 +646,77 @@ func (t *uploadTx) EnsureList(ctx context.Context, id, grantor string) error {
 	return nil
 }
 
-func (t *uploadTx) WriteChunk(ctx context.Context, id uuid.UUID, seq int, data []byte) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO list_upload_chunks (upload_id, seq, data) VALUES ($1, $2, $3)`, id, seq, data)
-	return err
+// WriteFile implements lists.UploadTx with one binary COPY that pulls the
+// file through in chunks: no round trip per chunk, and PostgreSQL's pace
+// (the socket filling up) holds the request body back instead of memory.
+func (t *uploadTx) WriteFile(ctx context.Context, id uuid.UUID, r io.Reader, chunkBytes int) (int64, error) {
+	enc := &chunkCopy{id: id, r: r, data: make([]byte, chunkBytes)}
+	_, err := t.tx.Conn().PgConn().CopyFrom(ctx, enc, `COPY list_upload_chunks (upload_id, seq, data) FROM STDIN BINARY`)
+	if enc.err != nil {
+		return enc.bytes, enc.err
+	}
+	if err != nil {
+		return enc.bytes, fmt.Errorf("store upload: %w", err)
+	}
+	return enc.bytes, nil
+}
+
+// chunkCopy encodes a file as binary COPY rows (upload_id, seq, data).
+type chunkCopy struct {
+	id      uuid.UUID
+	r       io.Reader
+	data    []byte
+	out     []byte
+	off     int
+	seq     int32
+	bytes   int64
+	started bool
+	done    bool
+	err     error
+}
+
+func (c *chunkCopy) Read(p []byte) (int, error) {
+	if c.off == len(c.out) {
+		if c.done {
+			return 0, io.EOF
+		}
+		if err := c.next(); err != nil {
+			c.err = err
+			return 0, err
+		}
+	}
+	n := copy(p, c.out[c.off:])
+	c.off += n
+	return n, nil
+}
+
+// next reads one chunk of the file and encodes it as the next row.
+func (c *chunkCopy) next() error {
+	c.out, c.off = c.out[:0], 0
+	if !c.started {
+		c.out = append(c.out, copyHeader...)
+		c.started = true
+	}
+	n, err := io.ReadFull(c.r, c.data)
+	if n > 0 {
+		c.out = binary.BigEndian.AppendUint16(c.out, 3)
+		c.out = binary.BigEndian.AppendUint32(c.out, 16)
+		c.out = append(c.out, c.id[:]...)
+		c.out = binary.BigEndian.AppendUint32(c.out, 4)
+		c.out = binary.BigEndian.AppendUint32(c.out, uint32(c.seq))
+		c.out = binary.BigEndian.AppendUint32(c.out, uint32(n))
+		c.out = append(c.out, c.data[:n]...)
+		c.seq++
+		c.bytes += int64(n)
+	}
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		c.out = binary.BigEndian.AppendUint16(c.out, 0xffff)
+		c.done = true
+	case err != nil:
+		return err
+	}
+	return nil
 }
 
 func (t *uploadTx) Insert(ctx context.Context, u lists.Upload) error {

@@ -28,7 +28,15 @@ CREATE TABLE identification_means (
 -- Eligibility decisions: what the gateway told a provider, kept until a
 -- while after they expire so that a transaction can be held against them.
 -- person_ref is the keyed hash of the personal code, never the code.
-CREATE TABLE eligibility_decisions (
+-- The table is UNLOGGED and written in batches a few milliseconds after
+-- the answer: a decision lives five minutes, and a WAL write for every
+-- check at every till would make the database the limit of the
+-- eligibility check. After a crash (of the database, or of the gateway
+-- before its batch) the outstanding decisions are gone and the tills
+-- check again. Ids are UUIDv7 (time
+-- ordered): inserts append to the primary key, and old decisions are
+-- purged by a range of it without another index.
+CREATE UNLOGGED TABLE eligibility_decisions (
     id              uuid PRIMARY KEY,
     provider_reg_no text NOT NULL,
     person_ref      bytea NOT NULL CHECK (length(person_ref) = 32),
@@ -36,15 +44,17 @@ CREATE TABLE eligibility_decisions (
     created_at      timestamptz NOT NULL,
     expires_at      timestamptz NOT NULL,
     with_lines      boolean NOT NULL,
-    benefits        jsonb NOT NULL
+    -- The decision's benefits as JSON (bytes: nothing queries into them).
+    benefits        bytea NOT NULL
 );
-CREATE INDEX eligibility_decisions_expiry ON eligibility_decisions (expires_at);
 
 -- Accepted transactions. One per decision; one per provider and
--- Idempotency-Key, so a retried report can never make a second one.
+-- Idempotency-Key, so a retried report can never make a second one. Indexes
+-- are kept to what a report needs: each costs every one of thousands of
+-- inserts a second.
 CREATE TABLE transactions (
     id              uuid PRIMARY KEY,
-    seq             bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    seq             bigint GENERATED ALWAYS AS IDENTITY,
     provider_reg_no text NOT NULL,
     idempotency_key text NOT NULL,
     request_hash    bytea NOT NULL CHECK (length(request_hash) = 32),
@@ -55,20 +65,25 @@ CREATE TABLE transactions (
     total_cents     bigint CHECK (total_cents >= 0),
     status          text NOT NULL DEFAULT 'accepted' CHECK (status IN ('accepted', 'reversed')),
     accepted_at     timestamptz NOT NULL,
-    receipt_id      uuid NOT NULL UNIQUE,
+    receipt_id      uuid NOT NULL,
     reversed_at     timestamptz,
     reversal_reason text,
     reversal_key    text,
-    reversal_receipt_id uuid UNIQUE,
+    reversal_receipt_id uuid,
     UNIQUE (provider_reg_no, idempotency_key)
 );
-CREATE INDEX transactions_provider ON transactions (provider_reg_no, seq);
 
--- The benefits applied in each transaction. Grantor, EKK code, person and
--- time are copied from the transaction and the benefit version so that
--- reports and per-person limits read one table.
+-- The benefits applied in each transaction. Grantor, EKK code, provider,
+-- person, time and order are copied from the transaction and the benefit
+-- version so that grantors' listings, reports and per-person limits read
+-- one table through one index. There is no foreign key to transactions:
+-- rows are only ever written by the statement that writes their
+-- transaction.
 CREATE TABLE transaction_benefits (
-    transaction_id  uuid NOT NULL REFERENCES transactions (id),
+    transaction_id  uuid NOT NULL,
+    pos             smallint NOT NULL,
+    tx_seq          bigint NOT NULL,
+    provider_reg_no text NOT NULL,
     benefit_id      text NOT NULL,
     benefit_version integer NOT NULL,
     grantor_reg_no  text NOT NULL,
@@ -81,26 +96,46 @@ CREATE TABLE transaction_benefits (
     PRIMARY KEY (transaction_id, benefit_id)
 );
 CREATE INDEX transaction_benefits_person ON transaction_benefits (person_ref, benefit_id, occurred_at) WHERE NOT reversed;
-CREATE INDEX transaction_benefits_grantor ON transaction_benefits (grantor_reg_no, occurred_at);
+CREATE INDEX transaction_benefits_grantor ON transaction_benefits (grantor_reg_no, tx_seq);
+CREATE INDEX transaction_benefits_report ON transaction_benefits (grantor_reg_no, occurred_at);
 
--- Receipts of accepted pushes. content is the unsigned receipt document,
--- written in the same transaction as what it acknowledges; the XML-DSig
--- signature over it is added just after (signed_xml), so signing never
--- limits how many pushes per second become durable.
+-- Receipts of accepted pushes. content is the receipt document in
+-- exclusive canonical XML, written in the same transaction as what it
+-- acknowledges; digest is its SHA-256, the DigestValue of its signature.
+-- Ids are UUIDv7 (time ordered), so the signer finds receipts still to
+-- sign by a range of the primary key.
 CREATE TABLE receipts (
-    id          uuid PRIMARY KEY,
-    kind        text NOT NULL CHECK (kind IN ('transaction', 'reversal', 'list_version')),
-    subject_id  text NOT NULL,
+    id           uuid PRIMARY KEY,
+    kind         text NOT NULL CHECK (kind IN ('transaction', 'reversal', 'list_version')),
+    subject_id   text NOT NULL,
     owner_reg_no text NOT NULL,
-    accepted_at timestamptz NOT NULL,
-    digest      bytea NOT NULL CHECK (length(digest) = 32),
-    content     bytea NOT NULL,
-    signed_xml  bytea,
-    signed_at   timestamptz
+    accepted_at  timestamptz NOT NULL,
+    digest       bytea NOT NULL CHECK (length(digest) = 32),
+    content      bytea NOT NULL
 );
-CREATE INDEX receipts_unsigned ON receipts (accepted_at) WHERE signed_xml IS NULL;
+
+-- The certificates receipts were signed with, by SHA-256 fingerprint.
+CREATE TABLE signing_certificates (
+    sha256   bytea PRIMARY KEY CHECK (length(sha256) = 32),
+    der      bytea NOT NULL,
+    added_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The XML-DSig signature value of each receipt, added just after the push
+-- is durable so that signing never limits how many pushes a second become
+-- durable. The signed document is the receipt with the fixed signature
+-- template around this value and the certificate: nothing else needs
+-- storing. A receipt is signed once; the first signature stays.
+CREATE TABLE receipt_signatures (
+    receipt_id         uuid PRIMARY KEY,
+    value              bytea NOT NULL,
+    certificate_sha256 bytea NOT NULL REFERENCES signing_certificates (sha256),
+    signed_at          timestamptz NOT NULL
+);
 
 -- +goose Down
+DROP TABLE receipt_signatures;
+DROP TABLE signing_certificates;
 DROP TABLE receipts;
 DROP TABLE transaction_benefits;
 DROP TABLE transactions;

@@ -1,0 +1,354 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/avis-lv/gateway/internal/eligibility"
+)
+
+// Eligibility is the storage of eligibility checks: the benefits that admit
+// a provider, per-person spend, and decisions. A decision is answered at
+// once and written a few milliseconds later in a batch (one COPY for all
+// the checks of that moment) by Run; until then it is kept in memory, where
+// a transaction reported to the same instance finds it. Another instance
+// that does not find a decision younger than a few seconds waits for the
+// batch before it gives up.
+type Eligibility struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	pending map[uuid.UUID]eligibility.Decision
+	queue   []eligibility.Decision
+	// recent keeps written decisions for the transactions that follow them
+	// within seconds, oldest first in order, so that most reports need no
+	// database read for their decision.
+	recent map[uuid.UUID]eligibility.Decision
+	order  []uuid.UUID
+	wake    chan struct{}
+	running atomic.Bool
+}
+
+const (
+	// flushEvery bounds how long a decision waits for its batch.
+	flushEvery = 5 * time.Millisecond
+	// maxPendingDecisions bounds memory when the database is slow or down:
+	// beyond it checks write their decision themselves (and fail if the
+	// database does).
+	maxPendingDecisions = 200_000
+	// decisionWait is how long a reader waits for a young decision that
+	// another instance may not have written yet.
+	decisionWait = 3 * time.Second
+	// maxRecentDecisions bounds the written decisions kept in memory
+	// (about 40 MB).
+	maxRecentDecisions = 100_000
+)
+
+// NewEligibility returns the storage on pool. Call Run to batch decision
+// writes; without it each decision is written on its own.
+func NewEligibility(pool *pgxpool.Pool, log *slog.Logger) *Eligibility {
+	return &Eligibility{pool: pool, log: log, pending: map[uuid.UUID]eligibility.Decision{},
+		recent: map[uuid.UUID]eligibility.Decision{}, wake: make(chan struct{}, 1)}
+}
+
+var _ eligibility.Store = (*Eligibility)(nil)
+
+// AdmittedBenefits implements eligibility.Store.
+func (s *Eligibility) AdmittedBenefits(ctx context.Context, provider string) ([]eligibility.Benefit, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT b.id, b.grantor_reg_no, v.version, v.instruction
+		FROM provider_instructions p
+		JOIN benefits b ON b.id = p.benefit_id
+		JOIN benefit_versions v ON v.benefit_id = p.benefit_id AND v.version = p.version
+		WHERE p.provider_reg_no = $1 AND p.admitted AND v.status = 'active'
+		ORDER BY v.priority, b.id`, provider)
+	if err != nil {
+		return nil, fmt.Errorf("admitted benefits: %w", err)
+	}
+	defer rows.Close()
+	var out []eligibility.Benefit
+	for rows.Next() {
+		var b eligibility.Benefit
+		var doc []byte
+		if err := rows.Scan(&b.ID, &b.Grantor, &b.Version, &doc); err != nil {
+			return nil, fmt.Errorf("admitted benefits: %w", err)
+		}
+		if err := json.Unmarshal(doc, &b.Instruction); err != nil {
+			return nil, fmt.Errorf("decode instruction of %s v%d: %w", b.ID, b.Version, err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Spent implements eligibility.Store.
+func (s *Eligibility) Spent(ctx context.Context, personRef []byte, qs []eligibility.SpendQuery) (map[string]int64, error) {
+	return spent(ctx, s.pool, personRef, qs)
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func spent(ctx context.Context, q querier, personRef []byte, qs []eligibility.SpendQuery) (map[string]int64, error) {
+	out := make(map[string]int64, len(qs))
+	if len(qs) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(qs))
+	from := make([]time.Time, len(qs))
+	to := make([]time.Time, len(qs))
+	for i, x := range qs {
+		ids[i], from[i], to[i] = x.BenefitID, x.From, x.To
+	}
+	rows, err := q.Query(ctx, `
+		SELECT q.id, coalesce(sum(tb.discount_cents), 0)::bigint
+		FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS q(id, f, t)
+		LEFT JOIN transaction_benefits tb
+		  ON tb.person_ref = $1 AND tb.benefit_id = q.id AND NOT tb.reversed
+		 AND tb.occurred_at >= q.f AND tb.occurred_at < q.t
+		GROUP BY q.id`, personRef, ids, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("per-person spend: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var sum int64
+		if err := rows.Scan(&id, &sum); err != nil {
+			return nil, fmt.Errorf("per-person spend: %w", err)
+		}
+		out[id] = sum
+	}
+	return out, rows.Err()
+}
+
+// SaveDecision implements eligibility.Store.
+func (s *Eligibility) SaveDecision(ctx context.Context, d eligibility.Decision) error {
+	if s.running.Load() {
+		s.mu.Lock()
+		if len(s.pending) < maxPendingDecisions {
+			s.pending[d.ID] = d
+			s.queue = append(s.queue, d)
+			s.mu.Unlock()
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+			return nil
+		}
+		s.mu.Unlock()
+	}
+	return s.copyDecisions(ctx, []eligibility.Decision{d})
+}
+
+// Run writes queued decisions in batches until ctx ends, and deletes
+// decisions an hour after they were made.
+func (s *Eligibility) Run(ctx context.Context) {
+	s.running.Store(true)
+	purge := time.NewTicker(10 * time.Minute)
+	defer purge.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.running.Store(false)
+			s.flush(context.WithoutCancel(ctx))
+			return
+		case <-purge.C:
+			s.purge(ctx)
+		case <-s.wake:
+			// Let the checks of the next moment join the batch.
+			time.Sleep(flushEvery)
+			s.flush(context.WithoutCancel(ctx))
+		}
+	}
+}
+
+// flush writes everything queued. On failure the decisions stay pending
+// and are tried again at the next wake-up.
+func (s *Eligibility) flush(ctx context.Context) {
+	s.mu.Lock()
+	batch := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	if err := s.copyDecisions(ctx, batch); err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("write eligibility decisions; will retry", "decisions", len(batch), "error", err)
+		}
+		s.mu.Lock()
+		s.queue = append(batch, s.queue...)
+		s.mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	for _, d := range batch {
+		delete(s.pending, d.ID)
+		s.recent[d.ID] = d
+		s.order = append(s.order, d.ID)
+	}
+	drop := 0
+	for drop < len(s.order) {
+		id := s.order[drop]
+		if d, ok := s.recent[id]; ok && len(s.order)-drop <= maxRecentDecisions && now.Before(d.ExpiresAt) {
+			break
+		}
+		delete(s.recent, id)
+		drop++
+	}
+	if drop > 0 {
+		s.order = append(s.order[:0:0], s.order[drop:]...)
+	}
+	s.mu.Unlock()
+}
+
+// copyDecisions writes decisions in one statement into the unlogged
+// table. A batch that was written but whose answer was lost (a cancelled
+// context) is written again without harm.
+func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decision) error {
+	n := len(ds)
+	ids := make([]uuid.UUID, n)
+	providers := make([]string, n)
+	refs := make([][]byte, n)
+	checked := make([]time.Time, n)
+	created := make([]time.Time, n)
+	expires := make([]time.Time, n)
+	withLines := make([]bool, n)
+	docs := make([][]byte, n)
+	for i, d := range ds {
+		doc, err := json.Marshal(decisionDoc{Benefits: d.Benefits, TotalCents: d.TotalCents})
+		if err != nil {
+			return fmt.Errorf("encode decision: %w", err)
+		}
+		ids[i], providers[i], refs[i] = d.ID, d.Provider, d.PersonRef
+		checked[i], created[i], expires[i], withLines[i], docs[i] = d.At, d.CreatedAt, d.ExpiresAt, d.WithLines, doc
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO eligibility_decisions (id, provider_reg_no, person_ref, checked_at, created_at, expires_at, with_lines, benefits)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::bool[], $8::bytea[])
+		ON CONFLICT (id) DO NOTHING`,
+		ids, providers, refs, checked, created, expires, withLines, docs)
+	if err != nil {
+		return fmt.Errorf("insert decisions: %w", err)
+	}
+	return nil
+}
+
+// purge deletes decisions made more than an hour ago: with UUIDv7 ids that
+// is a range of the primary key. (Their transactions keep what they used.)
+func (s *Eligibility) purge(ctx context.Context) {
+	var bound uuid.UUID
+	ms := uint64(time.Now().Add(-time.Hour).UnixMilli())
+	bound[0], bound[1], bound[2], bound[3], bound[4], bound[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	if _, err := s.pool.Exec(ctx, `DELETE FROM eligibility_decisions WHERE id < $1`, bound); err != nil && ctx.Err() == nil {
+		s.log.Warn("purge old decisions", "error", err)
+	}
+}
+
+// decisionDoc is the stored JSON of a decision's benefits.
+type decisionDoc struct {
+	Benefits   []eligibility.Applied `json:"benefits"`
+	TotalCents int64                 `json:"totalCents"`
+}
+
+// Decision returns a decision, from memory while its batch is pending,
+// else from the database; ErrNotFound if there is none. A decision younger
+// than decisionWait that is not found yet may still be in another
+// instance's batch: it is looked for again until it is older.
+func (s *Eligibility) Decision(ctx context.Context, id uuid.UUID) (eligibility.Decision, error) {
+	for {
+		s.mu.Lock()
+		d, ok := s.pending[id]
+		if !ok {
+			d, ok = s.recent[id]
+		}
+		s.mu.Unlock()
+		if ok {
+			return d, nil
+		}
+		d, err := readDecision(ctx, s.pool, id)
+		if !errors.Is(err, ErrNotFound) || time.Since(uuidTime(id)) > decisionWait || time.Until(uuidTime(id)) > time.Minute {
+			return d, err
+		}
+		select {
+		case <-ctx.Done():
+			return d, err
+		case <-time.After(2 * flushEvery):
+		}
+	}
+}
+
+// uuidTime is the creation time a UUIDv7 carries (zero for other versions).
+func uuidTime(id uuid.UUID) time.Time {
+	if id.Version() != 7 {
+		return time.Time{}
+	}
+	sec, nsec := id.Time().UnixTime()
+	return time.Unix(sec, nsec)
+}
+
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func readDecision(ctx context.Context, q rowQuerier, id uuid.UUID) (eligibility.Decision, error) {
+	d := eligibility.Decision{ID: id}
+	var doc []byte
+	err := q.QueryRow(ctx, `
+		SELECT provider_reg_no, person_ref, checked_at, created_at, expires_at, with_lines, benefits
+		FROM eligibility_decisions WHERE id = $1`, id).
+		Scan(&d.Provider, &d.PersonRef, &d.At, &d.CreatedAt, &d.ExpiresAt, &d.WithLines, &doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("read decision: %w", err)
+	}
+	var dd decisionDoc
+	if err := json.Unmarshal(doc, &dd); err != nil {
+		return d, fmt.Errorf("decode decision: %w", err)
+	}
+	d.Benefits, d.TotalCents = dd.Benefits, dd.TotalCents
+	return d, nil
+}
+
+// Secret returns the named gateway secret, creating a random one of 32
+// bytes the first time. Concurrent first calls agree on one value.
+func Secret(ctx context.Context, pool *pgxpool.Pool, name string) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("generate secret: %w", err)
+	}
+	var secret []byte
+	err := pool.QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO gateway_secrets (name, secret) VALUES ($1, $2)
+			ON CONFLICT (name) DO NOTHING RETURNING secret)
+		SELECT secret FROM ins UNION ALL SELECT secret FROM gateway_secrets WHERE name = $1
+		LIMIT 1`, name, fresh).Scan(&secret)
+	if err != nil {
+		return nil, fmt.Errorf("gateway secret %s: %w", name, err)
+	}
+	return secret, nil
+}

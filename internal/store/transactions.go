@@ -1,0 +1,437 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/avis-lv/gateway/internal/eligibility"
+	"github.com/avis-lv/gateway/internal/transactions"
+)
+
+// Transactions stores transactions, their benefits and receipts.
+type Transactions struct {
+	pool      *pgxpool.Pool
+	decisions *Eligibility
+	// ekkName names EKK codes in spend reports (may be nil).
+	ekkName func(code string) string
+}
+
+// NewTransactions returns the transactions storage on pool; decisions are
+// read through the eligibility storage, which may still hold them.
+func NewTransactions(pool *pgxpool.Pool, decisions *Eligibility, ekkName func(string) string) *Transactions {
+	return &Transactions{pool: pool, decisions: decisions, ekkName: ekkName}
+}
+
+var _ transactions.Store = (*Transactions)(nil)
+
+// Decision implements transactions.Store.
+func (s *Transactions) Decision(ctx context.Context, id uuid.UUID) (eligibility.Decision, error) {
+	d, err := s.decisions.Decision(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return d, transactions.ErrDecisionNotFound
+	}
+	return d, err
+}
+
+// insertSQL writes a transaction, its benefits and its receipt in one
+// statement. ON CONFLICT DO NOTHING covers every unique key: a retried key,
+// a decision already used. Then nothing at all is written.
+const insertSQL = `
+WITH t AS (
+	INSERT INTO transactions (id, provider_reg_no, idempotency_key, request_hash, decision_id, person_ref,
+		receipt_number, occurred_at, total_cents, accepted_at, receipt_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	ON CONFLICT DO NOTHING
+	RETURNING id, seq
+), b AS (
+	INSERT INTO transaction_benefits (transaction_id, pos, tx_seq, provider_reg_no, benefit_id, benefit_version,
+		grantor_reg_no, ekk_code, discount_cents, stand_in, person_ref, occurred_at)
+	SELECT t.id, x.pos, t.seq, $2, x.bid, x.ver, x.grantor, x.ekk, x.cents, x.standin, $6, $8
+	FROM t, unnest($12::text[], $13::int[], $14::text[], $15::text[], $16::bigint[], $17::bool[])
+		WITH ORDINALITY AS x(bid, ver, grantor, ekk, cents, standin, pos)
+), r AS (
+	INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content)
+	SELECT $11, 'transaction', t.id::text, $2, $10, $18, $19 FROM t
+)
+SELECT seq FROM t`
+
+// Insert implements transactions.Store. Without per-person limits it is a
+// single statement (one round trip and one commit); with limits it runs in
+// a transaction that holds the person's advisory lock while it sums what
+// the person already received, so two tills cannot both spend the rest.
+func (s *Transactions) Insert(ctx context.Context, in transactions.Insert) (transactions.Transaction, bool, error) {
+	t := in.Transaction
+	n := len(t.Benefits)
+	ids := make([]string, n)
+	vers := make([]int32, n)
+	grantors := make([]string, n)
+	ekks := make([]string, n)
+	cents := make([]int64, n)
+	standIn := make([]bool, n)
+	for i, l := range t.Benefits {
+		ids[i], vers[i], grantors[i], ekks[i], cents[i], standIn[i] = l.BenefitID, int32(l.Version), l.Grantor, l.EKKCode, l.DiscountCents, l.StandIn
+	}
+	args := []any{t.ID, t.Provider, in.IdempotencyKey, in.RequestHash[:], t.DecisionID, t.PersonRef,
+		t.ReceiptNumber, t.OccurredAt, t.TotalCents, t.AcceptedAt, t.ReceiptID,
+		ids, vers, grantors, ekks, cents, standIn, in.Receipt.Digest[:], in.Receipt.Content}
+
+	var seq int64
+	var inserted bool
+	if len(in.Limits) == 0 {
+		err := s.pool.QueryRow(ctx, insertSQL, args...).Scan(&seq)
+		switch {
+		case err == nil:
+			inserted = true
+		case !errors.Is(err, pgx.ErrNoRows):
+			return transactions.Transaction{}, false, fmt.Errorf("insert transaction: %w", err)
+		}
+	} else {
+		var prior *transactions.Transaction
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			lock := int64(binary.BigEndian.Uint64(t.PersonRef[:8]))
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lock); err != nil {
+				return fmt.Errorf("lock person: %w", err)
+			}
+			// A retry must replay, not be refused for the limit its own
+			// first attempt used up.
+			if p, hash, err := byKey(ctx, tx, t.Provider, in.IdempotencyKey); err == nil {
+				if hash != in.RequestHash {
+					return transactions.ErrKeyReused
+				}
+				prior = &p
+				return nil
+			} else if !errors.Is(err, transactions.ErrNotFound) {
+				return err
+			}
+			qs := make([]eligibility.SpendQuery, len(in.Limits))
+			for i, l := range in.Limits {
+				qs[i] = eligibility.SpendQuery{BenefitID: l.BenefitID, From: l.From, To: l.To}
+			}
+			sp, err := spent(ctx, tx, t.PersonRef, qs)
+			if err != nil {
+				return err
+			}
+			for _, l := range in.Limits {
+				if left := l.LimitCents - sp[l.BenefitID]; l.ClaimedCents > left {
+					return &transactions.LimitError{BenefitID: l.BenefitID, LeftCents: max(left, 0)}
+				}
+			}
+			err = tx.QueryRow(ctx, insertSQL, args...).Scan(&seq)
+			switch {
+			case err == nil:
+				inserted = true
+			case !errors.Is(err, pgx.ErrNoRows):
+				return fmt.Errorf("insert transaction: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return transactions.Transaction{}, false, err
+		}
+		if prior != nil {
+			return *prior, true, nil
+		}
+	}
+	if inserted {
+		t.Seq = seq
+		return t, false, nil
+	}
+	// Nothing was written: a retry, a reused key or a used decision.
+	p, hash, err := byKey(ctx, s.pool, t.Provider, in.IdempotencyKey)
+	switch {
+	case err == nil && hash == in.RequestHash:
+		return p, true, nil
+	case err == nil:
+		return transactions.Transaction{}, false, transactions.ErrKeyReused
+	case errors.Is(err, transactions.ErrNotFound):
+		return transactions.Transaction{}, false, transactions.ErrDecisionUsed
+	default:
+		return transactions.Transaction{}, false, err
+	}
+}
+
+const transactionColumns = `t.id, t.seq, t.status, t.provider_reg_no, t.decision_id, t.person_ref, t.receipt_number,
+	t.occurred_at, t.total_cents, t.accepted_at, t.receipt_id, t.reversed_at, coalesce(t.reversal_reason, ''),
+	t.reversal_receipt_id, coalesce(t.reversal_key, ''), t.request_hash`
+
+// linesSQL aggregates a transaction's benefit lines; $grantor (when not
+// ”) keeps only that grantor's.
+func linesSQL(grantorParam string) string {
+	cond := ""
+	if grantorParam != "" {
+		cond = " AND tb.grantor_reg_no = " + grantorParam
+	}
+	return `(SELECT json_agg(json_build_object('b', tb.benefit_id, 'v', tb.benefit_version, 'g', tb.grantor_reg_no,
+		'e', tb.ekk_code, 'c', tb.discount_cents, 's', tb.stand_in) ORDER BY tb.pos)
+		FROM transaction_benefits tb WHERE tb.transaction_id = t.id` + cond + `)`
+}
+
+type lineDoc struct {
+	B string `json:"b"`
+	V int    `json:"v"`
+	G string `json:"g"`
+	E string `json:"e"`
+	C int64  `json:"c"`
+	S bool   `json:"s"`
+}
+
+func scanTransaction(row pgx.Row) (transactions.Transaction, [32]byte, error) {
+	var t transactions.Transaction
+	var hash, lines []byte
+	var reversalReceipt *uuid.UUID
+	err := row.Scan(&t.ID, &t.Seq, &t.Status, &t.Provider, &t.DecisionID, &t.PersonRef, &t.ReceiptNumber,
+		&t.OccurredAt, &t.TotalCents, &t.AcceptedAt, &t.ReceiptID, &t.ReversedAt, &t.ReversalReason,
+		&reversalReceipt, &t.ReversalKey, &hash, &lines)
+	var h [32]byte
+	if err != nil {
+		return t, h, err
+	}
+	copy(h[:], hash)
+	t.ReversalReceiptID = reversalReceipt
+	var docs []lineDoc
+	if len(lines) > 0 {
+		if err := json.Unmarshal(lines, &docs); err != nil {
+			return t, h, fmt.Errorf("decode transaction lines: %w", err)
+		}
+	}
+	for _, d := range docs {
+		t.Benefits = append(t.Benefits, transactions.Line{BenefitID: d.B, Version: d.V, Grantor: d.G, EKKCode: d.E, DiscountCents: d.C, StandIn: d.S})
+	}
+	return t, h, nil
+}
+
+func byKey(ctx context.Context, q rowQuerier, provider, key string) (transactions.Transaction, [32]byte, error) {
+	t, h, err := scanTransaction(q.QueryRow(ctx, `SELECT `+transactionColumns+`, `+linesSQL("")+`
+		FROM transactions t WHERE t.provider_reg_no = $1 AND t.idempotency_key = $2`, provider, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, h, transactions.ErrNotFound
+	}
+	if err != nil {
+		return t, h, fmt.Errorf("read transaction: %w", err)
+	}
+	return t, h, nil
+}
+
+// ByKey implements transactions.Store.
+func (s *Transactions) ByKey(ctx context.Context, provider, key string) (transactions.Transaction, [32]byte, error) {
+	return byKey(ctx, s.pool, provider, key)
+}
+
+// Get implements transactions.Store.
+func (s *Transactions) Get(ctx context.Context, id uuid.UUID) (transactions.Transaction, error) {
+	t, _, err := scanTransaction(s.pool.QueryRow(ctx, `SELECT `+transactionColumns+`, `+linesSQL("")+`
+		FROM transactions t WHERE t.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, transactions.ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("read transaction: %w", err)
+	}
+	return t, nil
+}
+
+// Reverse implements transactions.Store.
+func (s *Transactions) Reverse(ctx context.Context, id uuid.UUID, key, reason string, at time.Time, r transactions.Receipt) (bool, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `
+		WITH t AS (
+			UPDATE transactions SET status = 'reversed', reversed_at = $2, reversal_reason = NULLIF($3, ''),
+				reversal_key = $4, reversal_receipt_id = $5
+			WHERE id = $1 AND status = 'accepted'
+			RETURNING id, provider_reg_no
+		), b AS (
+			UPDATE transaction_benefits SET reversed = true WHERE transaction_id IN (SELECT id FROM t)
+		), r AS (
+			INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content)
+			SELECT $5, 'reversal', t.id::text, t.provider_reg_no, $2, $6, $7 FROM t
+		)
+		SELECT count(*) FROM t`, id, at, reason, key, r.ID, r.Digest[:], r.Content).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("reverse transaction: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ListForGrantor implements transactions.Store.
+func (s *Transactions) ListForGrantor(ctx context.Context, grantor string, f transactions.Filter, loc *time.Location, afterSeq int64, limit int) ([]transactions.Transaction, error) {
+	var from, to *time.Time
+	if !f.From.IsZero() {
+		v := time.Date(f.From.Year(), f.From.Month(), f.From.Day(), 0, 0, 0, 0, loc)
+		from = &v
+	}
+	if !f.To.IsZero() {
+		v := time.Date(f.To.Year(), f.To.Month(), f.To.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
+		to = &v
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+transactionColumns+`, `+linesSQL("$1")+`
+		FROM transactions t
+		WHERE t.id IN (
+			SELECT DISTINCT ON (tb.tx_seq) tb.transaction_id FROM transaction_benefits tb
+			WHERE tb.grantor_reg_no = $1 AND tb.tx_seq > $2
+			  AND ($3 = '' OR tb.benefit_id = $3)
+			  AND ($4 = '' OR tb.provider_reg_no = $4)
+			  AND ($5::timestamptz IS NULL OR tb.occurred_at >= $5)
+			  AND ($6::timestamptz IS NULL OR tb.occurred_at < $6)
+			  AND ($7 = '' OR tb.reversed = ($7 = 'reversed'))
+			ORDER BY tb.tx_seq
+			LIMIT $8)
+		ORDER BY t.seq`, grantor, afterSeq, f.BenefitID, f.Provider, from, to, string(f.Status), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list transactions: %w", err)
+	}
+	defer rows.Close()
+	var out []transactions.Transaction
+	for rows.Next() {
+		t, _, err := scanTransaction(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list transactions: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Spend implements transactions.Store.
+func (s *Transactions) Spend(ctx context.Context, grantor string, from, to time.Time, groupBy string) ([]transactions.SpendGroup, error) {
+	var key, name string
+	switch groupBy {
+	case "benefit":
+		key = "tb.benefit_id"
+		name = `(SELECT v.instruction->>'name' FROM benefits b JOIN benefit_versions v ON v.benefit_id = b.id AND v.version = b.current_version WHERE b.id = g.key)`
+	case "provider":
+		key = "tb.provider_reg_no"
+		name = `(SELECT o.name FROM organisations o WHERE o.reg_no = g.key)`
+	case "ekk":
+		key = "tb.ekk_code"
+		name = `NULL::text`
+	default:
+		return nil, fmt.Errorf("spend report: unknown grouping %q", groupBy)
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT g.key, coalesce(`+name+`, ''), g.n, g.cents
+		FROM (
+			SELECT `+key+` AS key, count(DISTINCT tb.transaction_id) AS n, sum(tb.discount_cents)::bigint AS cents
+			FROM transaction_benefits tb
+			WHERE tb.grantor_reg_no = $1 AND NOT tb.reversed AND tb.occurred_at >= $2 AND tb.occurred_at < $3
+			GROUP BY 1
+		) g
+		ORDER BY g.key`, grantor, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("spend report: %w", err)
+	}
+	defer rows.Close()
+	var out []transactions.SpendGroup
+	for rows.Next() {
+		var g transactions.SpendGroup
+		if err := rows.Scan(&g.Key, &g.Name, &g.Transactions, &g.DiscountCents); err != nil {
+			return nil, fmt.Errorf("spend report: %w", err)
+		}
+		if groupBy == "ekk" && s.ekkName != nil {
+			g.Name = s.ekkName(g.Key)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// Receipt implements transactions.Store.
+func (s *Transactions) Receipt(ctx context.Context, id uuid.UUID) (transactions.Receipt, error) {
+	var r transactions.Receipt
+	var digest, value, der []byte
+	var signedAt *time.Time
+	err := s.pool.QueryRow(ctx, `
+		SELECT r.id, r.kind, r.subject_id, r.owner_reg_no, r.accepted_at, r.digest, r.content, s.value, c.der, s.signed_at
+		FROM receipts r
+		LEFT JOIN receipt_signatures s ON s.receipt_id = r.id
+		LEFT JOIN signing_certificates c ON c.sha256 = s.certificate_sha256
+		WHERE r.id = $1`, id).Scan(&r.ID, &r.Kind, &r.SubjectID, &r.Owner, &r.AcceptedAt, &digest, &r.Content, &value, &der, &signedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, transactions.ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("read receipt: %w", err)
+	}
+	copy(r.Digest[:], digest)
+	if value != nil {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return r, fmt.Errorf("read receipt: signing certificate: %w", err)
+		}
+		r.Signature = &transactions.Signature{Value: value, Certificate: cert, SignedAt: *signedAt}
+	}
+	return r, nil
+}
+
+// RegisterCertificate implements transactions.Store.
+func (s *Transactions) RegisterCertificate(ctx context.Context, der []byte) error {
+	sum := sha256.Sum256(der)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO signing_certificates (sha256, der) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sum[:], der); err != nil {
+		return fmt.Errorf("register signing certificate: %w", err)
+	}
+	return nil
+}
+
+// SaveSignatures implements transactions.Store.
+func (s *Transactions) SaveSignatures(ctx context.Context, certSHA256 [32]byte, values map[uuid.UUID][]byte, at time.Time) error {
+	ids := make([]uuid.UUID, 0, len(values))
+	vals := make([][]byte, 0, len(values))
+	for id, v := range values {
+		ids = append(ids, id)
+		vals = append(vals, v)
+	}
+	// A signature lost in a database crash is made again (by the sweep or
+	// when the receipt is fetched), so its commit need not wait for the
+	// disk: the pushes' own commits do not queue behind it.
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit TO OFF`)
+	b.Queue(`
+		INSERT INTO receipt_signatures (receipt_id, value, certificate_sha256, signed_at)
+		SELECT x.id, x.value, $3, $4 FROM unnest($1::uuid[], $2::bytea[]) AS x(id, value)
+		ON CONFLICT (receipt_id) DO NOTHING`, ids, vals, certSHA256[:], at)
+	b.Queue(`COMMIT`)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("store receipt signatures: %w", err)
+	}
+	return nil
+}
+
+// UnsignedReceipts implements transactions.Store.
+func (s *Transactions) UnsignedReceipts(ctx context.Context, after, before uuid.UUID, limit int) ([]transactions.Receipt, uuid.UUID, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT r.id, r.digest, r.content, s.receipt_id IS NOT NULL
+		FROM receipts r LEFT JOIN receipt_signatures s ON s.receipt_id = r.id
+		WHERE r.id > $1 AND r.id < $2
+		ORDER BY r.id LIMIT $3`, after, before, limit)
+	if err != nil {
+		return nil, uuid.UUID{}, fmt.Errorf("unsigned receipts: %w", err)
+	}
+	defer rows.Close()
+	var out []transactions.Receipt
+	var last uuid.UUID
+	for rows.Next() {
+		var r transactions.Receipt
+		var digest []byte
+		var signed bool
+		if err := rows.Scan(&r.ID, &digest, &r.Content, &signed); err != nil {
+			return nil, uuid.UUID{}, fmt.Errorf("unsigned receipts: %w", err)
+		}
+		last = r.ID
+		if !signed {
+			copy(r.Digest[:], digest)
+			out = append(out, r)
+		}
+	}
+	return out, last, rows.Err()
+}

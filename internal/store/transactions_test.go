@@ -1,0 +1,294 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/avis-lv/gateway/internal/benefits"
+	"github.com/avis-lv/gateway/internal/eligibility"
+	"github.com/avis-lv/gateway/internal/store"
+	"github.com/avis-lv/gateway/internal/store/storetest"
+	"github.com/avis-lv/gateway/internal/transactions"
+)
+
+func newTxStore(t testing.TB) (*store.Transactions, *store.Eligibility, *pgxpool.Pool) {
+	t.Helper()
+	pool := storetest.NewPool(t)
+	el := store.NewEligibility(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return store.NewTransactions(pool, el, nil), el, pool
+}
+
+func ref(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
+
+func decision(provider, person string, benefits ...eligibility.Applied) eligibility.Decision {
+	now := time.Now().UTC()
+	return eligibility.Decision{ID: uuid.Must(uuid.NewV7()), Provider: provider, PersonRef: ref(person), At: now, CreatedAt: now,
+		ExpiresAt: now.Add(5 * time.Minute), WithLines: true, Benefits: benefits}
+}
+
+func applied(id string, cents int64, limit *int64) eligibility.Applied {
+	a := eligibility.Applied{BenefitID: id, Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: eligibility.StatusApplies,
+		Priority: 1, Combinable: true, DiscountCents: &cents, MaxCents: &cents}
+	if limit != nil {
+		a.Limit = &benefits.PeriodLimit{AmountCents: *limit, Period: "month"}
+	}
+	return a
+}
+
+func insertFor(d eligibility.Decision, key string, claims ...transactions.Line) transactions.Insert {
+	t := transactions.Transaction{ID: uuid.Must(uuid.NewV7()), Status: transactions.StatusAccepted, Provider: d.Provider, DecisionID: d.ID,
+		PersonRef: d.PersonRef, ReceiptNumber: "R-" + key, OccurredAt: time.Now().UTC(), AcceptedAt: time.Now().UTC(),
+		ReceiptID: uuid.Must(uuid.NewV7()), Benefits: claims}
+	content := []byte("<Receipt>" + key + "</Receipt>")
+	return transactions.Insert{Transaction: t, IdempotencyKey: key, RequestHash: sha256.Sum256([]byte(key)),
+		Receipt: transactions.Receipt{ID: t.ReceiptID, Kind: transactions.KindTransaction, SubjectID: t.ID.String(), Owner: d.Provider,
+			AcceptedAt: t.AcceptedAt, Digest: sha256.Sum256(content), Content: content}}
+}
+
+func line(id string, cents int64) transactions.Line {
+	return transactions.Line{BenefitID: id, Version: 1, Grantor: "90000000001", EKKCode: "6421", DiscountCents: cents}
+}
+
+func TestDecisionsBatchedAndRead(t *testing.T) {
+	t.Parallel()
+	txs, el, _ := newTxStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { el.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(10 * time.Millisecond) // Run has started
+
+	d := decision("40000000001", "p1", applied("b", 150, nil))
+	if err := el.SaveDecision(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := txs.Decision(ctx, d.ID)
+	if err != nil || got.Provider != d.Provider || len(got.Benefits) != 1 || *got.Benefits[0].DiscountCents != 150 {
+		t.Fatalf("decision read back: %+v, %v", got, err)
+	}
+	// After its batch it comes from the database, the same.
+	time.Sleep(50 * time.Millisecond)
+	got, err = txs.Decision(ctx, d.ID)
+	if err != nil || got.ExpiresAt.Unix() != d.ExpiresAt.Unix() || string(got.PersonRef) != string(d.PersonRef) {
+		t.Fatalf("decision from the database: %+v, %v", got, err)
+	}
+	if _, err := txs.Decision(ctx, uuid.New()); !errors.Is(err, transactions.ErrDecisionNotFound) {
+		t.Errorf("unknown decision: %v", err)
+	}
+}
+
+func TestInsertIdempotentAndOnce(t *testing.T) {
+	t.Parallel()
+	txs, el, _ := newTxStore(t)
+	ctx := context.Background()
+	d := decision("40000000001", "p2", applied("b", 150, nil))
+	if err := el.SaveDecision(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	in := insertFor(d, "key-1", line("b", 150))
+	first, replay, err := txs.Insert(ctx, in)
+	if err != nil || replay || first.Seq == 0 {
+		t.Fatalf("insert: %+v %v %v", first, replay, err)
+	}
+	// The same key and hash, even with new ids: the stored one comes back.
+	again := insertFor(d, "key-1", line("b", 150))
+	got, replay, err := txs.Insert(ctx, again)
+	if err != nil || !replay || got.ID != first.ID || got.ReceiptID != first.ReceiptID || len(got.Benefits) != 1 {
+		t.Fatalf("replay: %+v %v %v", got, replay, err)
+	}
+	// The same key with another body.
+	other := insertFor(d, "key-1", line("b", 100))
+	other.RequestHash = sha256.Sum256([]byte("other"))
+	if _, _, err := txs.Insert(ctx, other); !errors.Is(err, transactions.ErrKeyReused) {
+		t.Errorf("reused key: %v", err)
+	}
+	// Another key for the same decision.
+	if _, _, err := txs.Insert(ctx, insertFor(d, "key-2", line("b", 150))); !errors.Is(err, transactions.ErrDecisionUsed) {
+		t.Errorf("decision used twice: %v", err)
+	}
+	// Racing retries make exactly one transaction.
+	d2 := decision("40000000001", "p2", applied("b", 150, nil))
+	var wg sync.WaitGroup
+	ids := make([]uuid.UUID, 10)
+	for i := range ids {
+		wg.Go(func() {
+			tr, _, err := txs.Insert(ctx, insertFor(d2, "race", line("b", 150)))
+			if err != nil {
+				t.Error(err)
+			}
+			ids[i] = tr.ID
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("racing retries made different transactions: %v", ids)
+		}
+	}
+}
+
+func TestPerPersonLimitUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	txs, el, _ := newTxStore(t)
+	ctx := context.Background()
+	limit := int64(500)
+	from := time.Now().Add(-time.Hour)
+	var accepted, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			d := decision("40000000001", "limited", applied("meal", 200, &limit))
+			if err := el.SaveDecision(ctx, d); err != nil {
+				t.Error(err)
+				return
+			}
+			in := insertFor(d, fmt.Sprintf("lim-%d", i), line("meal", 200))
+			in.Limits = []transactions.LimitCheck{{BenefitID: "meal", From: from, To: time.Now().Add(time.Hour), LimitCents: limit, ClaimedCents: 200}}
+			_, _, err := txs.Insert(ctx, in)
+			var le *transactions.LimitError
+			switch {
+			case err == nil:
+				accepted.Add(1)
+			case errors.As(err, &le):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// 500 cents allow two claims of 200: never three, whatever the timing.
+	if accepted.Load() != 2 || refused.Load() != 6 {
+		t.Errorf("%d accepted, %d refused; want 2 and 6", accepted.Load(), refused.Load())
+	}
+	sum, err := el.Spent(ctx, ref("limited"), []eligibility.SpendQuery{{BenefitID: "meal", From: from, To: time.Now().Add(time.Hour)}})
+	if err != nil || sum["meal"] != 400 {
+		t.Errorf("spent = %v, %v; want 400", sum, err)
+	}
+}
+
+func TestReverseListSpendReceipts(t *testing.T) {
+	t.Parallel()
+	txs, el, _ := newTxStore(t)
+	ctx := context.Background()
+	var made []transactions.Transaction
+	for i := range 3 {
+		d := decision("40000000001", "p3", applied("b", 100, nil))
+		if err := el.SaveDecision(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		tr, _, err := txs.Insert(ctx, insertFor(d, fmt.Sprintf("k-%d", i), line("b", 100)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, tr)
+	}
+	loc := time.UTC
+	page, err := txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, loc, 0, 2)
+	if err != nil || len(page) != 2 || page[0].ID != made[0].ID || page[1].ID != made[1].ID {
+		t.Fatalf("first page: %+v %v", page, err)
+	}
+	page, err = txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, loc, page[1].Seq, 2)
+	if err != nil || len(page) != 1 || page[0].ID != made[2].ID {
+		t.Fatalf("second page: %+v %v", page, err)
+	}
+	if page, _ := txs.ListForGrantor(ctx, "90000000002", transactions.Filter{}, loc, 0, 10); len(page) != 0 {
+		t.Errorf("another grantor sees %d transactions", len(page))
+	}
+
+	rec := transactions.Receipt{ID: uuid.Must(uuid.NewV7()), Kind: transactions.KindReversal, SubjectID: made[0].ID.String(), Owner: made[0].Provider,
+		AcceptedAt: time.Now().UTC(), Content: []byte("<Receipt/>")}
+	ok, err := txs.Reverse(ctx, made[0].ID, "rev-1", "till error", time.Now().UTC(), rec)
+	if err != nil || !ok {
+		t.Fatalf("reverse: %v %v", ok, err)
+	}
+	if ok, _ := txs.Reverse(ctx, made[0].ID, "rev-2", "", time.Now().UTC(), rec); ok {
+		t.Error("a transaction was reversed twice")
+	}
+	got, err := txs.Get(ctx, made[0].ID)
+	if err != nil || got.Status != transactions.StatusReversed || got.ReversalKey != "rev-1" || got.ReversalReason != "till error" || got.ReversalReceiptID == nil {
+		t.Fatalf("reversed: %+v %v", got, err)
+	}
+	groups, err := txs.Spend(ctx, "90000000001", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), "benefit")
+	if err != nil || len(groups) != 1 || groups[0].Transactions != 2 || groups[0].DiscountCents != 200 {
+		t.Fatalf("spend: %+v %v", groups, err)
+	}
+
+	all := func() []transactions.Receipt {
+		t.Helper()
+		rs, _, err := txs.UnsignedReceipts(ctx, uuid.UUID{}, uuid.Max, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	if n := len(all()); n != 4 {
+		t.Fatalf("%d unsigned receipts, want 4 (3 transactions, 1 reversal)", n)
+	}
+	der := []byte("not really DER")
+	if err := txs.RegisterCertificate(ctx, der); err != nil {
+		t.Fatal(err)
+	}
+	cert := sha256.Sum256(der)
+	if err := txs.SaveSignatures(ctx, cert, map[uuid.UUID][]byte{made[1].ReceiptID: []byte("first")}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := txs.SaveSignatures(ctx, cert, map[uuid.UUID][]byte{made[1].ReceiptID: []byte("second")}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(all()); n != 3 {
+		t.Errorf("%d unsigned receipts after one was signed, want 3", n)
+	}
+	rs, last, err := txs.UnsignedReceipts(ctx, made[0].ReceiptID, uuid.Max, 1)
+	if err != nil || last != made[1].ReceiptID || len(rs) != 0 {
+		t.Errorf("walking on from the first receipt: %d unsigned, last %s, %v", len(rs), last, err)
+	}
+	// The stored certificate is not a certificate: reading says so rather
+	// than answering a signature nobody can check.
+	if _, err := txs.Receipt(ctx, made[1].ReceiptID); err == nil {
+		t.Error("a signature with an unreadable certificate was returned")
+	}
+	r, err := txs.Receipt(ctx, made[2].ReceiptID)
+	if err != nil || r.Signature != nil || r.Owner != made[2].Provider || r.Digest == ([32]byte{}) {
+		t.Errorf("unsigned receipt: %+v %v", r, err)
+	}
+}
+
+// BenchmarkInsert measures recording transactions with their receipts, as
+// the transactions benchmark does, without HTTP.
+func BenchmarkInsert(b *testing.B) {
+	txs, el, _ := newTxStore(b)
+	ctx := context.Background()
+	ds := make([]eligibility.Decision, b.N)
+	for i := range ds {
+		ds[i] = decision("40000000001", fmt.Sprint(i%1000), applied("b", 150, nil))
+		if err := el.SaveDecision(ctx, ds[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			if _, err := txs.Decision(ctx, ds[i].ID); err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := txs.Insert(ctx, insertFor(ds[i], fmt.Sprintf("bench-%d", i), line("b", 150))); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
