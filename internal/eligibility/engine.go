@@ -75,6 +75,9 @@ type Applied struct {
 	// amount, the per-transaction cap and what is left of the person's
 	// period limit; nil when nothing bounds it.
 	MaxCents *int64 `json:"maxCents,omitempty"`
+	// Limit is the benefit's per-person period limit, which the
+	// transaction checks again when it is reported.
+	Limit *benefits.PeriodLimit `json:"limit,omitempty"`
 }
 
 // Decide applies the instructions to the evidence on day (the Europe/Riga
@@ -126,7 +129,7 @@ func Decide(candidates []Benefit, ev Evidence, day time.Time, lines []Line) []Ap
 		}
 		a := Applied{
 			BenefitID: b.ID, Version: b.Version, Grantor: b.Grantor, EKKCode: b.EKKCode,
-			Priority: b.Priority, Combinable: b.Combinable, Status: StatusApplies,
+			Priority: b.Priority, Combinable: b.Combinable, Status: StatusApplies, Limit: b.Discount.PerPersonLimit,
 		}
 		if st == Unknown {
 			a.Status = StatusUnknown

@@ -40,7 +40,7 @@ var (
 	half    = benefits.Discount{Type: benefits.DiscountPercent, PercentBasisPoints: 5000}
 	third   = benefits.Discount{Type: benefits.DiscountPercent, PercentBasisPoints: 3333}
 	fixed   = benefits.Discount{Type: benefits.DiscountFixed, AmountCents: 250}
-	riga    = "0010000"
+	riga    = "0001000"
 	alive   = PersonFacts{Found: true, BirthDate: d("1950-05-10"), Municipality: riga, MunicipalitySince: d("2000-01-01")}
 	pension = GroupFacts{Found: true, Periods: []Period{{Kind: "old-age", From: d("2015-05-10")}}}
 )
@@ -186,7 +186,7 @@ func TestDecide(t *testing.T) {
 				return e
 			}(),
 			lines: shop,
-			want: []Applied{{BenefitID: "limited", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: StatusApplies, Priority: 5, Combinable: true, DiscountCents: cents(100), MaxCents: cents(100),
+			want: []Applied{{BenefitID: "limited", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: StatusApplies, Priority: 5, Combinable: true, DiscountCents: cents(100), MaxCents: cents(100), Limit: limited.Discount.PerPersonLimit,
 				Lines: []LineDiscount{{"a", 100}}}},
 		},
 		{
@@ -213,7 +213,7 @@ func TestDecide(t *testing.T) {
 			ev:   evidence(map[Dataset]GroupFacts{DatasetPensioners: pension}),
 			want: []Applied{
 				{BenefitID: "capped", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: StatusApplies, Priority: 5, Combinable: true, MaxCents: cents(100)},
-				{BenefitID: "limited", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: StatusApplies, Priority: 5, Combinable: true, DiscountCents: cents(300), MaxCents: cents(300)},
+				{BenefitID: "limited", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: StatusApplies, Priority: 5, Combinable: true, DiscountCents: cents(300), MaxCents: cents(300), Limit: limited.Discount.PerPersonLimit},
 			},
 		},
 		{

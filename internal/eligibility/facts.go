@@ -2,6 +2,8 @@ package eligibility
 
 import (
 	"time"
+
+	"github.com/avis-lv/gateway/internal/registry"
 )
 
 // Truth is a three-valued answer: a registry that could not answer makes a
@@ -34,20 +36,18 @@ func truth(b bool) Truth {
 	return No
 }
 
-// Dataset names a registry data set as the registries publish it.
-type Dataset string
+// Dataset names a registry data set.
+type Dataset = registry.Dataset
 
-// The registry data sets the gateway reads (seed 003).
+// The registry data sets the recipient groups are read from (seed 003).
 const (
-	DatasetPerson         Dataset = "person"          // PMLP basic person data
-	DatasetEID            Dataset = "eid"             // PMLP eID cards
-	DatasetPensioners     Dataset = "pensioners"      // VSAA
-	DatasetLearners       Dataset = "learners"        // IZM
-	DatasetHonourFamilies Dataset = "honour-families" // SIF
-	DatasetOrphans        Dataset = "orphans"         // VBTAI
-	DatasetNeedy          Dataset = "needy"           // SOPA (needy and low-income)
-	DatasetDisability     Dataset = "disability"      // VDEĀVK
-	DatasetRepressed      Dataset = "repressed"       // PMLP
+	DatasetPensioners     = registry.Pensioners     // VSAA
+	DatasetLearners       = registry.Learners       // IZM
+	DatasetHonourFamilies = registry.HonourFamilies // SIF
+	DatasetOrphans        = registry.Orphans        // VBTAI
+	DatasetNeedy          = registry.Needy          // SOPA (needy and low-income)
+	DatasetDisability     = registry.Disability     // VDEĀVK
+	DatasetRepressed      = registry.Repressed      // PMLP
 )
 
 // groupDatasets maps each registry recipient group of the instructions to

@@ -161,7 +161,7 @@ func (s *Service) Put(ctx context.Context, caller Caller, t Type, number string,
 		vs = append(vs, Violation{Pointer: "/personCode", Code: PersonCodeErrorCode(err), Detail: err.Error()})
 	}
 	if reg.ValidFrom != nil && reg.ValidTo != nil && reg.ValidTo.Before(*reg.ValidFrom) {
-		vs = append(vs, Violation{Pointer: "/validTo", Code: "dates.order", Detail: "validTo is before validFrom"})
+		vs = append(vs, Violation{Pointer: "/validTo", Code: "dates.order"})
 	}
 	if len(vs) > 0 {
 		return Means{}, false, &ValidationError{Violations: vs}

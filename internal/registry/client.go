@@ -61,9 +61,10 @@ type Config struct {
 }
 
 // DefaultPermissionNumber is the permission number used for d unless
-// configured; the mock suite expects the same placeholders.
+// configured; the mock suite expects the same placeholders. Header values
+// are ASCII, so VDEĀVK is written VDEAVK.
 func DefaultPermissionNumber(d Dataset) string {
-	return "DAGR-" + d.Keeper() + "-" + strings.ToUpper(string(d))
+	return "DAGR-" + strings.ReplaceAll(d.Keeper(), "Ā", "A") + "-" + strings.ToUpper(string(d))
 }
 
 // Client queries the registries. It is safe for concurrent use.

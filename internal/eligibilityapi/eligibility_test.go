@@ -1,0 +1,207 @@
+package eligibilityapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/avis-lv/gateway/internal/registry/registrytest"
+	"github.com/avis-lv/gateway/mocks/server"
+)
+
+func TestEligibility(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pensioner := code(t, "1945-04-15", 111)
+	stranger := code(t, "1960-05-01", 234)
+	elsewhere := code(t, "1950-07-12", 345)
+	dead := code(t, "1940-01-20", 456)
+	e.mock.Person(pensioner, registrytest.Pensioner("1945-04-15", riga))
+	e.mock.Person(stranger, map[string]any{"person": nil})
+	e.mock.Person(elsewhere, registrytest.Pensioner("1950-07-12", "0020000"))
+	deadRecords := registrytest.Pensioner("1940-01-20", riga)
+	deadRecords["person"].(map[string]any)["status"] = "deceased"
+	deadRecords["person"].(map[string]any)["dateOfDeath"] = "2026-02-01"
+	e.mock.Person(dead, deadRecords)
+
+	e.benefit(e.grantor, "riga-pensioner-ride", map[string]any{"conditions": map[string]any{"municipality": riga}})
+	e.benefit(e.grantor2, "half-price-anywhere", map[string]any{
+		"priority": 20, "combinable": true, "goodsCodes": []string{"*"}, "providers": []string{providerOrg, provider2Org},
+		"discount": map[string]any{"type": "percent", "percentBasisPoints": 5000, "maxPerTransactionCents": 60},
+	})
+
+	t.Run("pensioner in Riga rides free, alone", func(t *testing.T) {
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{
+			"person": byCode(pensioner), "pointOfSale": map[string]any{"id": "bus-7"}, "lines": rideLine,
+		})
+		if res.Status != http.StatusOK {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		for _, word := range []string{"registryGroup", "municipality", "reason", "birth", "personCode", pensioner[:6]} {
+			if strings.Contains(string(res.Body), word) {
+				t.Errorf("the answer discloses %q: %s", word, res.Body)
+			}
+		}
+		var d decision
+		res.JSON(t, &d)
+		if d.status("riga-pensioner-ride") != "applies" || d.discount("riga-pensioner-ride") != 150 || d.TotalDiscountCents != 150 {
+			t.Errorf("decision %+v", d)
+		}
+		if d.status("half-price-anywhere") != "absent" {
+			t.Errorf("an exclusive benefit of higher priority applies alone, got %+v", d)
+		}
+		if d.DecisionID == "" || d.ExpiresAt == "" {
+			t.Errorf("no decision id or expiry: %s", res.Body)
+		}
+	})
+	t.Run("pensioner elsewhere gets only the combinable one", func(t *testing.T) {
+		d := e.check(e.provider, byCode(elsewhere), rideLine)
+		if d.status("riga-pensioner-ride") != "absent" || d.discount("half-price-anywhere") != 60 {
+			t.Errorf("decision %+v", d)
+		}
+	})
+	t.Run("unknown person gets a decision with nothing", func(t *testing.T) {
+		d := e.check(e.provider, byCode(stranger), rideLine)
+		if len(d.Benefits) != 0 || d.TotalDiscountCents != 0 || d.DecisionID == "" {
+			t.Errorf("decision %+v", d)
+		}
+	})
+	t.Run("a person who died gets nothing", func(t *testing.T) {
+		if d := e.check(e.provider, byCode(dead), rideLine); len(d.Benefits) != 0 {
+			t.Errorf("decision %+v", d)
+		}
+	})
+	t.Run("a provider the benefit does not admit does not see it", func(t *testing.T) {
+		d := e.check(e.provider2, byCode(pensioner), rideLine)
+		if d.status("riga-pensioner-ride") != "absent" || d.status("half-price-anywhere") != "applies" {
+			t.Errorf("decision %+v", d)
+		}
+	})
+	t.Run("without lines", func(t *testing.T) {
+		d := e.check(e.provider2, byCode(pensioner), nil)
+		b := d.Benefits[0]
+		if b.DiscountCents != nil || b.MaxDiscountCents == nil || *b.MaxDiscountCents != 60 {
+			t.Errorf("a percentage without lines: %+v", b)
+		}
+	})
+	t.Run("bad personal code names the field", func(t *testing.T) {
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byCode("150445-11113"), "pointOfSale": map[string]any{"id": "x"}})
+		p := res.Problem(t)
+		if res.Status != 400 || len(p.Errors) != 1 || p.Errors[0].Pointer != "/person/personCode" || p.Errors[0].Code != "person_code.invalid_checksum" {
+			t.Errorf("%d %+v", res.Status, p)
+		}
+	})
+	t.Run("both code and means", func(t *testing.T) {
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{
+			"person": map[string]any{"personCode": pensioner, "means": map[string]any{"type": "etalons", "number": "ET-1234"}}, "pointOfSale": map[string]any{"id": "x"}})
+		if p := res.Problem(t); res.Status != 400 || p.Errors[0].Pointer != "/person" {
+			t.Errorf("%d %+v", res.Status, p)
+		}
+	})
+	t.Run("duplicate line ids", func(t *testing.T) {
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byCode(pensioner), "pointOfSale": map[string]any{"id": "x"},
+			"lines": []map[string]any{{"lineId": "1", "goodsCode": "a", "amountCents": 1}, {"lineId": "1", "goodsCode": "b", "amountCents": 1}}})
+		if p := res.Problem(t); res.Status != 400 || p.Errors[0].Pointer != "/lines/1/lineId" {
+			t.Errorf("%d %+v", res.Status, p)
+		}
+	})
+	t.Run("sale time far in the past", func(t *testing.T) {
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byCode(pensioner), "pointOfSale": map[string]any{"id": "x"}, "at": "2026-01-01T10:00:00Z"})
+		if p := res.Problem(t); res.Status != 400 || p.Errors[0].Pointer != "/at" {
+			t.Errorf("%d %+v", res.Status, p)
+		}
+	})
+	t.Run("grantors may not ask", func(t *testing.T) {
+		res := e.h.Do("POST", "/v1/eligibility", e.grantor, map[string]any{"person": byCode(pensioner), "pointOfSale": map[string]any{"id": "x"}})
+		if res.Status != http.StatusForbidden {
+			t.Errorf("%d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestRegistryFaultsGiveUnknown runs every fault scenario of the mocks: the
+// benefits that depend on the failing registry answer unknown, never
+// silently nothing.
+func TestRegistryFaultsGiveUnknown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.benefit(e.grantor, "riga-pensioner-ride", map[string]any{"conditions": map[string]any{"municipality": riga}})
+	e.benefit(e.grantor, "disability-ride", map[string]any{
+		"priority": 5, "combinable": true, "recipientGroup": map[string]any{"registryGroup": "disability"},
+		"discount": map[string]any{"type": "percent", "percentBasisPoints": 5000},
+	})
+	scenarios := []struct {
+		name string
+		sc   server.Scenario
+	}{
+		{"outage", server.Scenario{Outage: true}},
+		{"5xx", server.Scenario{StatusCode: 500}},
+		{"error rate", server.Scenario{ErrorRate: 1, ErrorStatus: 502}},
+		{"timeout", server.Scenario{Timeout: true, TimeoutMs: 3000}},
+		{"latency beyond the timeout", server.Scenario{LatencyMs: 1500}},
+	}
+	t.Run("latency within the timeout", func(t *testing.T) {
+		c := code(t, "1946-03-10", 200)
+		e.mock.Person(c, registrytest.Pensioner("1946-03-10", riga))
+		e.mock.Scenario("pensioners", server.Scenario{LatencyMs: 50})
+		defer e.mock.ClearScenario("pensioners")
+		if d := e.check(e.provider, byCode(c), rideLine); d.status("riga-pensioner-ride") != "applies" {
+			t.Errorf("decision %+v", d)
+		}
+	})
+	for i, sc := range scenarios {
+		// A fresh person each time: a cached answer would hide the fault.
+		c := code(t, "1946-03-10", 100+i)
+		e.mock.Person(c, registrytest.Pensioner("1946-03-10", riga))
+		t.Run("group registry "+sc.name, func(t *testing.T) {
+			e.mock.Scenario("pensioners", sc.sc)
+			defer e.mock.ClearScenario("pensioners")
+			d := e.check(e.provider, byCode(c), rideLine)
+			if d.status("riga-pensioner-ride") != "unknown" {
+				t.Fatalf("pensioner benefit: %+v", d)
+			}
+			// The disability registry answered "no record": that benefit is
+			// simply not there; the unknown one is not in the total.
+			if d.status("disability-ride") != "absent" || d.TotalDiscountCents != 0 {
+				t.Errorf("decision %+v", d)
+			}
+		})
+	}
+	t.Run("five failures in a row open the breaker", func(t *testing.T) {
+		res := e.h.Do("GET", "/metrics", "", nil)
+		if !strings.Contains(string(res.Body), `avis_registry_breaker_state{dataset="pensioners"} 2`) {
+			t.Errorf("breaker not open in /metrics")
+		}
+		seq := e.mock.LastSeq()
+		c := code(t, "1946-03-10", 210)
+		e.mock.Person(c, registrytest.Pensioner("1946-03-10", riga))
+		if d := e.check(e.provider, byCode(c), rideLine); d.status("riga-pensioner-ride") != "unknown" {
+			t.Errorf("decision %+v", d)
+		}
+		if n := len(e.mock.Journal("pensioners", seq)); n != 0 {
+			t.Errorf("the open breaker let %d requests through", n)
+		}
+	})
+	t.Run("PMLP outage makes every benefit unknown", func(t *testing.T) {
+		c := code(t, "1946-03-10", 201)
+		records := registrytest.Pensioner("1946-03-10", riga)
+		records["disability"] = map[string]any{"group": "II", "validFrom": "2020-01-01", "validTo": nil}
+		e.mock.Person(c, records)
+		e.mock.Scenario("person", server.Scenario{Outage: true})
+		defer e.mock.ClearScenario("person")
+		d := e.check(e.provider, byCode(c), rideLine)
+		if d.status("riga-pensioner-ride") != "unknown" || d.status("disability-ride") != "unknown" || d.TotalDiscountCents != 0 {
+			t.Errorf("decision %+v", d)
+		}
+	})
+	t.Run("token endpoint down", func(t *testing.T) {
+		e2 := newEnv(t)
+		e2.benefit(e2.grantor, "riga-pensioner-ride", map[string]any{})
+		c := code(t, "1946-03-10", 202)
+		e2.mock.Person(c, registrytest.Pensioner("1946-03-10", riga))
+		e2.mock.Scenario("token", server.Scenario{Outage: true})
+		if d := e2.check(e2.provider, byCode(c), rideLine); d.status("riga-pensioner-ride") != "unknown" {
+			t.Errorf("decision %+v", d)
+		}
+	})
+}

@@ -1,0 +1,154 @@
+package eligibilityapi_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/avis-lv/gateway/internal/registry/registrytest"
+	"github.com/avis-lv/gateway/mocks/server"
+)
+
+func TestMeans(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pensioner := code(t, "1944-02-02", 321)
+	other := code(t, "1944-02-03", 321)
+	e.mock.Person(pensioner, registrytest.Pensioner("1944-02-02", riga))
+	e.mock.Person(other, map[string]any{"person": registrytest.PersonRecord("1944-02-03", riga), "pensioners": nil})
+	e.benefit(e.grantor, "riga-pensioner-ride", map[string]any{"conditions": map[string]any{"municipality": riga}})
+
+	t.Run("register, check by card, change, revoke", func(t *testing.T) {
+		res := e.h.Do("PUT", "/v1/means/etalons/ET-0001", e.grantor, map[string]any{"personCode": pensioner, "validFrom": "2026-01-01"})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("register: %d %s", res.Status, res.Body)
+		}
+		if d := e.check(e.provider, byMeans("etalons", "ET-0001"), rideLine); d.status("riga-pensioner-ride") != "applies" {
+			t.Fatalf("by card: %+v", d)
+		}
+		// The card now identifies someone else: the cached resolution must
+		// not survive the change.
+		res = e.h.Do("PUT", "/v1/means/etalons/ET-0001", e.grantor, map[string]any{"personCode": other})
+		if res.Status != http.StatusOK {
+			t.Fatalf("change: %d %s", res.Status, res.Body)
+		}
+		if d := e.check(e.provider, byMeans("etalons", "ET-0001"), rideLine); d.status("riga-pensioner-ride") != "absent" {
+			t.Fatalf("after the change: %+v", d)
+		}
+		if res := e.h.Do("DELETE", "/v1/means/etalons/ET-0001", e.grantor, nil); res.Status != http.StatusNoContent {
+			t.Fatalf("revoke: %d %s", res.Status, res.Body)
+		}
+		res = e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byMeans("etalons", "ET-0001"), "pointOfSale": map[string]any{"id": "x"}})
+		if res.Status != http.StatusNotFound {
+			t.Errorf("revoked card: %d %s", res.Status, res.Body)
+		}
+		if res := e.h.Do("DELETE", "/v1/means/etalons/ET-0001", e.grantor, nil); res.Status != http.StatusNoContent {
+			t.Errorf("revoking twice: %d %s", res.Status, res.Body)
+		}
+	})
+	t.Run("unknown means is 404", func(t *testing.T) {
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byMeans("school_card", "SC-404"), "pointOfSale": map[string]any{"id": "x"}})
+		if p := res.Problem(t); res.Status != http.StatusNotFound || p.Type != "https://avis.gov.lv/problems/not-found" {
+			t.Errorf("%d %+v", res.Status, p)
+		}
+	})
+	t.Run("a card not yet valid", func(t *testing.T) {
+		e.h.Do("PUT", "/v1/means/school_card/SC-2099", e.grantor, map[string]any{"personCode": pensioner, "validFrom": "2099-01-01"})
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byMeans("school_card", "SC-2099"), "pointOfSale": map[string]any{"id": "x"}})
+		if res.Status != http.StatusNotFound {
+			t.Errorf("%d %s", res.Status, res.Body)
+		}
+	})
+	t.Run("another grantor's number", func(t *testing.T) {
+		e.h.Do("PUT", "/v1/means/municipal_card/MC-1", e.grantor, map[string]any{"personCode": pensioner})
+		res := e.h.Do("PUT", "/v1/means/municipal_card/MC-1", e.grantor2, map[string]any{"personCode": other})
+		if p := res.Problem(t); res.Status != http.StatusForbidden || p.Type != "https://avis.gov.lv/problems/not-owner" {
+			t.Errorf("%d %+v", res.Status, p)
+		}
+		if res := e.h.Do("DELETE", "/v1/means/municipal_card/MC-1", e.grantor2, nil); res.Status != http.StatusForbidden {
+			t.Errorf("revoke by another grantor: %d %s", res.Status, res.Body)
+		}
+		if res := e.h.Do("DELETE", "/v1/means/municipal_card/MC-404", e.grantor, nil); res.Status != http.StatusNotFound {
+			t.Errorf("revoke unknown: %d %s", res.Status, res.Body)
+		}
+	})
+	t.Run("bad registrations name the field", func(t *testing.T) {
+		bad := pensioner[:11] + string('0'+('1'+pensioner[11]-'0')%10)
+		res := e.h.Do("PUT", "/v1/means/etalons/ET-0002", e.grantor, map[string]any{"personCode": bad})
+		if p := res.Problem(t); res.Status != 400 || p.Errors[0].Pointer != "/personCode" || p.Errors[0].Code != "person_code.invalid_checksum" {
+			t.Errorf("%d %+v", res.Status, p)
+		}
+		res = e.h.Do("PUT", "/v1/means/etalons/ET-0002", e.grantor, map[string]any{"personCode": pensioner, "validFrom": "2026-05-01", "validTo": "2026-04-01"})
+		if p := res.Problem(t); res.Status != 400 || p.Errors[0].Pointer != "/validTo" || p.Errors[0].Code != "dates.order" {
+			t.Errorf("%d %+v", res.Status, p)
+		}
+		if res := e.h.Do("PUT", "/v1/means/etalons/ET-0002", e.provider, map[string]any{"personCode": pensioner}); res.Status != http.StatusForbidden {
+			t.Errorf("a provider registering: %d", res.Status)
+		}
+	})
+	t.Run("an unregistered eID card is found through PMLP", func(t *testing.T) {
+		holder := code(t, "1943-06-06", 111)
+		records := registrytest.Pensioner("1943-06-06", riga)
+		records["eid"] = map[string]any{"cards": []map[string]any{
+			{"number": "PA1234567", "status": "valid", "validFrom": "2021-01-01", "validTo": "2031-01-01"},
+			{"number": "PA7654321", "status": "expired", "validFrom": "2011-01-01", "validTo": "2021-01-01"},
+		}}
+		e.mock.Person(holder, records)
+		if d := e.check(e.provider, byMeans("eid_card", "PA1234567"), rideLine); d.status("riga-pensioner-ride") != "applies" {
+			t.Errorf("valid card: %+v", d)
+		}
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byMeans("eid_card", "PA7654321"), "pointOfSale": map[string]any{"id": "x"}})
+		if res.Status != http.StatusNotFound {
+			t.Errorf("expired card: %d %s", res.Status, res.Body)
+		}
+		e.mock.Scenario("eid", server.Scenario{Outage: true})
+		defer e.mock.ClearScenario("eid")
+		res = e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byMeans("eid_card", "PB0000001"), "pointOfSale": map[string]any{"id": "x"}})
+		if p := res.Problem(t); res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+			t.Errorf("PMLP down: %d %+v", res.Status, p)
+		}
+	})
+}
+
+func TestPersonListBenefits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pupil := code(t, "2014-09-01", 500)
+	e.mock.Person(pupil, map[string]any{"person": registrytest.PersonRecord("2014-09-01", riga)})
+	e.benefit(e.grantor, "school-lunch", map[string]any{
+		"category": "catering", "ekkCode": "6322", "combinable": true, "goodsCodes": []string{"food.lunch"},
+		"discount":       map[string]any{"type": "fixed", "amountCents": 250, "perPersonLimit": map[string]any{"amountCents": 400, "period": "month"}},
+		"recipientGroup": map[string]any{"personListId": "school-meals"}, "conditions": map[string]any{"minAge": 6, "maxAge": 19},
+	})
+	lunch := []map[string]any{{"lineId": "L", "goodsCode": "food.lunch", "amountCents": 300}}
+	push := func(mode string, key string) {
+		t.Helper()
+		res := e.h.Do("POST", "/v1/lists/school-meals/members", e.grantor,
+			map[string]any{"mode": mode, "members": []map[string]any{{"personCode": pupil}}}, "Idempotency-Key", key)
+		if res.Status >= 300 {
+			t.Fatalf("push list: %d %s", res.Status, res.Body)
+		}
+	}
+	if d := e.check(e.provider, byCode(pupil), lunch); d.status("school-lunch") != "absent" {
+		t.Fatalf("before the list has the pupil: %+v", d)
+	}
+	push("replace", "list-push-0001")
+	d := e.check(e.provider, byCode(pupil), lunch)
+	if d.status("school-lunch") != "applies" || d.discount("school-lunch") != 250 {
+		t.Fatalf("on the list: %+v", d)
+	}
+	// The per-person limit counts the transaction reported meanwhile.
+	res := e.h.Do("POST", "/v1/transactions", e.provider, map[string]any{
+		"decisionId": d.DecisionID, "receiptNumber": "R-1", "occurredAt": nowRFC(), "totalCents": 300,
+		"benefits": []map[string]any{{"benefitId": "school-lunch", "discountCents": 250}},
+	}, "Idempotency-Key", "tx-lunch-0001")
+	if res.Status != http.StatusCreated {
+		t.Fatalf("transaction: %d %s", res.Status, res.Body)
+	}
+	if d := e.check(e.provider, byCode(pupil), lunch); d.discount("school-lunch") != 150 {
+		t.Errorf("after spending 250 of 400: %+v", d)
+	}
+	push("remove", "list-push-0002")
+	if d := e.check(e.provider, byCode(pupil), lunch); d.status("school-lunch") != "absent" {
+		t.Errorf("after removal from the list: %+v", d)
+	}
+}

@@ -1,0 +1,266 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/avis-lv/gateway/internal/registry"
+	"github.com/avis-lv/gateway/internal/registry/registrytest"
+	"github.com/avis-lv/gateway/internal/signing"
+	"github.com/avis-lv/gateway/mocks/server"
+)
+
+const (
+	pensionerCode = "150445-11112"
+	unknownCode   = "010101-10006"
+)
+
+func newClient(t *testing.T, m *registrytest.Mock, mod func(*registry.Config)) *registry.Client {
+	t.Helper()
+	cfg := registry.Config{
+		BaseURL: m.URL, Signer: m.Signer, Timeout: 300 * time.Millisecond,
+		BreakerFailures: 3, BreakerOpenFor: 300 * time.Millisecond, Registerer: prometheus.NewRegistry(),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := registry.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRecordAndNotFound(t *testing.T) {
+	t.Parallel()
+	m := registrytest.Start(t)
+	m.Person(pensionerCode, registrytest.Pensioner("1945-04-15", "0001000"))
+	c := newClient(t, m, nil)
+	ctx := context.Background()
+
+	body, err := c.Record(ctx, registry.Person, "15044511112")
+	if err != nil {
+		t.Fatalf("person record: %v", err)
+	}
+	p, err := registry.DecodePerson(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.DeclaredAddress.Municipality.ATVK != "0001000" || p.BirthDate.Format(time.DateOnly) != "1945-04-15" || p.Status != "active" {
+		t.Errorf("person record = %+v", p)
+	}
+	body, err = c.Record(ctx, registry.Pensioners, "15044511112")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := registry.DecodeStatus(registry.Pensioners, body)
+	if err != nil || st.Kind != "old-age" || st.ValidFrom.Format(time.DateOnly) != "2015-01-01" || !st.ValidTo.IsZero() {
+		t.Errorf("pension record = %+v, %v", st, err)
+	}
+	m.Person(unknownCode, map[string]any{"person": nil, "pensioners": nil})
+	if _, err := c.Record(ctx, registry.Pensioners, "01010110006"); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("unknown person: err = %v, want ErrNotFound", err)
+	}
+	// One token served all of it, and every data request carried the data
+	// set's permission number.
+	if n := len(m.Journal("token", 0)); n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+	for _, e := range m.Journal("pensioners", 0) {
+		if e.PermissionNumber != registry.DefaultPermissionNumber(registry.Pensioners) || !e.Authorized {
+			t.Errorf("journal entry %+v: wrong permission number or not authorised", e)
+		}
+	}
+}
+
+func TestScenariosMakeUnavailable(t *testing.T) {
+	t.Parallel()
+	m := registrytest.Start(t)
+	m.Person(pensionerCode, registrytest.Pensioner("1945-04-15", "0001000"))
+	for _, tt := range []struct {
+		name string
+		sc   server.Scenario
+	}{
+		{"outage", server.Scenario{Outage: true}},
+		{"5xx", server.Scenario{StatusCode: 502}},
+		{"error rate", server.Scenario{ErrorRate: 1}},
+		{"timeout", server.Scenario{Timeout: true, TimeoutMs: 5000}},
+		{"too slow", server.Scenario{LatencyMs: 1000}},
+		{"429", server.Scenario{StatusCode: 429}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t, m, nil)
+			m.Scenario("learners", tt.sc)
+			defer m.ClearScenario("learners")
+			start := time.Now()
+			_, err := c.Record(context.Background(), registry.Learners, "15044511112")
+			if !errors.Is(err, registry.ErrUnavailable) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("took %s, the 300 ms timeout should bound it", took)
+			}
+		})
+	}
+	t.Run("latency within the timeout", func(t *testing.T) {
+		c := newClient(t, m, nil)
+		m.Scenario("disability", server.Scenario{LatencyMs: 50})
+		defer m.ClearScenario("disability")
+		if _, err := c.Record(context.Background(), registry.Disability, "15044511112"); !errors.Is(err, registry.ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound after the delay", err)
+		}
+	})
+}
+
+func TestBreakerOpensAndRecovers(t *testing.T) {
+	t.Parallel()
+	m := registrytest.Start(t)
+	c := newClient(t, m, nil)
+	ctx := context.Background()
+	m.Scenario("orphans", server.Scenario{Outage: true})
+	for range 3 {
+		if _, err := c.Record(ctx, registry.Orphans, "15044511112"); !errors.Is(err, registry.ErrUnavailable) {
+			t.Fatal(err)
+		}
+	}
+	if s := c.BreakerState(registry.Orphans); s != registry.Open {
+		t.Fatalf("breaker %s after 3 failures, want open", s)
+	}
+	seq := m.LastSeq()
+	for range 10 {
+		if _, err := c.Record(ctx, registry.Orphans, "15044511112"); !errors.Is(err, registry.ErrUnavailable) {
+			t.Fatal(err)
+		}
+	}
+	if n := len(m.Journal("orphans", seq)); n != 0 {
+		t.Errorf("an open breaker let %d requests through", n)
+	}
+	// Other data sets are not affected.
+	if _, err := c.Record(ctx, registry.Learners, "15044511112"); err != nil && !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("learners: %v", err)
+	}
+	m.ClearScenario("orphans")
+	time.Sleep(350 * time.Millisecond)
+	if _, err := c.Record(ctx, registry.Orphans, "15044511112"); err != nil && !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("probe after recovery: %v", err)
+	}
+	if s := c.BreakerState(registry.Orphans); s != registry.Closed {
+		t.Errorf("breaker %s after a good probe, want closed", s)
+	}
+}
+
+func TestConcurrentLookupsShareOneRequest(t *testing.T) {
+	t.Parallel()
+	m := registrytest.Start(t)
+	m.Person(pensionerCode, registrytest.Pensioner("1945-04-15", "0001000"))
+	c := newClient(t, m, func(cfg *registry.Config) { cfg.Timeout = 2 * time.Second })
+	ctx := context.Background()
+	if _, err := c.Record(ctx, registry.Person, "15044511112"); err != nil { // token first
+		t.Fatal(err)
+	}
+	m.Scenario("pensioners", server.Scenario{LatencyMs: 200})
+	seq := m.LastSeq()
+
+	// One impatient caller gives up early; the others still get the answer.
+	impatient, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() {
+			cctx := ctx
+			if i == 0 {
+				cctx = impatient
+			}
+			_, errs[i] = c.Record(cctx, registry.Pensioners, "15044511112")
+		})
+	}
+	wg.Wait()
+	if !errors.Is(errs[0], registry.ErrUnavailable) || !errors.Is(errs[0], context.DeadlineExceeded) {
+		t.Errorf("impatient caller: %v, want its own deadline", errs[0])
+	}
+	for i, err := range errs[1:] {
+		if err != nil {
+			t.Errorf("caller %d: %v", i+1, err)
+		}
+	}
+	if n := len(m.Journal("pensioners", seq)); n != 1 {
+		t.Errorf("%d registry requests for 20 identical lookups, want 1", n)
+	}
+}
+
+func TestBoundedParallelism(t *testing.T) {
+	t.Parallel()
+	m := registrytest.Start(t)
+	c := newClient(t, m, func(cfg *registry.Config) { cfg.MaxConcurrent = 2; cfg.Timeout = 150 * time.Millisecond })
+	ctx := context.Background()
+	if _, err := c.Record(ctx, registry.Person, "15044511112"); err != nil && !errors.Is(err, registry.ErrNotFound) {
+		t.Fatal(err)
+	}
+	m.Scenario("needy", server.Scenario{LatencyMs: 100})
+	codes := []string{"15044511112", "01010110006", "32123456789", "32987654321", "32555555555", "32666666666"}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, unavailable int
+	for _, code := range codes {
+		wg.Go(func() {
+			_, err := c.Record(ctx, registry.Needy, code)
+			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, registry.ErrUnavailable) {
+				unavailable++
+			} else {
+				ok++
+			}
+		})
+	}
+	wg.Wait()
+	// Two slots, 100 ms each, 150 ms budget: two get through, the rest
+	// wait for a slot in vain.
+	if ok != 2 || unavailable != 4 {
+		t.Errorf("%d answered, %d unavailable; want 2 and 4", ok, unavailable)
+	}
+}
+
+func TestTokenRefusedAndRenewed(t *testing.T) {
+	t.Parallel()
+	m := registrytest.Start(t)
+	ctx := context.Background()
+	t.Run("untrusted key", func(t *testing.T) {
+		key, cert, err := signing.GenerateSelfSigned("stranger", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := signing.NewSigner(key, cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newClient(t, m, func(cfg *registry.Config) { cfg.Signer = s })
+		if _, err := c.Record(ctx, registry.Person, "15044511112"); !errors.Is(err, registry.ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrUnavailable", err)
+		}
+	})
+	t.Run("wrong permission number", func(t *testing.T) {
+		c := newClient(t, m, func(cfg *registry.Config) {
+			cfg.Permissions = map[registry.Dataset]string{registry.Repressed: "DAGR-WRONG"}
+		})
+		if _, err := c.Record(ctx, registry.Repressed, "15044511112"); !errors.Is(err, registry.ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrUnavailable", err)
+		}
+	})
+	t.Run("token forgotten by the registry", func(t *testing.T) {
+		c := newClient(t, m, nil)
+		if _, err := c.Record(ctx, registry.Person, "15044511112"); err != nil && !errors.Is(err, registry.ErrNotFound) {
+			t.Fatal(err)
+		}
+		m.Do("POST", "/__admin/reset", nil, 204)
+		if _, err := c.Record(ctx, registry.Person, "15044511112"); err != nil && !errors.Is(err, registry.ErrNotFound) {
+			t.Fatalf("after the registry forgot the token: %v", err)
+		}
+	})
+}

@@ -1,0 +1,211 @@
+package transactions
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/google/uuid"
+
+	"github.com/avis-lv/gateway/internal/signing"
+)
+
+func testSigner(t testing.TB) *signing.Signer {
+	t.Helper()
+	key, cert, err := signing.GenerateSelfSigned("receipts-test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signing.NewSigner(key, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func sampleTransaction(number string) Transaction {
+	total := int64(1999)
+	return Transaction{
+		ID: uuid.Must(uuid.NewV7()), Provider: "40000000001", DecisionID: uuid.New(), ReceiptNumber: number,
+		OccurredAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), TotalCents: &total, AcceptedAt: time.Now().UTC(),
+		ReceiptID: uuid.Must(uuid.NewV7()),
+		Benefits: []Line{
+			{BenefitID: "ride", Version: 3, Grantor: "90000000001", DiscountCents: 150},
+			{BenefitID: "meal", Version: 1, Grantor: "90000000002", DiscountCents: 250, StandIn: true},
+		},
+	}
+}
+
+// The receipt is written in exclusive canonical form, so its SHA-256 is the
+// DigestValue of its signature, whatever the receipt number holds.
+func TestReceiptDigestIsTheSignedDigest(t *testing.T) {
+	t.Parallel()
+	s := testSigner(t)
+	for _, number := range []string{"K-1", `a<b>&"c"'d`, "tab\there\nnew\rline", "Rīga ŗūķīš", "\x01ctrl"} {
+		tr := sampleTransaction(number)
+		r := transactionReceipt(tr.ReceiptID, tr)
+		signed, err := s.SignDocument(r.Content)
+		if err != nil {
+			t.Fatalf("%q: sign: %v", number, err)
+		}
+		doc := etree.NewDocument()
+		if err := doc.ReadFromBytes(signed); err != nil {
+			t.Fatal(err)
+		}
+		dv, err := base64.StdEncoding.DecodeString(doc.FindElement("//DigestValue").Text())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(r.Content); string(dv) != string(sum[:]) || r.Digest != sum {
+			t.Errorf("%q: digest of the content is not the signature's DigestValue\n%s", number, r.Content)
+		}
+		el, err := signing.NewVerifier(s.Certificate()).Verify(signed)
+		if err != nil {
+			t.Fatalf("%q: verify: %v", number, err)
+		}
+		if got := el.FindElement("Transaction/ReceiptNumber").Text(); got != strings.ReplaceAll(number, "\x01", "") {
+			t.Errorf("receipt number %q came back as %q", number, got)
+		}
+	}
+}
+
+func TestVerifyChecksTheStoredContent(t *testing.T) {
+	t.Parallel()
+	key, cert, err := signing.GenerateSelfSigned("receipts-test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := NewReceiptKey(key, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewReceiptSigner(k, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(r Receipt, k *ReceiptKey) Receipt {
+		v, err := k.Sign(r.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Signature = &Signature{Value: v, Certificate: k.cert}
+		return r
+	}
+	tr := sampleTransaction("K-2")
+	r := sign(transactionReceipt(tr.ReceiptID, tr), k)
+	if !w.Verify(r) {
+		t.Fatal("a good receipt does not verify")
+	}
+	other := transactionReceipt(tr.ReceiptID, sampleTransaction("K-3"))
+	other.Signature = r.Signature
+	if w.Verify(other) {
+		t.Error("a signature over other content verifies")
+	}
+	fkey, fcert, _ := signing.GenerateSelfSigned("foreign", time.Hour)
+	fk, _ := NewReceiptKey(fkey, fcert)
+	forged := sign(transactionReceipt(tr.ReceiptID, tr), fk)
+	forged.Signature.Certificate = cert
+	if w.Verify(forged) {
+		t.Error("a receipt signed with another key verifies")
+	}
+	rev := sign(reversalReceipt(uuid.Must(uuid.NewV7()), tr, time.Now(), "till error"), k)
+	if !w.Verify(rev) {
+		t.Error("reversal receipt does not verify")
+	}
+	if _, err := SignedXML(transactionReceipt(tr.ReceiptID, tr)); err == nil {
+		t.Error("an unsigned receipt has signed XML")
+	}
+}
+
+func TestReceiptKeyMakesWhatTheVerifierAccepts(t *testing.T) {
+	t.Parallel()
+	for _, alg := range []string{"ecdsa", "rsa"} {
+		var s *signing.Signer
+		var key crypto.Signer
+		var cert *x509.Certificate
+		var err error
+		if alg == "ecdsa" {
+			key, cert, err = signing.GenerateSelfSigned("receipts-"+alg, time.Hour)
+		} else {
+			key, cert, err = signing.GenerateSelfSignedRSA("receipts-"+alg, time.Hour, 2048)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err = signing.NewSigner(key, cert); err != nil {
+			t.Fatal(err)
+		}
+		k, err := NewReceiptKey(key, cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, number := range []string{"K-1", `a<b>&"c"'d`, "tab\there\r\nline", "Rīga"} {
+			tr := sampleTransaction(number)
+			r := transactionReceipt(tr.ReceiptID, tr)
+			value, err := k.Sign(r.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signed, err := k.Assemble(r.Content, r.Digest, value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := signing.NewVerifier(cert).Verify(signed); err != nil {
+				t.Fatalf("%s %q: the verifier refuses the fast signature: %v\n%s", alg, number, err, signed)
+			}
+			// The same as the general signer's, but for the signature value
+			// (ECDSA is randomised; the template must match byte for byte).
+			slow, err := s.SignDocument(append([]byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"), r.Content...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			strip := func(b []byte) string {
+				doc := etree.NewDocument()
+				if err := doc.ReadFromBytes(b); err != nil {
+					t.Fatal(err)
+				}
+				doc.FindElement("//SignatureValue").SetText("")
+				doc.Indent(0)
+				out, _ := doc.WriteToString()
+				return out
+			}
+			if a, b := strip(signed), strip(slow); a != b {
+				t.Errorf("%s %q: fast and general signatures differ beyond the value:\n%s\n%s", alg, number, a, b)
+			}
+			if _, err := signing.NewVerifier(cert).Verify(bytes.Replace(signed, []byte("<ReceiptNumber>"), []byte("<ReceiptNumber>X"), 1)); err == nil {
+				t.Errorf("%s: a changed receipt verifies", alg)
+			}
+		}
+	}
+}
+
+func BenchmarkReceiptSigning(b *testing.B) {
+	key, cert, err := signing.GenerateSelfSigned("bench", time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, _ := NewReceiptKey(key, cert)
+	s, _ := signing.NewSigner(key, cert)
+	tr := sampleTransaction("K-1")
+	r := transactionReceipt(tr.ReceiptID, tr)
+	b.Run("template", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := k.Sign(r.Digest); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("general", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.SignDocument(r.Content); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,302 @@
+package transactions
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/avis-lv/gateway/internal/benefits"
+	"github.com/avis-lv/gateway/internal/eligibility"
+	"github.com/avis-lv/gateway/internal/idempotency"
+)
+
+// Service records and reports transactions.
+type Service struct {
+	store   Store
+	signer  *ReceiptSigner
+	loc     *time.Location
+	now     func() time.Time
+	log     *slog.Logger
+	periods func(p benefits.Period, at time.Time) (time.Time, time.Time)
+	// maxLate bounds how long after its decision a sale may be reported
+	// as having happened; maxAhead how far in the future.
+	maxAhead time.Duration
+
+	// afterDurable runs once a push is committed, before it is answered;
+	// tests use it to play a gateway killed at that moment.
+	afterDurable func()
+}
+
+// Config of the service.
+type Config struct {
+	Location *time.Location
+	// Periods is the calendar of per-person limits (eligibility's).
+	Periods func(p benefits.Period, at time.Time) (time.Time, time.Time)
+	Now     func() time.Time
+	Log     *slog.Logger
+	// AfterDurable, for tests only, runs between commit and answer.
+	AfterDurable func()
+}
+
+// NewService builds the service.
+func NewService(store Store, signer *ReceiptSigner, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AfterDurable == nil {
+		cfg.AfterDurable = func() {}
+	}
+	return &Service{store: store, signer: signer, loc: cfg.Location, now: cfg.Now, log: cfg.Log,
+		periods: cfg.Periods, maxAhead: 10 * time.Minute, afterDurable: cfg.AfterDurable}
+}
+
+// Signer returns the receipt signer.
+func (s *Service) Signer() *ReceiptSigner { return s.signer }
+
+// Report records a transaction for provider. It returns the transaction
+// and whether it is the replay of an earlier report with the same key.
+func (s *Service) Report(ctx context.Context, provider, key string, r Report) (Transaction, bool, error) {
+	canon, err := json.Marshal(r)
+	if err != nil {
+		return Transaction{}, false, fmt.Errorf("encode report: %w", err)
+	}
+	hash := idempotency.HashOf([]byte(provider), canon)
+
+	d, err := s.store.Decision(ctx, r.DecisionID)
+	if errors.Is(err, ErrDecisionNotFound) || (err == nil && d.Provider != provider) {
+		// Another provider's decision is reported as unknown: its id tells
+		// nothing about whether it exists.
+		return Transaction{}, false, &RuleError{Violations: []Violation{{Pointer: "/decisionId", Code: "decision.unknown"}}}
+	}
+	if err != nil {
+		return Transaction{}, false, fmt.Errorf("read decision: %w", err)
+	}
+	// PostgreSQL keeps microseconds: the receipt and a replayed answer must
+	// say exactly what is stored.
+	now := s.now().UTC().Truncate(time.Microsecond)
+	t := Transaction{
+		ID: uuid.Must(uuid.NewV7()), Status: StatusAccepted, Provider: provider, DecisionID: d.ID, PersonRef: d.PersonRef,
+		ReceiptNumber: r.ReceiptNumber, OccurredAt: r.OccurredAt.UTC().Truncate(time.Microsecond), TotalCents: r.TotalCents,
+		AcceptedAt: now.UTC(), ReceiptID: uuid.Must(uuid.NewV7()),
+	}
+	limits, verr := s.validate(r, d, now, &t)
+	if verr != nil {
+		// A retry of a report that was accepted before its decision
+		// expired must still replay, so the key is looked up first.
+		if prior, ok := s.replay(ctx, provider, key, hash); ok {
+			return prior, true, nil
+		}
+		return Transaction{}, false, verr
+	}
+	rec := transactionReceipt(t.ReceiptID, t)
+	stored, replay, err := s.store.Insert(ctx, Insert{Transaction: t, Receipt: rec, IdempotencyKey: key, RequestHash: hash, Limits: limits})
+	if err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			i := slices.IndexFunc(r.Benefits, func(c Claim) bool { return c.BenefitID == le.BenefitID })
+			return Transaction{}, false, &RuleError{Violations: []Violation{{Pointer: "/benefits/" + strconv.Itoa(i) + "/discountCents", Code: "discount.above_limit",
+				Detail: fmt.Sprintf("%d cents left", le.LeftCents)}}}
+		}
+		return Transaction{}, false, err
+	}
+	if !replay {
+		s.afterDurable()
+		s.signer.Enqueue(rec)
+	}
+	return stored, replay, nil
+}
+
+// replay finds an earlier accepted report with the same key and body.
+func (s *Service) replay(ctx context.Context, provider, key string, hash [32]byte) (Transaction, bool) {
+	t, h, err := s.store.ByKey(ctx, provider, key)
+	if err == nil && h == hash {
+		return t, true
+	}
+	return Transaction{}, false
+}
+
+// validate checks the report against its decision and fills t's lines.
+func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *Transaction) ([]LimitCheck, error) {
+	var vs []Violation
+	if now.After(d.ExpiresAt) {
+		vs = append(vs, Violation{Pointer: "/decisionId", Code: "decision.expired",
+			Detail: "expired at " + d.ExpiresAt.UTC().Format(time.RFC3339)})
+	}
+	if r.OccurredAt.After(now.Add(s.maxAhead)) || r.OccurredAt.Before(d.CreatedAt.Add(-24*time.Hour)) {
+		vs = append(vs, Violation{Pointer: "/occurredAt", Code: "transaction.occurred_at_out_of_range",
+			Detail: "at most a day before the eligibility check and not in the future"})
+	}
+	seen := map[string]bool{}
+	var sum int64
+	var limits []LimitCheck
+	exclusive := -1
+	for i, c := range r.Benefits {
+		ptr := "/benefits/" + strconv.Itoa(i)
+		if seen[c.BenefitID] {
+			vs = append(vs, Violation{Pointer: ptr + "/benefitId", Code: "benefit.duplicate"})
+			continue
+		}
+		seen[c.BenefitID] = true
+		j := slices.IndexFunc(d.Benefits, func(a eligibility.Applied) bool { return a.BenefitID == c.BenefitID })
+		if j < 0 {
+			vs = append(vs, Violation{Pointer: ptr + "/benefitId", Code: "benefit.not_in_decision"})
+			continue
+		}
+		a := d.Benefits[j]
+		if a.MaxCents != nil && c.DiscountCents > *a.MaxCents {
+			vs = append(vs, Violation{Pointer: ptr + "/discountCents", Code: "discount.above_decision",
+				Detail: fmt.Sprintf("at most %d cents", *a.MaxCents)})
+		}
+		if !a.Combinable {
+			exclusive = i
+		}
+		sum += c.DiscountCents
+		t.Benefits = append(t.Benefits, Line{BenefitID: a.BenefitID, Version: a.Version, Grantor: a.Grantor, EKKCode: a.EKKCode,
+			DiscountCents: c.DiscountCents, StandIn: a.Status == eligibility.StatusUnknown})
+		if a.Limit != nil && c.DiscountCents > 0 {
+			from, to := s.periods(a.Limit.Period, r.OccurredAt)
+			limits = append(limits, LimitCheck{BenefitID: a.BenefitID, From: from, To: to, LimitCents: a.Limit.AmountCents, ClaimedCents: c.DiscountCents})
+		}
+	}
+	if exclusive >= 0 && len(r.Benefits) > 1 {
+		vs = append(vs, Violation{Pointer: "/benefits/" + strconv.Itoa(exclusive) + "/benefitId", Code: "benefit.exclusive_combined"})
+	}
+	if r.TotalCents != nil && sum > *r.TotalCents {
+		vs = append(vs, Violation{Pointer: "/totalCents", Code: "discount.above_total"})
+	}
+	if len(vs) > 0 {
+		return nil, &RuleError{Violations: vs}
+	}
+	return limits, nil
+}
+
+// Reverse cancels a transaction of provider. Repeating a reversal with the
+// same key answers the reversed transaction again.
+func (s *Service) Reverse(ctx context.Context, provider string, id uuid.UUID, key, reason string) (Transaction, error) {
+	t, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Transaction{}, err
+	}
+	if t.Provider != provider {
+		return Transaction{}, ErrNotFound
+	}
+	if t.Status == StatusReversed {
+		return s.reversedAgain(t, key, reason)
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	rec := reversalReceipt(uuid.Must(uuid.NewV7()), t, now, reason)
+	ok, err := s.store.Reverse(ctx, id, key, reason, now, rec)
+	if err != nil {
+		return Transaction{}, err
+	}
+	after, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Transaction{}, err
+	}
+	if !ok {
+		// Reversed concurrently: by this same request's retry, or not.
+		return s.reversedAgain(after, key, reason)
+	}
+	s.afterDurable()
+	s.signer.Enqueue(rec)
+	return after, nil
+}
+
+// reversedAgain answers a reversal of a reversed transaction: the same
+// key and reason replay it, the same key with another reason is a reused
+// key, another key is a conflict.
+func (s *Service) reversedAgain(t Transaction, key, reason string) (Transaction, error) {
+	switch {
+	case t.ReversalKey != key:
+		return Transaction{}, ErrAlreadyReversed
+	case t.ReversalReason != reason:
+		return Transaction{}, ErrKeyReused
+	}
+	return t, nil
+}
+
+// List pages through the transactions on grantor's benefits.
+func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor string, limit int) ([]Transaction, string, error) {
+	var after int64
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(raw) != 9 || raw[0] != 't' {
+			return nil, "", ErrInvalidCursor
+		}
+		after = int64(binary.BigEndian.Uint64(raw[1:]))
+	}
+	items, err := s.store.ListForGrantor(ctx, grantor, f, s.loc, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list transactions: %w", err)
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		raw := make([]byte, 9)
+		raw[0] = 't'
+		binary.BigEndian.PutUint64(raw[1:], uint64(items[limit-1].Seq))
+		next = base64.RawURLEncoding.EncodeToString(raw)
+	}
+	return items, next, nil
+}
+
+// SpendReport is a grantor's spend over inclusive dates.
+type SpendReport struct {
+	From, To   time.Time
+	GroupBy    string
+	Groups     []SpendGroup
+	TotalCents int64
+}
+
+// Spend reports a grantor's accepted (not reversed) discounts between two
+// inclusive dates in Europe/Riga, grouped by benefit, provider or EKK code.
+func (s *Service) Spend(ctx context.Context, grantor string, from, to time.Time, groupBy string) (SpendReport, error) {
+	if to.Before(from) {
+		return SpendReport{}, &RuleError{Violations: []Violation{{Pointer: "to", Code: "dates.order"}}}
+	}
+	start := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, s.loc)
+	end := time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, s.loc).AddDate(0, 0, 1)
+	groups, err := s.store.Spend(ctx, grantor, start, end, groupBy)
+	if err != nil {
+		return SpendReport{}, fmt.Errorf("spend report: %w", err)
+	}
+	rep := SpendReport{From: from, To: to, GroupBy: groupBy, Groups: groups}
+	for _, g := range groups {
+		rep.TotalCents += g.DiscountCents
+	}
+	return rep, nil
+}
+
+// ReceiptView is a receipt as its owner may see it.
+type ReceiptView struct {
+	Receipt
+	SignatureValid bool
+}
+
+// Receipt returns a receipt of org's own push, signed.
+func (s *Service) Receipt(ctx context.Context, org string, id uuid.UUID) (ReceiptView, error) {
+	r, err := s.store.Receipt(ctx, id)
+	if err != nil {
+		return ReceiptView{}, err
+	}
+	if r.Owner != org {
+		return ReceiptView{}, ErrNotFound
+	}
+	r, err = s.signer.ensureSigned(ctx, r)
+	if err != nil && !errors.Is(err, ErrSigningDisabled) {
+		return ReceiptView{}, err
+	}
+	return ReceiptView{Receipt: r, SignatureValid: s.signer.Verify(r)}, nil
+}
