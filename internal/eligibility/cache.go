@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"hash"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,8 +224,18 @@ func (c *Cache) factsKey(d Dataset, pk string) string {
 	return c.cfg.Prefix + "elig:f1:" + string(d) + ":" + pk
 }
 
-func (c *Cache) listKey(listID string, version int, pk string) string {
-	return c.cfg.Prefix + "elig:l:" + listID + ":" + strconv.Itoa(version) + ":" + pk
+// listKey names a person's cached membership of a list on a day; the
+// value carries the list version it was read from.
+func (c *Cache) listKey(listID, day, pk string) string {
+	return c.cfg.Prefix + "elig:l:" + listID + ":" + day + ":" + pk
+}
+
+// listVersionKey is where the lists capability raises a list's version
+// after each change, before it answers the push (see wire_lists.go): read
+// with the memberships, in the same round trip, it gives a check the
+// version a grantor's last push made.
+func (c *Cache) listVersionKey(listID string) string {
+	return c.cfg.Prefix + "list:" + listID + ":version"
 }
 
 // meansKey names a means by a keyed hash of its type and number.
@@ -236,10 +245,12 @@ func (c *Cache) meansKey(t, number string) string {
 	return c.cfg.Prefix + "elig:m:" + base64.RawURLEncoding.EncodeToString(out[:])
 }
 
-// entry is a cached value with when it was fetched.
+// entry is a cached value with when it was fetched; raw is the value as
+// Redis holds it, for keys the cache does not write itself.
 type entry struct {
 	fetched time.Time
 	value   []byte
+	raw     string
 }
 
 // fresh reports whether the entry is young enough not to need a refresh.
@@ -306,6 +317,7 @@ func (c *Cache) mget(ctx context.Context, keys []string) []entry {
 		if e, ok := decodeEntry([]byte(s)); ok {
 			out[i] = e
 		}
+		out[i].raw = s
 	}
 	return out
 }

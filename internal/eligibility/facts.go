@@ -77,13 +77,13 @@ func GroupDataset(group string) (Dataset, bool) {
 // PersonFacts is what PMLP says about a person. Dates are calendar dates at
 // midnight UTC.
 type PersonFacts struct {
-	Found                bool       `json:"f"`
-	BirthDate            time.Time  `json:"b,omitzero"`
-	Deceased             bool       `json:"d,omitempty"`
-	DeathDate            *time.Time `json:"dd,omitempty"`
-	Municipality         string     `json:"m,omitempty"`
-	MunicipalitySince    time.Time  `json:"ms,omitzero"`
-	PreviousMunicipality string     `json:"pm,omitempty"`
+	Found                bool
+	BirthDate            time.Time
+	Deceased             bool
+	DeathDate            *time.Time
+	Municipality         string
+	MunicipalitySince    time.Time
+	PreviousMunicipality string
 }
 
 // aliveOn reports whether the person was alive on day.
@@ -114,9 +114,9 @@ func (p PersonFacts) municipalityOn(day time.Time) (string, Truth) {
 // Period is one registry status with its inclusive validity. Kind is the
 // record's status or type where a group needs it (needy | low-income).
 type Period struct {
-	Kind string     `json:"k,omitempty"`
-	From time.Time  `json:"f"`
-	To   *time.Time `json:"t,omitempty"`
+	Kind string
+	From time.Time
+	To   *time.Time
 }
 
 func (p Period) covers(day time.Time) bool {
@@ -126,8 +126,8 @@ func (p Period) covers(day time.Time) bool {
 // GroupFacts is what a group data set says about a person: nothing (not
 // found) or the periods of its statuses.
 type GroupFacts struct {
-	Found   bool     `json:"f"`
-	Periods []Period `json:"p,omitempty"`
+	Found   bool
+	Periods []Period
 }
 
 // memberOn reports whether any period of an accepted kind covers day.

@@ -1,10 +1,12 @@
 package eligibility
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -63,7 +65,7 @@ func (s *Service) gather(ctx context.Context, code personcode.Code, cands []Bene
 	}
 	dayKey := day.Format("20060102")
 	for _, l := range listNeeds {
-		keys = append(keys, s.cache.listKey(l.id, l.version, dayKey+":"+pk))
+		keys = append(keys, s.cache.listKey(l.id, dayKey, pk), s.cache.listVersionKey(l.id))
 	}
 	cached := s.cache.mget(ctx, keys)
 
@@ -109,16 +111,23 @@ func (s *Service) gather(ctx context.Context, code personcode.Code, cands []Bene
 		})
 	}
 	for j, l := range listNeeds {
-		e := cached[len(datasets)+j]
-		if len(e.value) == 1 {
+		e, vk := cached[len(datasets)+2*j], cached[len(datasets)+2*j+1]
+		// The version to answer from: the newest of what this instance
+		// knows and what the lists capability raised in Redis.
+		want := l.version
+		if rv, err := strconv.Atoi(vk.raw); err == nil && rv > want {
+			want = rv
+			s.versions.Seen(l.id, rv)
+		}
+		if v, member, ok := parseMembership(e.value); ok && v >= want {
 			s.cache.m.hits.WithLabelValues("list").Inc()
 			mu.Lock()
-			ev.Lists[l.id] = truth(e.value[0] == '1')
+			ev.Lists[l.id] = truth(member)
 			mu.Unlock()
 			continue
 		}
 		s.cache.m.misses.WithLabelValues("list").Inc()
-		key := keys[len(datasets)+j]
+		key := keys[len(datasets)+2*j]
 		wg.Go(func() {
 			ok, version, err := s.lists.IsMember(ctx, l.id, code, day)
 			if err != nil {
@@ -126,17 +135,10 @@ func (s *Service) gather(ctx context.Context, code personcode.Code, cands []Bene
 				return
 			}
 			s.versions.Seen(l.id, version)
-			v := []byte("0")
-			if ok {
-				v = []byte("1")
-			}
 			mu.Lock()
 			defer mu.Unlock()
 			ev.Lists[l.id] = truth(ok)
-			// Only an answer for the version the key names may be kept.
-			if version == l.version {
-				writes = append(writes, write{key, v, s.cache.cfg.FactsTTL})
-			}
+			writes = append(writes, write{key, formatMembership(version, ok), s.cache.cfg.FactsTTL})
 		})
 	}
 	wg.Wait()
@@ -146,6 +148,27 @@ func (s *Service) gather(ctx context.Context, code personcode.Code, cands []Bene
 	ev.Spent = spent
 	s.cache.set(ctx, writes)
 	return ev, nil
+}
+
+// formatMembership is a cached list membership: "version:0|1".
+func formatMembership(version int, member bool) []byte {
+	b := strconv.AppendInt(nil, int64(version), 10)
+	if member {
+		return append(b, ':', '1')
+	}
+	return append(b, ':', '0')
+}
+
+func parseMembership(v []byte) (int, bool, bool) {
+	i := bytes.IndexByte(v, ':')
+	if i < 0 || i != len(v)-2 {
+		return 0, false, false
+	}
+	n, err := strconv.Atoi(string(v[:i]))
+	if err != nil {
+		return 0, false, false
+	}
+	return n, v[i+1] == '1', true
 }
 
 // fetchFacts asks the registry and encodes its answer for the cache. A

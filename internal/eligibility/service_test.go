@@ -42,7 +42,9 @@ func (f *fakeRegistry) Record(_ context.Context, d registry.Dataset, code string
 	return nil, registry.ErrNotFound
 }
 
-func (f *fakeRegistry) Card(context.Context, string) ([]byte, error) { return nil, registry.ErrNotFound }
+func (f *fakeRegistry) Card(context.Context, string) ([]byte, error) {
+	return nil, registry.ErrNotFound
+}
 
 type fakeStore struct {
 	benefits  []Benefit
@@ -50,7 +52,9 @@ type fakeStore struct {
 	mu        sync.Mutex
 }
 
-func (f *fakeStore) AdmittedBenefits(context.Context, string) ([]Benefit, error) { return f.benefits, nil }
+func (f *fakeStore) AdmittedBenefits(context.Context, string) ([]Benefit, error) {
+	return f.benefits, nil
+}
 func (f *fakeStore) Spent(context.Context, []byte, []SpendQuery) (map[string]int64, error) {
 	return map[string]int64{}, nil
 }
@@ -73,7 +77,7 @@ func (f *fakeLists) IsMember(_ context.Context, _ string, code personcode.Code, 
 	return ok, int(f.version.Load()), nil
 }
 func (f *fakeLists) Current(context.Context, string) (int, error) { return int(f.version.Load()), nil }
-func (f *fakeLists) Seen(string, int)                              {}
+func (f *fakeLists) Seen(string, int)                             {}
 
 type fakeMeans struct{}
 

@@ -35,8 +35,8 @@ type Eligibility struct {
 	// recent keeps written decisions for the transactions that follow them
 	// within seconds, oldest first in order, so that most reports need no
 	// database read for their decision.
-	recent map[uuid.UUID]eligibility.Decision
-	order  []uuid.UUID
+	recent  map[uuid.UUID]eligibility.Decision
+	order   []uuid.UUID
 	wake    chan struct{}
 	running atomic.Bool
 }
@@ -118,7 +118,7 @@ func spent(ctx context.Context, q querier, personRef []byte, qs []eligibility.Sp
 		SELECT q.id, coalesce(sum(tb.discount_cents), 0)::bigint
 		FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS q(id, f, t)
 		LEFT JOIN transaction_benefits tb
-		  ON tb.person_ref = $1 AND tb.benefit_id = q.id AND NOT tb.reversed
+		  ON tb.person_ref = $1 AND tb.benefit_id = q.id AND tb.limited AND NOT tb.reversed
 		 AND tb.occurred_at >= q.f AND tb.occurred_at < q.t
 		GROUP BY q.id`, personRef, ids, from, to)
 	if err != nil {

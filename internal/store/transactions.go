@@ -55,10 +55,10 @@ WITH t AS (
 	RETURNING id, seq
 ), b AS (
 	INSERT INTO transaction_benefits (transaction_id, pos, tx_seq, provider_reg_no, benefit_id, benefit_version,
-		grantor_reg_no, ekk_code, discount_cents, stand_in, person_ref, occurred_at)
-	SELECT t.id, x.pos, t.seq, $2, x.bid, x.ver, x.grantor, x.ekk, x.cents, x.standin, $6, $8
-	FROM t, unnest($12::text[], $13::int[], $14::text[], $15::text[], $16::bigint[], $17::bool[])
-		WITH ORDINALITY AS x(bid, ver, grantor, ekk, cents, standin, pos)
+		grantor_reg_no, ekk_code, discount_cents, stand_in, limited, person_ref, occurred_at)
+	SELECT t.id, x.pos, t.seq, $2, x.bid, x.ver, x.grantor, x.ekk, x.cents, x.standin, x.limited, $6, $8
+	FROM t, unnest($12::text[], $13::int[], $14::text[], $15::text[], $16::bigint[], $17::bool[], $20::bool[])
+		WITH ORDINALITY AS x(bid, ver, grantor, ekk, cents, standin, limited, pos)
 ), r AS (
 	INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content)
 	SELECT $11, 'transaction', t.id::text, $2, $10, $18, $19 FROM t
@@ -78,12 +78,14 @@ func (s *Transactions) Insert(ctx context.Context, in transactions.Insert) (tran
 	ekks := make([]string, n)
 	cents := make([]int64, n)
 	standIn := make([]bool, n)
+	limited := make([]bool, n)
 	for i, l := range t.Benefits {
 		ids[i], vers[i], grantors[i], ekks[i], cents[i], standIn[i] = l.BenefitID, int32(l.Version), l.Grantor, l.EKKCode, l.DiscountCents, l.StandIn
+		limited[i] = l.Limited
 	}
 	args := []any{t.ID, t.Provider, in.IdempotencyKey, in.RequestHash[:], t.DecisionID, t.PersonRef,
 		t.ReceiptNumber, t.OccurredAt, t.TotalCents, t.AcceptedAt, t.ReceiptID,
-		ids, vers, grantors, ekks, cents, standIn, in.Receipt.Digest[:], in.Receipt.Content}
+		ids, vers, grantors, ekks, cents, standIn, in.Receipt.Digest[:], in.Receipt.Content, limited}
 
 	var seq int64
 	var inserted bool

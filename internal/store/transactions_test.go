@@ -153,7 +153,9 @@ func TestPerPersonLimitUnderConcurrency(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			in := insertFor(d, fmt.Sprintf("lim-%d", i), line("meal", 200))
+			l := line("meal", 200)
+			l.Limited = true
+			in := insertFor(d, fmt.Sprintf("lim-%d", i), l)
 			in.Limits = []transactions.LimitCheck{{BenefitID: "meal", From: from, To: time.Now().Add(time.Hour), LimitCents: limit, ClaimedCents: 200}}
 			_, _, err := txs.Insert(ctx, in)
 			var le *transactions.LimitError

@@ -164,7 +164,7 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 		}
 		sum += c.DiscountCents
 		t.Benefits = append(t.Benefits, Line{BenefitID: a.BenefitID, Version: a.Version, Grantor: a.Grantor, EKKCode: a.EKKCode,
-			DiscountCents: c.DiscountCents, StandIn: a.Status == eligibility.StatusUnknown})
+			DiscountCents: c.DiscountCents, StandIn: a.Status == eligibility.StatusUnknown, Limited: a.Limit != nil})
 		if a.Limit != nil && c.DiscountCents > 0 {
 			from, to := s.periods(a.Limit.Period, r.OccurredAt)
 			limits = append(limits, LimitCheck{BenefitID: a.BenefitID, From: from, To: to, LimitCents: a.Limit.AmountCents, ClaimedCents: c.DiscountCents})

@@ -49,6 +49,9 @@ type Line struct {
 	// StandIn marks a benefit the decision could not confirm (a registry
 	// was unavailable) that the provider applied on its own judgement.
 	StandIn bool
+	// Limited marks a benefit with a per-person period limit: the line
+	// counts towards it.
+	Limited bool
 }
 
 // Transaction is an accepted (or later reversed) transaction.

@@ -90,12 +90,15 @@ CREATE TABLE transaction_benefits (
     ekk_code        text NOT NULL,
     discount_cents  bigint NOT NULL CHECK (discount_cents >= 0),
     stand_in        boolean NOT NULL DEFAULT false,
+    -- limited: the benefit has a per-person period limit, so this row
+    -- counts towards it (only such rows enter the person index).
+    limited         boolean NOT NULL DEFAULT false,
     person_ref      bytea NOT NULL,
     occurred_at     timestamptz NOT NULL,
     reversed        boolean NOT NULL DEFAULT false,
     PRIMARY KEY (transaction_id, benefit_id)
 );
-CREATE INDEX transaction_benefits_person ON transaction_benefits (person_ref, benefit_id, occurred_at) WHERE NOT reversed;
+CREATE INDEX transaction_benefits_person ON transaction_benefits (person_ref, benefit_id, occurred_at) WHERE limited AND NOT reversed;
 CREATE INDEX transaction_benefits_grantor ON transaction_benefits (grantor_reg_no, tx_seq);
 CREATE INDEX transaction_benefits_report ON transaction_benefits (grantor_reg_no, occurred_at);
 
