@@ -26,7 +26,7 @@ MOCKS="http://127.0.0.1:$MOCKS_PORT"
 export AVIS_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 export AVIS_ADDR="127.0.0.1:$PORT" AVIS_PUBLIC_URL="http://127.0.0.1:$PORT"
 export AVIS_REDIS_PREFIX="bench-tx:" AVIS_LOG_LEVEL=warn AVIS_TOKEN_TTL=1h AVIS_DECISION_TTL=30m
-export AVIS_TOKEN_KEY_FILE="var/bench/token.key" AVIS_MOCKS_URL="$MOCKS" AVIS_UPLOAD_WORKERS=0
+export AVIS_TOKEN_KEY_FILE="var/bench/token.key" AVIS_MOCKS_URL="$MOCKS" AVIS_UPLOAD_WORKERS=0 GOGC=${GOGC:-400}
 REDIS_ADDR=${AVIS_REDIS_ADDR:-127.0.0.1:6379}
 W=var/bench/tx
 mkdir -p "$W"

@@ -39,7 +39,7 @@ func sampleBenefits() map[string]benefits.Instruction {
 			Discount:   benefits.Discount{Type: benefits.DiscountFree},
 			GoodsCodes: []string{"transport.ride"}, Providers: []string{"40000000001"},
 			RecipientGroup: benefits.RecipientGroup{RegistryGroup: "pensioners"},
-			Conditions:     benefits.Conditions{Municipality: "0010000"},
+			Conditions:     benefits.Conditions{Municipality: "0001000"},
 		},
 		"sample-school-meals": {
 			Name: "Brīvpusdienas skolēniem", Category: "catering", EKKCode: "6322",

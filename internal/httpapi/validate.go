@@ -81,7 +81,7 @@ func newContract(ctx context.Context) (*contract, error) {
 }
 
 // unvalidatedPrefixes are served outside the API contract.
-var unvalidatedPrefixes = []string{"/docs", "/openapi.yaml", "/metrics", "/ui", "/bench/"}
+var unvalidatedPrefixes = []string{"/docs", "/openapi.yaml", "/metrics", "/ui", "/bench/", "/certs/"}
 
 // bodyLimits caps request bodies by operation; others get the default.
 type bodyLimits struct {

@@ -55,6 +55,7 @@ var messages = map[string][2]string{
 	"transaction.occurred_at_out_of_range": {"the sale time does not fit the eligibility decision", "pārdošanas laiks neatbilst atbilstības lēmumam"},
 
 	// Person lists: pushed members and uploaded files.
+	"person_code.required":         {"a personal code is required", "personas kods ir obligāts"},
 	"person_code.length":           {"a personal code has 11 digits, optionally with a hyphen after the sixth", "personas kodā ir 11 cipari, pēc sestā var būt defise"},
 	"person_code.characters":       {"a personal code may contain only digits and one hyphen after the sixth digit", "personas kodā drīkst būt tikai cipari un viena defise pēc sestā cipara"},
 	"person_code.birth_date":       {"the personal code holds an impossible birth date", "personas kodā ir neiespējams dzimšanas datums"},

@@ -36,7 +36,9 @@ type Eligibility struct {
 	// within seconds, oldest first in order, so that most reports need no
 	// database read for their decision.
 	recent  map[uuid.UUID]eligibility.Decision
-	order   []uuid.UUID
+	ring    []uuid.UUID // the ids in recent, oldest at head
+	head    int
+	count   int
 	wake    chan struct{}
 	running atomic.Bool
 }
@@ -60,7 +62,7 @@ const (
 // writes; without it each decision is written on its own.
 func NewEligibility(pool *pgxpool.Pool, log *slog.Logger) *Eligibility {
 	return &Eligibility{pool: pool, log: log, pending: map[uuid.UUID]eligibility.Decision{},
-		recent: map[uuid.UUID]eligibility.Decision{}, wake: make(chan struct{}, 1)}
+		recent: map[uuid.UUID]eligibility.Decision{}, ring: make([]uuid.UUID, maxRecentDecisions), wake: make(chan struct{}, 1)}
 }
 
 var _ eligibility.Store = (*Eligibility)(nil)
@@ -205,22 +207,27 @@ func (s *Eligibility) flush(ctx context.Context) {
 	s.mu.Lock()
 	for _, d := range batch {
 		delete(s.pending, d.ID)
+		if s.count == maxRecentDecisions {
+			s.dropOldest()
+		}
 		s.recent[d.ID] = d
-		s.order = append(s.order, d.ID)
+		s.ring[(s.head+s.count)%maxRecentDecisions] = d.ID
+		s.count++
 	}
-	drop := 0
-	for drop < len(s.order) {
-		id := s.order[drop]
-		if d, ok := s.recent[id]; ok && len(s.order)-drop <= maxRecentDecisions && now.Before(d.ExpiresAt) {
+	for s.count > 0 {
+		if d, ok := s.recent[s.ring[s.head]]; ok && now.Before(d.ExpiresAt) {
 			break
 		}
-		delete(s.recent, id)
-		drop++
-	}
-	if drop > 0 {
-		s.order = append(s.order[:0:0], s.order[drop:]...)
+		s.dropOldest()
 	}
 	s.mu.Unlock()
+}
+
+// dropOldest forgets the oldest recent decision; the caller holds s.mu.
+func (s *Eligibility) dropOldest() {
+	delete(s.recent, s.ring[s.head])
+	s.head = (s.head + 1) % maxRecentDecisions
+	s.count--
 }
 
 // copyDecisions writes decisions in one statement into the unlogged
