@@ -262,7 +262,7 @@ func (s *Service) Check(ctx context.Context, provider string, req Request) (Deci
 	case req.PersonCode != "":
 		c, err := personcode.Parse(req.PersonCode)
 		if err != nil {
-			vs = append(vs, Violation{Pointer: "/person/personCode", Code: means.PersonCodeErrorCode(err), Detail: err.Error()})
+			vs = append(vs, Violation{Pointer: "/person/personCode", Code: personcode.ErrorCode(err), Detail: err.Error()})
 		}
 		code = c
 	case req.MeansType == "":

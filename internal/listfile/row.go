@@ -1,7 +1,6 @@
 package listfile
 
 import (
-	"errors"
 	"strings"
 	"time"
 	"unicode"
@@ -96,7 +95,7 @@ func (c columns) row(line int, code, from, to string) (Row, *RowError) {
 	}
 	pc, err := personcode.Parse(code)
 	if err != nil {
-		return bad(c.code, personCodeErrorCode(err), code)
+		return bad(c.code, personcode.ErrorCode(err), code)
 	}
 	if from == "" {
 		return bad(c.from, CodeDateRequired, "")
@@ -117,21 +116,6 @@ func (c columns) row(line int, code, from, to string) (Row, *RowError) {
 		r.ValidTo = &vt
 	}
 	return r, nil
-}
-
-func personCodeErrorCode(err error) string {
-	switch {
-	case errors.Is(err, personcode.ErrChecksum):
-		return CodePersonCodeChecksum
-	case errors.Is(err, personcode.ErrDate):
-		return CodePersonCodeBirthDate
-	case errors.Is(err, personcode.ErrCentury):
-		return CodePersonCodeCentury
-	case errors.Is(err, personcode.ErrCharacters):
-		return CodePersonCodeCharacters
-	default:
-		return CodePersonCodeLength
-	}
 }
 
 // trimCell removes the blanks spreadsheets and copy-paste leave around values,

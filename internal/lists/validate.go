@@ -1,7 +1,6 @@
 package lists
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -74,7 +73,7 @@ func ValidateMembers(mode Mode, in []PushMember) ([]Member, error) {
 		ptr := fmt.Sprintf("/members/%d", i)
 		code, err := personcode.Parse(strings.TrimSpace(m.PersonCode))
 		if err != nil {
-			add(Violation{Pointer: ptr + "/personCode", Code: personCodeError(err)})
+			add(Violation{Pointer: ptr + "/personCode", Code: personcode.ErrorCode(err)})
 			continue
 		}
 		n := CodeNumber(code)
@@ -102,23 +101,6 @@ func ValidateMembers(mode Mode, in []PushMember) ([]Member, error) {
 		return nil, verr
 	}
 	return out, nil
-}
-
-// personCodeError maps personcode's errors to the stable codes that file
-// rows use too.
-func personCodeError(err error) string {
-	switch {
-	case errors.Is(err, personcode.ErrChecksum):
-		return "person_code.invalid_checksum"
-	case errors.Is(err, personcode.ErrDate):
-		return "person_code.birth_date"
-	case errors.Is(err, personcode.ErrCentury):
-		return "person_code.century"
-	case errors.Is(err, personcode.ErrCharacters):
-		return "person_code.characters"
-	default:
-		return "person_code.length"
-	}
 }
 
 // CodeNumber is the stored form of a normalised personal code: its 11

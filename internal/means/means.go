@@ -158,7 +158,7 @@ func (s *Service) Put(ctx context.Context, caller Caller, t Type, number string,
 	}
 	code, err := personcode.Parse(reg.PersonCode)
 	if err != nil {
-		vs = append(vs, Violation{Pointer: "/personCode", Code: PersonCodeErrorCode(err), Detail: err.Error()})
+		vs = append(vs, Violation{Pointer: "/personCode", Code: personcode.ErrorCode(err), Detail: err.Error()})
 	}
 	if reg.ValidFrom != nil && reg.ValidTo != nil && reg.ValidTo.Before(*reg.ValidFrom) {
 		vs = append(vs, Violation{Pointer: "/validTo", Code: "dates.order"})
@@ -211,23 +211,6 @@ func (s *Service) Lookup(ctx context.Context, t Type, number string) (Means, err
 		return Means{}, fmt.Errorf("look up means %s: %w", t, err)
 	}
 	return m, nil
-}
-
-// PersonCodeErrorCode is the stable field-error code of a personal-code
-// parse failure; person lists report the same codes.
-func PersonCodeErrorCode(err error) string {
-	switch {
-	case errors.Is(err, personcode.ErrChecksum):
-		return "person_code.invalid_checksum"
-	case errors.Is(err, personcode.ErrDate):
-		return "person_code.birth_date"
-	case errors.Is(err, personcode.ErrCentury):
-		return "person_code.century"
-	case errors.Is(err, personcode.ErrCharacters):
-		return "person_code.characters"
-	default:
-		return "person_code.length"
-	}
 }
 
 func dateOnly(t *time.Time) *time.Time {

@@ -162,3 +162,20 @@ func checksumOK(d [11]byte) bool {
 	want, err := CheckDigit(string(d[:10]))
 	return err == nil && want == d[10]
 }
+
+// ErrorCode is the stable code of a Parse failure, the same wherever a
+// personal code is refused (API fields, file rows, eligibility checks).
+func ErrorCode(err error) string {
+	switch {
+	case errors.Is(err, ErrChecksum):
+		return "person_code.invalid_checksum"
+	case errors.Is(err, ErrDate):
+		return "person_code.birth_date"
+	case errors.Is(err, ErrCentury):
+		return "person_code.century"
+	case errors.Is(err, ErrCharacters):
+		return "person_code.characters"
+	default:
+		return "person_code.length"
+	}
+}
