@@ -32,6 +32,7 @@ type Config struct {
 	BodyLimit       int64
 	ShutdownTimeout time.Duration
 	BenchRoutes     bool
+	DebugAddr       string
 	UploadMaxBytes  int64
 	UploadWorkers   int
 	UploadLease     time.Duration
@@ -104,6 +105,7 @@ func settings() []setting {
 			c.BenchRoutes = b
 			return err
 		}},
+		{"AVIS_DEBUG_ADDR", "debug-addr", "", "address of a separate listener serving Go profiles at /debug/pprof/ (empty = off; keep it on loopback)", false, str(func(c *Config) *string { return &c.DebugAddr })},
 		{"AVIS_UPLOAD_MAX_BYTES", "upload-max-bytes", "209715200", "largest person-list file upload in bytes (XLSX is further capped at 64 MiB, signed XML at 32 MiB)", false, func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
 			c.UploadMaxBytes = n
@@ -185,6 +187,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("body_limit", c.BodyLimit),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Bool("bench_routes", c.BenchRoutes),
+		slog.String("debug_addr", c.DebugAddr),
 	)
 }
 

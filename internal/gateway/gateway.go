@@ -155,6 +155,16 @@ func (a *App) Start(ctx context.Context) {
 // gracefully: in-flight requests get ShutdownTimeout to finish.
 func (a *App) Serve(ctx context.Context) error {
 	srv := httpapi.NewHTTPServer(a.Config.Addr, a.Echo, a.Log)
+	if a.Config.DebugAddr != "" {
+		debug := httpapi.NewDebugServer(a.Config.DebugAddr, a.Log)
+		go func() {
+			a.Log.Info("debug listener", "addr", a.Config.DebugAddr)
+			if err := debug.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Log.Error("debug listener", "err", err)
+			}
+		}()
+		defer debug.Close()
+	}
 	errc := make(chan error, 1)
 	go func() {
 		a.Log.Info("gateway listening", "addr", a.Config.Addr)

@@ -139,7 +139,7 @@ func (a *App) wireEligibility(ctx context.Context, deps *httpapi.Deps) error {
 		}
 		h.Routes(e)
 	}
-	a.background = append(a.background, eligStore.Run, versions.Run, cache.Run, receipts.Run,
+	a.background = append(a.background, eligStore.Run, txStore.Run, versions.Run, cache.Run, receipts.Run,
 		func(ctx context.Context) { <-ctx.Done(); _ = rdb.Close() })
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,12 +25,15 @@ type Transactions struct {
 	decisions *Eligibility
 	// ekkName names EKK codes in spend reports (may be nil).
 	ekkName func(code string) string
+
+	jobs    chan *insertJob
+	running atomic.Bool
 }
 
 // NewTransactions returns the transactions storage on pool; decisions are
 // read through the eligibility storage, which may still hold them.
 func NewTransactions(pool *pgxpool.Pool, decisions *Eligibility, ekkName func(string) string) *Transactions {
-	return &Transactions{pool: pool, decisions: decisions, ekkName: ekkName}
+	return &Transactions{pool: pool, decisions: decisions, ekkName: ekkName, jobs: make(chan *insertJob, groupCommitters*maxGroup)}
 }
 
 var _ transactions.Store = (*Transactions)(nil)
@@ -43,60 +47,26 @@ func (s *Transactions) Decision(ctx context.Context, id uuid.UUID) (eligibility.
 	return d, err
 }
 
-// insertSQL writes a transaction, its benefits and its receipt in one
-// statement. ON CONFLICT DO NOTHING covers every unique key: a retried key,
-// a decision already used. Then nothing at all is written.
-const insertSQL = `
-WITH t AS (
-	INSERT INTO transactions (id, provider_reg_no, idempotency_key, request_hash, decision_id, person_ref,
-		receipt_number, occurred_at, total_cents, accepted_at, receipt_id)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-	ON CONFLICT DO NOTHING
-	RETURNING id, seq
-), b AS (
-	INSERT INTO transaction_benefits (transaction_id, pos, tx_seq, provider_reg_no, benefit_id, benefit_version,
-		grantor_reg_no, ekk_code, discount_cents, stand_in, limited, person_ref, occurred_at)
-	SELECT t.id, x.pos, t.seq, $2, x.bid, x.ver, x.grantor, x.ekk, x.cents, x.standin, x.limited, $6, $8
-	FROM t, unnest($12::text[], $13::int[], $14::text[], $15::text[], $16::bigint[], $17::bool[], $20::bool[])
-		WITH ORDINALITY AS x(bid, ver, grantor, ekk, cents, standin, limited, pos)
-), r AS (
-	INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content)
-	SELECT $11, 'transaction', t.id::text, $2, $10, $18, $19 FROM t
-)
-SELECT seq FROM t`
-
-// Insert implements transactions.Store. Without per-person limits it is a
-// single statement (one round trip and one commit); with limits it runs in
+// Insert implements transactions.Store. Without per-person limits the
+// transaction joins a group commit (see txbatch.go); with limits it runs in
 // a transaction that holds the person's advisory lock while it sums what
 // the person already received, so two tills cannot both spend the rest.
 func (s *Transactions) Insert(ctx context.Context, in transactions.Insert) (transactions.Transaction, bool, error) {
 	t := in.Transaction
-	n := len(t.Benefits)
-	ids := make([]string, n)
-	vers := make([]int32, n)
-	grantors := make([]string, n)
-	ekks := make([]string, n)
-	cents := make([]int64, n)
-	standIn := make([]bool, n)
-	limited := make([]bool, n)
-	for i, l := range t.Benefits {
-		ids[i], vers[i], grantors[i], ekks[i], cents[i], standIn[i] = l.BenefitID, int32(l.Version), l.Grantor, l.EKKCode, l.DiscountCents, l.StandIn
-		limited[i] = l.Limited
-	}
-	args := []any{t.ID, t.Provider, in.IdempotencyKey, in.RequestHash[:], t.DecisionID, t.PersonRef,
-		t.ReceiptNumber, t.OccurredAt, t.TotalCents, t.AcceptedAt, t.ReceiptID,
-		ids, vers, grantors, ekks, cents, standIn, in.Receipt.Digest[:], in.Receipt.Content, limited}
-
 	var seq int64
 	var inserted bool
+	one := []*insertJob{{in: in}}
 	if len(in.Limits) == 0 {
-		err := s.pool.QueryRow(ctx, insertSQL, args...).Scan(&seq)
-		switch {
-		case err == nil:
-			inserted = true
-		case !errors.Is(err, pgx.ErrNoRows):
-			return transactions.Transaction{}, false, fmt.Errorf("insert transaction: %w", err)
+		o, queued := s.insertQueued(ctx, in)
+		if !queued {
+			seqs, err := insertGroup(ctx, s.pool, one)
+			o = insertOutcome{err: err}
+			o.seq, o.inserted = seqs[t.ID]
 		}
+		if o.err != nil {
+			return transactions.Transaction{}, false, o.err
+		}
+		seq, inserted = o.seq, o.inserted
 	} else {
 		var prior *transactions.Transaction
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -128,14 +98,9 @@ func (s *Transactions) Insert(ctx context.Context, in transactions.Insert) (tran
 					return &transactions.LimitError{BenefitID: l.BenefitID, LeftCents: max(left, 0)}
 				}
 			}
-			err = tx.QueryRow(ctx, insertSQL, args...).Scan(&seq)
-			switch {
-			case err == nil:
-				inserted = true
-			case !errors.Is(err, pgx.ErrNoRows):
-				return fmt.Errorf("insert transaction: %w", err)
-			}
-			return nil
+			seqs, err := insertGroup(ctx, tx, one)
+			seq, inserted = seqs[t.ID]
+			return err
 		})
 		if err != nil {
 			return transactions.Transaction{}, false, err

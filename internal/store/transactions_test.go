@@ -88,9 +88,30 @@ func TestDecisionsBatchedAndRead(t *testing.T) {
 	}
 }
 
+// grouped starts the group committers for the test's lifetime.
+func grouped(t *testing.T, txs *store.Transactions) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { txs.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	time.Sleep(10 * time.Millisecond) // Run has started
+}
+
 func TestInsertIdempotentAndOnce(t *testing.T) {
 	t.Parallel()
-	txs, el, _ := newTxStore(t)
+	for _, group := range []bool{false, true} {
+		t.Run(map[bool]string{false: "alone", true: "group-commit"}[group], func(t *testing.T) {
+			t.Parallel()
+			txs, el, _ := newTxStore(t)
+			if group {
+				grouped(t, txs)
+			}
+			testInsertIdempotentAndOnce(t, txs, el)
+		})
+	}
+}
+
+func testInsertIdempotentAndOnce(t *testing.T, txs *store.Transactions, el *store.Eligibility) {
 	ctx := context.Background()
 	d := decision("40000000001", "p2", applied("b", 150, nil))
 	if err := el.SaveDecision(ctx, d); err != nil {
@@ -135,6 +156,68 @@ func TestInsertIdempotentAndOnce(t *testing.T) {
 		if id != ids[0] {
 			t.Fatalf("racing retries made different transactions: %v", ids)
 		}
+	}
+}
+
+// TestGroupCommitOutcomes sends many reports at once, so that they share
+// group commits with their own retries and with reports of used decisions:
+// each is answered for itself, and only first reports make rows.
+func TestGroupCommitOutcomes(t *testing.T) {
+	t.Parallel()
+	txs, el, pool := newTxStore(t)
+	grouped(t, txs)
+	ctx := context.Background()
+	const n = 300
+	ds := make([]eligibility.Decision, n)
+	for i := range ds {
+		ds[i] = decision("40000000001", fmt.Sprint("g", i), applied("b", 150, nil))
+		if err := el.SaveDecision(ctx, ds[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type outcome struct {
+		id     uuid.UUID
+		replay bool
+		err    error
+	}
+	first, retry, thief := make([]outcome, n), make([]outcome, n), make([]outcome, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		key := fmt.Sprint("k", i)
+		wg.Go(func() {
+			tr, replay, err := txs.Insert(ctx, insertFor(ds[i], key, line("b", 150)))
+			first[i] = outcome{tr.ID, replay, err}
+		})
+		wg.Go(func() { // the same report again, new ids: one of the two wins
+			tr, replay, err := txs.Insert(ctx, insertFor(ds[i], key, line("b", 150)))
+			retry[i] = outcome{tr.ID, replay, err}
+		})
+		wg.Go(func() { // another key for the same decision
+			_, _, err := txs.Insert(ctx, insertFor(ds[i], "other-"+key, line("b", 150)))
+			thief[i] = outcome{err: err}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		a, b, c := first[i], retry[i], thief[i]
+		if a.err != nil || b.err != nil || a.id != b.id || a.replay == b.replay {
+			// Unless the other key took the decision first.
+			if errors.Is(a.err, transactions.ErrDecisionUsed) && errors.Is(b.err, transactions.ErrDecisionUsed) && c.err == nil {
+				continue
+			}
+			t.Fatalf("report %d: first %+v, retry %+v", i, a, b)
+		}
+		if !errors.Is(c.err, transactions.ErrDecisionUsed) {
+			t.Fatalf("report %d with another key: %v", i, c.err)
+		}
+	}
+	var rows, lines, receipts int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM transactions), (SELECT count(*) FROM transaction_benefits),
+		(SELECT count(*) FROM receipts)`).Scan(&rows, &lines, &receipts); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n || lines != n || receipts != n {
+		t.Errorf("rows: %d transactions, %d lines, %d receipts; want %d each", rows, lines, receipts, n)
 	}
 }
 

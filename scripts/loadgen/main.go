@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -184,7 +185,7 @@ func do(ctx context.Context, client *http.Client, method, url string, body []byt
 
 func runHTTP(mode string, args []string) error {
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
-	url := fs.String("url", "", "URL to send to")
+	target := fs.String("url", "", "URL to send to")
 	method := fs.String("method", "POST", "HTTP method")
 	bodyFile := fs.String("body-file", "", "request body ({{code}} is replaced)")
 	codesFile := fs.String("codes", "", "personal codes, one a line, for {{code}}")
@@ -224,54 +225,38 @@ func runHTTP(mode string, args []string) error {
 			}
 			b = bytes.ReplaceAll(body, []byte("{{code}}"), []byte(c))
 		}
-		status, _, err := do(ctx, client, *method, *url, b, hdrs)
+		status, _, err := do(ctx, client, *method, *target, b, hdrs)
 		if ctx.Err() != nil {
 			return // cut off by the end of the run, not a result
 		}
 		st.add(result{latency: time.Since(scheduled), status: status, err: err})
+	}
+	if mode == "rate" {
+		u, err := url.Parse(*target)
+		if err != nil {
+			return err
+		}
+		st, elapsed, ranOut := runOpenLoop(u, renderRequests(u, *method, body, cs, hdrs), cs.cycle, *rate, *conns, *dur)
+		if ranOut {
+			fmt.Fprintln(os.Stderr, "loadgen: ran out of personal codes before the end")
+		}
+		fmt.Println(st.line(mode, elapsed))
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *dur+5*time.Second)
 	defer cancel()
 	start := time.Now()
 	end := start.Add(*dur)
 	var wg sync.WaitGroup
-	if mode == "closed" {
-		for range *conns {
-			wg.Go(func() {
-				for time.Now().Before(end) && !exhausted.Load() {
-					one(ctx, time.Now())
-				}
-			})
-		}
-	} else {
-		// Open loop: a dispatcher schedules; a bounded set of senders
-		// works the queue; a request's latency counts from its slot.
-		interval := time.Second / time.Duration(*rate)
-		queue := make(chan time.Time, *rate)
-		for range *conns {
-			wg.Go(func() {
-				for at := range queue {
-					one(ctx, at)
-				}
-			})
-		}
-		for i := 0; ; i++ {
-			at := start.Add(time.Duration(i) * interval)
-			if !at.Before(end) || exhausted.Load() {
-				break
+	for range *conns {
+		wg.Go(func() {
+			for time.Now().Before(end) && !exhausted.Load() {
+				one(ctx, time.Now())
 			}
-			if d := time.Until(at); d > 0 {
-				time.Sleep(d)
-			}
-			queue <- at
-		}
-		close(queue)
+		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	if mode == "closed" || elapsed < *dur {
-		elapsed = min(elapsed, *dur)
-	}
+	elapsed := min(time.Since(start), *dur)
 	if exhausted.Load() {
 		fmt.Fprintln(os.Stderr, "loadgen: ran out of personal codes before the end")
 	}
