@@ -48,8 +48,12 @@ lint:
 vuln:
 	$(GO) run golang.org/x/vuln/cmd/govulncheck@latest ./...
 
+# Every fuzz target in turn, FUZZTIME each (default 30s).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/personcode
+	@for f in $$(grep -rl --include='*_test.go' '^func Fuzz' internal mocks); do d=$$(dirname $$f); \
+	  for n in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -c6-); do \
+	    echo "== ./$$d $$n"; $(GO) test -run '^$$' -fuzz "^$$n$$" -fuzztime $${FUZZTIME:-30s} ./$$d || exit 1; \
+	  done; done
 
 bench-instructions: services build
 	bash scripts/bench-instructions.sh

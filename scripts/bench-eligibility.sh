@@ -121,7 +121,7 @@ echo "$check" | json "d['totalDiscountCents']" | grep -qx 150 || { echo "sanity 
 
 # Warm the cache: one pass over the warm persons.
 bin/loadgen closed -url "$AVIS_PUBLIC_URL/v1/eligibility" -c 16 -d 60s -codes "$W/warm.codes" \
-  -body-file <(echo '{"person":{"personCode":"{{code}}"},"pointOfSale":{"id":"p"},"lines":[{"lineId":"1","goodsCode":"transport.ride","amountCents":150}]}') \
+  -body-file <(echo '{"person":{"personCode":"{{code}}"},"pointOfSale":{"id":"bench-pos","terminalId":"t1"},"lines":[{"lineId":"1","goodsCode":"transport.ride","quantity":1,"amountCents":150}]}') \
   -H "Authorization: Bearer $PT" >/dev/null 2>&1
 
 wrk_run() { # name codes-file cycle path conns
@@ -145,7 +145,7 @@ rt1=$(metric "$ROUNDTRIPS"); ch1=$(metric "$CHECKS"); mg1=$(redis_mget); rg1=$(m
 
 half=$(python3 -c "print(max(1, int(float('$(cat "$W/rps-b-eligibility-warm")')/2)))")
 rate_out=$(bin/loadgen rate -url "$AVIS_PUBLIC_URL/v1/eligibility" -rate "$half" -c 256 -d "$DURATION" -codes "$W/warm.codes" -cycle \
-  -body-file <(echo '{"person":{"personCode":"{{code}}"},"pointOfSale":{"id":"p"},"lines":[{"lineId":"1","goodsCode":"transport.ride","amountCents":150}]}') \
+  -body-file <(echo '{"person":{"personCode":"{{code}}"},"pointOfSale":{"id":"bench-pos","terminalId":"t1"},"lines":[{"lineId":"1","goodsCode":"transport.ride","quantity":1,"amountCents":150}]}') \
   -H "Authorization: Bearer $PT")
 kv() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1==k{print $2}'; }
 printf '%-40s %10s req/s   p50 %6sms   p99 %6sms   non-2xx %s (open loop at %s/s)\n' "b-eligibility-warm at half peak" \

@@ -106,16 +106,21 @@ type Applied struct {
 //     on the given lines, is left out.
 func Decide(candidates []Benefit, ev Evidence, day time.Time, lines []Line) []Applied {
 	withLines := len(lines) > 0
-	order := slices.Clone(candidates)
-	slices.SortFunc(order, func(a, b Benefit) int {
+	byPriority := func(a, b Benefit) int {
 		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.ID, b.ID))
-	})
+	}
+	order := candidates // the store hands them over in this order
+	if !slices.IsSortedFunc(order, byPriority) {
+		order = slices.Clone(candidates)
+		slices.SortFunc(order, byPriority)
+	}
 	remaining := make([]int64, len(lines))
 	for i, l := range lines {
 		remaining[i] = l.AmountCents
 	}
 	var taken, unknown []Applied
-	for _, b := range order {
+	for i := range order {
+		b := &order[i]
 		st := b.status(ev, day)
 		if st == No || !b.matchesAny(lines) {
 			continue

@@ -44,8 +44,13 @@ func org(c echo.Context) (string, error) {
 }
 
 func bind(c echo.Context, v any) error {
-	dec := json.NewDecoder(c.Request().Body)
-	if err := dec.Decode(v); err != nil {
+	var err error
+	if b, ok := c.Request().Body.(*httpx.BufferedBody); ok {
+		err = json.Unmarshal(b.Bytes(), v)
+	} else {
+		err = json.NewDecoder(c.Request().Body).Decode(v)
+	}
+	if err != nil {
 		return problem.Fields(problem.Validation, problem.FieldError{Code: "body.malformed", Detail: "the body is not valid JSON for this operation"})
 	}
 	return nil

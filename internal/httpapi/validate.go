@@ -1,11 +1,11 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -20,6 +20,7 @@ import (
 	"github.com/avis-lv/gateway/internal/auth"
 	"github.com/avis-lv/gateway/internal/httpx"
 	"github.com/avis-lv/gateway/internal/problem"
+	"github.com/avis-lv/gateway/internal/schemacheck"
 )
 
 // contract is the loaded OpenAPI document, its router and what each
@@ -30,6 +31,64 @@ type contract struct {
 	// roles lists, per operation, the role sets any one of which admits a
 	// caller; nil means the operation is public.
 	roles map[*openapi3.Operation][][]auth.Role
+	// fast holds, per operation with a JSON body, the compiled check that
+	// accepts a valid body without kin-openapi's decoding (see
+	// schemacheck); kin-openapi then checks only the parameters.
+	fast map[*openapi3.Operation]*schemacheck.Check
+}
+
+// requestOptions are the options every request is validated with.
+func requestOptions() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		MultiError:         true,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		// kin-openapi checks a date's shape only; 2026-02-30 must fail
+		// here, where the error can still name the field.
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{
+			openapi3.WithStringFormatValidator("date", openapi3.NewCallbackValidator(func(s string) error {
+				_, err := time.Parse(time.DateOnly, s)
+				return err
+			})),
+		},
+	}
+}
+
+// compileFast compiles the JSON body schema of every operation that has
+// one and that schemacheck can handle.
+func compileFast(doc *openapi3.T, opts *openapi3filter.Options) map[*openapi3.Operation]*schemacheck.Check {
+	out := map[*openapi3.Operation]*schemacheck.Check{}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.RequestBody == nil || op.RequestBody.Value == nil {
+				continue
+			}
+			mt := op.RequestBody.Value.Content.Get("application/json")
+			if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+				continue
+			}
+			if chk, ok := schemacheck.Compile(mt.Schema.Value, opts.SchemaValidationOptions...); ok {
+				out[op] = chk
+			}
+		}
+	}
+	return out
+}
+
+// fastValid reports whether the buffered JSON body of op certainly
+// satisfies its schema.
+func (ct *contract) fastValid(op *openapi3.Operation, req *http.Request, body []byte) bool {
+	chk := ct.fast[op]
+	if chk == nil {
+		return false
+	}
+	ctype := req.Header.Get(echo.HeaderContentType)
+	if ctype != echo.MIMEApplicationJSON {
+		mt, _, err := mime.ParseMediaType(ctype)
+		if err != nil || mt != echo.MIMEApplicationJSON {
+			return false
+		}
+	}
+	return chk.Valid(body)
 }
 
 // LoadContract parses and validates the embedded OpenAPI document.
@@ -95,18 +154,8 @@ type bodyLimits struct {
 // validate checks every request against the contract: the route, the
 // caller's roles, parameters and body. It runs after authentication.
 func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
-	opts := &openapi3filter.Options{
-		MultiError:         true,
-		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-		// kin-openapi checks a date's shape only; 2026-02-30 must fail
-		// here, where the error can still name the field.
-		SchemaValidationOptions: []openapi3.SchemaValidationOption{
-			openapi3.WithStringFormatValidator("date", openapi3.NewCallbackValidator(func(s string) error {
-				_, err := time.Parse(time.DateOnly, s)
-				return err
-			})),
-		},
-	}
+	opts := requestOptions()
+	ct.fast = compileFast(ct.doc, opts)
 	streamOpts := *opts
 	streamOpts.ExcludeRequestBody = true
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -138,15 +187,18 @@ func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 				if req.ContentLength > limit {
 					return problem.New(problem.TooLarge, fmt.Sprintf("The body may have at most %d bytes", limit), fmt.Sprintf("Saturs drīkst būt ne lielāks par %d baitiem", limit))
 				}
-				body, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+				body, err := readBody(req, limit)
 				if err != nil {
 					return fmt.Errorf("read request body: %w", err)
 				}
 				if int64(len(body)) > limit {
 					return problem.New(problem.TooLarge, fmt.Sprintf("The body may have at most %d bytes", limit), fmt.Sprintf("Saturs drīkst būt ne lielāks par %d baitiem", limit))
 				}
-				req.Body = io.NopCloser(bytes.NewReader(body))
-				req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+				req.Body = httpx.NewBufferedBody(body)
+				req.GetBody = func() (io.ReadCloser, error) { return httpx.NewBufferedBody(body), nil }
+				if ct.fastValid(route.Operation, req, body) {
+					in.Options = &streamOpts
+				}
 			}
 			if limits.streamed[route.Operation.OperationID] {
 				// kin-openapi reads the whole body of a secured operation
@@ -302,4 +354,16 @@ func escapePointer(parts []string) []string {
 		out[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~", "~0"), "/", "~1")
 	}
 	return out
+}
+
+// readBody reads at most limit+1 bytes of the body, into a buffer of the
+// announced length when there is one.
+func readBody(req *http.Request, limit int64) ([]byte, error) {
+	if req.ContentLength < 0 || req.ContentLength > limit {
+		return io.ReadAll(io.LimitReader(req.Body, limit+1))
+	}
+	// net/http's body reader ends at the announced length.
+	buf := make([]byte, req.ContentLength)
+	n, err := io.ReadFull(req.Body, buf)
+	return buf[:n], err
 }

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/avis-lv/gateway/internal/eligibility"
@@ -35,8 +37,10 @@ type Eligibility struct {
 	// recent keeps written decisions for the transactions that follow them
 	// within seconds, oldest first in order, so that most reports need no
 	// database read for their decision.
-	recent  map[uuid.UUID]eligibility.Decision
-	ring    []uuid.UUID // the ids in recent, oldest at head
+	// Kept compact (see recentDecision) so that the collector has little
+	// to scan in what is most of the gateway's heap.
+	recent  map[uuid.UUID]int32 // index into ring
+	ring    []recentDecision    // oldest at head
 	head    int
 	count   int
 	wake    chan struct{}
@@ -62,7 +66,7 @@ const (
 // writes; without it each decision is written on its own.
 func NewEligibility(pool *pgxpool.Pool, log *slog.Logger) *Eligibility {
 	return &Eligibility{pool: pool, log: log, pending: map[uuid.UUID]eligibility.Decision{},
-		recent: map[uuid.UUID]eligibility.Decision{}, ring: make([]uuid.UUID, maxRecentDecisions), wake: make(chan struct{}, 1)}
+		recent: map[uuid.UUID]int32{}, ring: make([]recentDecision, maxRecentDecisions), wake: make(chan struct{}, 1)}
 }
 
 var _ eligibility.Store = (*Eligibility)(nil)
@@ -154,7 +158,12 @@ func (s *Eligibility) SaveDecision(ctx context.Context, d eligibility.Decision) 
 		}
 		s.mu.Unlock()
 	}
-	return s.copyDecisions(ctx, []eligibility.Decision{d})
+	one := []eligibility.Decision{d}
+	docs, err := decisionDocs(one)
+	if err != nil {
+		return err
+	}
+	return s.copyDecisions(ctx, one, docs)
 }
 
 // Run writes queued decisions in batches until ctx ends, and deletes
@@ -189,7 +198,11 @@ func (s *Eligibility) flush(ctx context.Context) {
 	if len(batch) == 0 {
 		return
 	}
-	if err := s.copyDecisions(ctx, batch); err != nil {
+	docs, err := decisionDocs(batch)
+	if err == nil {
+		err = s.copyDecisions(ctx, batch, docs)
+	}
+	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("write eligibility decisions; will retry", "decisions", len(batch), "error", err)
 		}
@@ -205,19 +218,17 @@ func (s *Eligibility) flush(ctx context.Context) {
 	}
 	now := time.Now()
 	s.mu.Lock()
-	for _, d := range batch {
+	for i, d := range batch {
 		delete(s.pending, d.ID)
 		if s.count == maxRecentDecisions {
 			s.dropOldest()
 		}
-		s.recent[d.ID] = d
-		s.ring[(s.head+s.count)%maxRecentDecisions] = d.ID
+		slot := (s.head + s.count) % maxRecentDecisions
+		s.ring[slot] = compactDecision(d, docs[i])
+		s.recent[d.ID] = int32(slot)
 		s.count++
 	}
-	for s.count > 0 {
-		if d, ok := s.recent[s.ring[s.head]]; ok && now.Before(d.ExpiresAt) {
-			break
-		}
+	for s.count > 0 && !now.Before(time.UnixMicro(s.ring[s.head].expires)) {
 		s.dropOldest()
 	}
 	s.mu.Unlock()
@@ -225,33 +236,81 @@ func (s *Eligibility) flush(ctx context.Context) {
 
 // dropOldest forgets the oldest recent decision; the caller holds s.mu.
 func (s *Eligibility) dropOldest() {
-	delete(s.recent, s.ring[s.head])
+	delete(s.recent, s.ring[s.head].id)
+	s.ring[s.head] = recentDecision{}
 	s.head = (s.head + 1) % maxRecentDecisions
 	s.count--
 }
 
-// copyDecisions writes decisions in one statement into the unlogged
-// table. A batch that was written but whose answer was lost (a cancelled
-// context) is written again without harm.
-func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decision) error {
-	n := len(ds)
-	ids := make([]uuid.UUID, n)
-	providers := make([]string, n)
-	refs := make([][]byte, n)
-	checked := make([]time.Time, n)
-	created := make([]time.Time, n)
-	expires := make([]time.Time, n)
-	withLines := make([]bool, n)
-	docs := make([][]byte, n)
+// recentDecision is a written decision in one allocation: provider, person
+// reference and the stored JSON of its benefits are packed into blob.
+type recentDecision struct {
+	id                   uuid.UUID
+	at, created, expires int64 // unix microseconds
+	withLines            bool
+	providerLen          uint16
+	blob                 []byte // provider, person_ref, benefits JSON
+}
+
+func compactDecision(d eligibility.Decision, doc []byte) recentDecision {
+	blob := make([]byte, 0, len(d.Provider)+len(d.PersonRef)+len(doc))
+	blob = append(append(append(blob, d.Provider...), d.PersonRef...), doc...)
+	return recentDecision{id: d.ID, at: d.At.UnixMicro(), created: d.CreatedAt.UnixMicro(), expires: d.ExpiresAt.UnixMicro(),
+		withLines: d.WithLines, providerLen: uint16(len(d.Provider)), blob: blob}
+}
+
+func (r recentDecision) decision() (eligibility.Decision, error) {
+	p := int(r.providerLen)
+	d := eligibility.Decision{ID: r.id, Provider: string(r.blob[:p]), PersonRef: slices.Clone(r.blob[p : p+32]),
+		At: time.UnixMicro(r.at).UTC(), CreatedAt: time.UnixMicro(r.created).UTC(), ExpiresAt: time.UnixMicro(r.expires).UTC(), WithLines: r.withLines}
+	var dd decisionDoc
+	if err := json.Unmarshal(r.blob[p+32:], &dd); err != nil {
+		return d, fmt.Errorf("decode decision: %w", err)
+	}
+	d.Benefits, d.TotalCents = dd.Benefits, dd.TotalCents
+	return d, nil
+}
+
+// decisionDocs encodes the stored JSON of each decision's benefits.
+func decisionDocs(ds []eligibility.Decision) ([][]byte, error) {
+	docs := make([][]byte, len(ds))
 	for i, d := range ds {
 		doc, err := json.Marshal(decisionDoc{Benefits: d.Benefits, TotalCents: d.TotalCents})
 		if err != nil {
-			return fmt.Errorf("encode decision: %w", err)
+			return nil, fmt.Errorf("encode decision: %w", err)
 		}
-		ids[i], providers[i], refs[i] = d.ID, d.Provider, d.PersonRef
-		checked[i], created[i], expires[i], withLines[i], docs[i] = d.At, d.CreatedAt, d.ExpiresAt, d.WithLines, doc
+		docs[i] = doc
 	}
-	_, err := s.pool.Exec(ctx, `
+	return docs, nil
+}
+
+// copyDecisions writes decisions by COPY into the unlogged table. A batch
+// that was written but whose answer was lost (a cancelled context) makes
+// the COPY fail on the primary key; it is then written again with an
+// INSERT that skips the rows already there.
+func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decision, docs [][]byte) error {
+	rows := make([][]any, len(ds))
+	for i, d := range ds {
+		rows[i] = []any{d.ID, d.Provider, d.PersonRef, d.At, d.CreatedAt, d.ExpiresAt, d.WithLines, docs[i]}
+	}
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"eligibility_decisions"},
+		[]string{"id", "provider_reg_no", "person_ref", "checked_at", "created_at", "expires_at", "with_lines", "benefits"},
+		pgx.CopyFromRows(rows))
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		if err != nil {
+			return fmt.Errorf("copy decisions: %w", err)
+		}
+		return nil
+	}
+	n := len(rows)
+	ids, providers, refs, docs := make([]uuid.UUID, n), make([]string, n), make([][]byte, n), make([][]byte, n)
+	checked, created, expires, withLines := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]bool, n)
+	for i, d := range ds {
+		ids[i], providers[i], refs[i], docs[i] = d.ID, d.Provider, d.PersonRef, rows[i][7].([]byte)
+		checked[i], created[i], expires[i], withLines[i] = d.At, d.CreatedAt, d.ExpiresAt, d.WithLines
+	}
+	_, err = s.pool.Exec(ctx, `
 		INSERT INTO eligibility_decisions (id, provider_reg_no, person_ref, checked_at, created_at, expires_at, with_lines, benefits)
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::bool[], $8::bytea[])
 		ON CONFLICT (id) DO NOTHING`,
@@ -287,10 +346,17 @@ func (s *Eligibility) Decision(ctx context.Context, id uuid.UUID) (eligibility.D
 	for {
 		s.mu.Lock()
 		d, ok := s.pending[id]
+		var r recentDecision
 		if !ok {
-			d, ok = s.recent[id]
+			var slot int32
+			if slot, ok = s.recent[id]; ok {
+				r = s.ring[slot]
+			}
 		}
 		s.mu.Unlock()
+		if ok && r.blob != nil {
+			return r.decision()
+		}
 		if ok {
 			return d, nil
 		}

@@ -97,6 +97,24 @@ func grouped(t *testing.T, txs *store.Transactions) {
 	time.Sleep(10 * time.Millisecond) // Run has started
 }
 
+// A decision batch written twice (its first answer lost) is no error and
+// no second row.
+func TestDecisionWrittenTwice(t *testing.T) {
+	t.Parallel()
+	_, el, pool := newTxStore(t) // no Run: each decision is written at once
+	ctx := context.Background()
+	d := decision("40000000001", "twice", applied("b", 150, nil))
+	for range 2 {
+		if err := el.SaveDecision(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM eligibility_decisions WHERE id = $1`, d.ID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("rows: %d, %v", n, err)
+	}
+}
+
 func TestInsertIdempotentAndOnce(t *testing.T) {
 	t.Parallel()
 	for _, group := range []bool{false, true} {

@@ -1,0 +1,127 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// fastOps returns the operations with a compiled body check, by id, in a
+// fixed order.
+func fastOps(t testing.TB) ([]string, map[string]*openapi3.Operation, *contract) {
+	t.Helper()
+	ct, err := newContract(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct.fast = compileFast(ct.doc, requestOptions())
+	byID := map[string]*openapi3.Operation{}
+	var ids []string
+	for op := range ct.fast {
+		byID[op.OperationID] = op
+		ids = append(ids, op.OperationID)
+	}
+	slices.Sort(ids)
+	return ids, byID, ct
+}
+
+// kinAccepts validates body as the contract middleware does.
+func kinAccepts(t testing.TB, op *openapi3.Operation, body []byte) bool {
+	req, err := http.NewRequest(http.MethodPost, "http://gateway/x", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	in := &openapi3filter.RequestValidationInput{Request: req, Options: requestOptions()}
+	return openapi3filter.ValidateRequestBody(context.Background(), in, op.RequestBody.Value) == nil
+}
+
+// The hot operations' bodies must be compiled, or the fast path is gone
+// without anybody noticing.
+func TestFastCheckCoversHotOperations(t *testing.T) {
+	ids, _, _ := fastOps(t)
+	for _, want := range []string{"checkEligibility", "reportTransaction", "putMeans"} {
+		if !slices.Contains(ids, want) {
+			t.Errorf("%s has no compiled body check (compiled: %v)", want, ids)
+		}
+	}
+}
+
+var eligibilityBodies = []struct {
+	body string
+	fast bool // accepted by the compiled check
+}{
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"}}`, true},
+	{`{"person":{"personCode":"150445-11112"},"pointOfSale":{"id":"pos-1","terminalId":"t1"},"at":"2026-11-22T10:00:00+02:00",
+	  "lines":[{"lineId":"1","goodsCode":"transport.ride","quantity":1,"amountCents":150}]}`, true},
+	{`{"person":{"means":{"type":"eid_card","number":"PA1234567"}},"pointOfSale":{"id":"p"}}`, true},
+	{` {"pointOfSale":{"id":"p\"q\\n"},"person":{"personCode":"32345678901"}} `, true},
+	// A defaulted member that is absent: kin-openapi writes the default.
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"},"lines":[{"lineId":"1","goodsCode":"transport.ride","amountCents":150}]}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"},"extra":1}`, false},
+	{`{"person":{"personCode":"32345678901"}}`, false},
+	{`{"person":{"personCode":"3234567890"},"pointOfSale":{"id":"p"}}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"},"at":"yesterday"}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"},"at":"2026-02-30T10:00:00Z"}`, true}, // kin-openapi checks the shape; the handler the calendar
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"` + strings.Repeat("x", 65) + `"}}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"},"lines":[{"lineId":"1","goodsCode":"g","quantity":1,"amountCents":1.5}]}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"},"lines":[{"lineId":"1","goodsCode":"g","quantity":0,"amountCents":1}]}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"},"person":{"personCode":"32345678901"}}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"}} {}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"p"}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":null}}`, false},
+	{`{"person":{"personCode":"32345678901"},"pointOfSale":{"id":"\u0070"}}`, false},
+	{``, false},
+}
+
+func TestFastCheckEligibilityBodies(t *testing.T) {
+	_, ops, _ := fastOps(t)
+	op := ops["checkEligibility"]
+	chk := compileFast(&openapi3.T{Paths: openapi3.NewPaths(openapi3.WithPath("/x", &openapi3.PathItem{Post: op}))}, requestOptions())[op]
+	for _, c := range eligibilityBodies {
+		got := chk.Valid([]byte(c.body))
+		if got != c.fast {
+			t.Errorf("fast check of %s = %v, want %v", c.body, got, c.fast)
+		}
+		if got && !kinAccepts(t, op, []byte(c.body)) {
+			t.Errorf("fast check accepts what kin-openapi refuses: %s", c.body)
+		}
+	}
+}
+
+// FuzzFastCheckAgreesWithKin: whatever the compiled check accepts,
+// kin-openapi accepts too, for every compiled operation.
+func FuzzFastCheckAgreesWithKin(f *testing.F) {
+	ids, ops, ct := fastOps(f)
+	for _, c := range eligibilityBodies {
+		f.Add(uint8(slices.Index(ids, "checkEligibility")), []byte(c.body))
+	}
+	for i, id := range ids {
+		if ex := ops[id].RequestBody.Value.Content.Get("application/json").Schema.Value.Example; ex != nil {
+			f.Add(uint8(i), []byte(mustJSON(ex)))
+		}
+		f.Add(uint8(i), []byte(`{}`))
+	}
+	f.Add(uint8(slices.Index(ids, "reportTransaction")), []byte(`{"decisionId":"0190b7a0-1111-7000-8000-000000000001","receiptNumber":"B-1","occurredAt":"2026-11-22T10:00:00Z","totalCents":150,"benefits":[{"benefitId":"ride","discountCents":150}]}`))
+	f.Fuzz(func(t *testing.T, i uint8, body []byte) {
+		op := ops[ids[int(i)%len(ids)]]
+		if ct.fast[op].Valid(body) && !kinAccepts(t, op, body) {
+			t.Fatalf("%s: fast check accepts what kin-openapi refuses: %q", op.OperationID, body)
+		}
+	})
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
