@@ -1,0 +1,125 @@
+package gatewaytest
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Process is the real gateway binary run as a child process, for tests
+// that kill it.
+type Process struct {
+	T   testing.TB
+	Bin string
+	Env []string
+	URL string
+
+	cmd *exec.Cmd
+	log *bytes.Buffer
+}
+
+// BuildBinary builds cmd/gateway into the test's temporary directory.
+func BuildBinary(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gateway")
+	build := exec.Command("go", "build", "-o", bin, "github.com/avis-lv/gateway/cmd/gateway")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build gateway: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// FreeAddr is a loopback address nothing listens on.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+var processClient = &http.Client{Timeout: 30 * time.Second}
+
+// Start runs `gateway serve` and waits until it is ready. The process is
+// killed at the end of the test if it still runs.
+func (g *Process) Start() {
+	g.T.Helper()
+	g.cmd = exec.Command(g.Bin, "serve")
+	g.cmd.Env = g.Env
+	g.log = &bytes.Buffer{}
+	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
+	if err := g.cmd.Start(); err != nil {
+		g.T.Fatal(err)
+	}
+	cmd := g.cmd
+	g.T.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := processClient.Get(g.URL + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.T.Fatalf("gateway did not start:\n%s", g.log)
+}
+
+// Kill sends SIGKILL and waits for the process to end.
+func (g *Process) Kill() {
+	g.T.Helper()
+	if err := g.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		g.T.Fatal(err)
+	}
+	_ = g.cmd.Wait()
+}
+
+// Log is what the process wrote.
+func (g *Process) Log() string { return g.log.String() }
+
+// Do sends one request and fails the test if it gets no answer.
+func (g *Process) Do(method, path, token string, body io.Reader, ctype string) (int, []byte) {
+	g.T.Helper()
+	status, b, err := g.Try(method, path, token, body, map[string]string{"Content-Type": ctype})
+	if err != nil {
+		g.T.Fatalf("%s %s: %v\n%s", method, path, err, g.log)
+	}
+	return status, b
+}
+
+// Try sends one request; an error is a request that got no answer.
+func (g *Process) Try(method, path, token string, body io.Reader, headers map[string]string) (int, []byte, error) {
+	req, err := http.NewRequest(method, g.URL+path, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	res, err := processClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
