@@ -33,6 +33,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	BenchRoutes     bool
 	DebugAddr       string
+	TokenRateLimit  int
 	UploadMaxBytes  int64
 	UploadWorkers   int
 	UploadLease     time.Duration
@@ -105,6 +106,7 @@ func settings() []setting {
 			c.BenchRoutes = b
 			return err
 		}},
+		{"AVIS_TOKEN_RATE_LIMIT", "token-rate-limit", "60", "token requests a client id may make per minute, counted across instances in Redis (0 = no limit); a client needs one token per AVIS_TOKEN_TTL", false, integer(func(c *Config) *int { return &c.TokenRateLimit })},
 		{"AVIS_DEBUG_ADDR", "debug-addr", "", "address of a separate listener serving Go profiles at /debug/pprof/ (empty = off; keep it on loopback)", false, str(func(c *Config) *string { return &c.DebugAddr })},
 		{"AVIS_UPLOAD_MAX_BYTES", "upload-max-bytes", "209715200", "largest person-list file upload in bytes (XLSX is further capped at 64 MiB, signed XML at 32 MiB)", false, func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -188,6 +190,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Bool("bench_routes", c.BenchRoutes),
 		slog.String("debug_addr", c.DebugAddr),
+		slog.Int("token_rate_limit", c.TokenRateLimit),
 	)
 }
 

@@ -180,3 +180,38 @@ func TestReadinessFailsWithoutRedis(t *testing.T) {
 		t.Fatalf("readyz with Redis down: %d, want 503: %s", r.Status, r.Body)
 	}
 }
+
+// A client that asks for tokens too often is told to wait, with
+// Retry-After; other clients are not affected, and a wrong secret counts
+// too (the budget is per client id, whoever sends it).
+func TestTokenRateLimit(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t, func(c *config.Config) { c.TokenRateLimit = 3 })
+	busy := h.AddClient("busy", grantorA, auth.RoleGrantor)
+	calm := h.AddClient("calm", grantorA, auth.RoleGrantor)
+	ask := func(id, secret string) gatewaytest.Response {
+		return h.Do("POST", "/oauth/token", "", form("grant_type", "client_credentials", "client_id", id, "client_secret", secret))
+	}
+	if r := ask("busy", "wrong"); r.Status != http.StatusUnauthorized {
+		t.Fatalf("wrong secret: %d", r.Status)
+	}
+	for i := range 2 {
+		if r := ask("busy", busy); r.Status != http.StatusOK {
+			t.Fatalf("token %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := ask("busy", busy)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("fourth request in a minute: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+	var p struct {
+		Type string `json:"type"`
+	}
+	r.JSON(t, &p)
+	if p.Type == "" || p.Type[len(p.Type)-len("rate-limited"):] != "rate-limited" {
+		t.Errorf("problem type %q", p.Type)
+	}
+	if r := ask("calm", calm); r.Status != http.StatusOK {
+		t.Errorf("another client: %d", r.Status)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/ekk"
 	"github.com/avis-lv/gateway/internal/httpapi"
+	"github.com/avis-lv/gateway/internal/ratelimit"
 	"github.com/avis-lv/gateway/internal/store"
 )
 
@@ -105,12 +106,18 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	tokenLimiter, err := ratelimit.New(ratelimit.Config{Redis: a.Redis, Prefix: cfg.RedisPrefix, Name: "token",
+		Limit: cfg.TokenRateLimit, Window: time.Minute, Registerer: reg})
+	if err != nil {
+		return nil, err
+	}
 	deps := httpapi.Deps{
-		Log:      log,
-		Auth:     authSvc,
-		Tokens:   tokens,
-		Benefits: a.Benefits,
-		FeedHead: feedHead,
+		TokenLimiter: tokenLimiter,
+		Log:          log,
+		Auth:         authSvc,
+		Tokens:       tokens,
+		Benefits:     a.Benefits,
+		FeedHead:     feedHead,
 		Ready: []httpapi.ReadinessCheck{
 			{Name: "postgres", Check: pool.Ping},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},

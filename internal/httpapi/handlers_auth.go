@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,6 +29,16 @@ func (s *Server) IssueToken(c echo.Context, _ api.IssueTokenParams) error {
 			return oauthProblem(problem.InvalidGrant, "invalid_request", "Send the client secret once: in the form or with HTTP Basic, not both", "Klienta noslēpumu sūtiet vienreiz: formā vai ar HTTP Basic, ne abos")
 		}
 		req.ClientID, req.ClientSecret = id, secret
+	}
+	if req.ClientID != "" {
+		if ok, wait := s.d.TokenLimiter.Allow(c.Request().Context(), req.ClientID); !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			p := problem.New(problem.RateLimited,
+				fmt.Sprintf("Too many token requests for this client; a token lasts its expires_in: reuse it. Try again in %d s", secs),
+				fmt.Sprintf("Pārāk daudz marķiera pieprasījumu šim klientam; marķieris derīgs expires_in sekundes: izmantojiet to atkārtoti. Mēģiniet pēc %d s", secs))
+			p.Headers = map[string]string{"Retry-After": strconv.Itoa(secs)}
+			return p
+		}
 	}
 	tok, err := s.d.Auth.Issue(c.Request().Context(), req)
 	switch {

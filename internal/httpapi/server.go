@@ -24,6 +24,7 @@ import (
 	"github.com/avis-lv/gateway/internal/benefits"
 	"github.com/avis-lv/gateway/internal/httpx"
 	"github.com/avis-lv/gateway/internal/problem"
+	"github.com/avis-lv/gateway/internal/ratelimit"
 )
 
 // ReadinessCheck is one dependency /readyz asks.
@@ -71,6 +72,8 @@ type Deps struct {
 	Ready        []ReadinessCheck
 	Registry     *prometheus.Registry
 	ErrorMappers []httpx.ErrorMapper
+	// TokenLimiter counts token requests per client id (nil: no limit).
+	TokenLimiter *ratelimit.Limiter
 
 	Lists        ListsHandlers
 	Means        MeansHandlers
