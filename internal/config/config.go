@@ -43,6 +43,7 @@ type Config struct {
 	RegistryTimeouts       string
 	RegistryPermissions    string
 	RegistryMaxConcurrent  int
+	RegistryChangesEvery   time.Duration
 	DecisionTTL            time.Duration
 	EligibilityCacheTTL    time.Duration
 	EligibilityNegativeTTL time.Duration
@@ -116,6 +117,7 @@ func settings() []setting {
 		{"AVIS_UPLOAD_WORKERS", "upload-workers", "2", "person-list upload workers per instance (0 = this instance processes no uploads)", false, integer(func(c *Config) *int { return &c.UploadWorkers })},
 		{"AVIS_UPLOAD_LEASE", "upload-lease", "30s", "how long an upload worker's lease lasts unrenewed; a killed instance's upload is resumed after it", false, dur(func(c *Config) *time.Duration { return &c.UploadLease })},
 		{"AVIS_REGISTRY_CLIENT_ID", "registry-client-id", "avis-gateway", "the gateway's technical client id in signed DAGR token requests", false, str(func(c *Config) *string { return &c.RegistryClientID })},
+		{"AVIS_REGISTRY_CHANGES_INTERVAL", "registry-changes-interval", "30s", "how often the registries' changed-records feeds are read to drop changed persons' cached facts (0 = never: facts live their TTL)", false, dur(func(c *Config) *time.Duration { return &c.RegistryChangesEvery })},
 		{"AVIS_REGISTRY_TIMEOUT", "registry-timeout", "800ms", "how long one registry lookup may take before its benefits answer unknown", false, dur(func(c *Config) *time.Duration { return &c.RegistryTimeout })},
 		{"AVIS_REGISTRY_TIMEOUTS", "registry-timeouts", "", "per-data-set lookup timeouts overriding AVIS_REGISTRY_TIMEOUT, e.g. needy=2s,person=500ms", false, str(func(c *Config) *string { return &c.RegistryTimeouts })},
 		{"AVIS_REGISTRY_PERMISSIONS", "registry-permissions", "", "DAGR permission numbers per data set, e.g. pensioners=DAGR-123,needy=DAGR-456 (default DAGR-<KEEPER>-<DATASET>)", false, str(func(c *Config) *string { return &c.RegistryPermissions })},

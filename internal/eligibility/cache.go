@@ -419,3 +419,37 @@ func (c *Cache) open(sealed []byte) ([]byte, bool) {
 	out, err := c.aead.Open(nil, sealed[:n], sealed[n:], nil)
 	return out, err == nil
 }
+
+// drop deletes keys now; unlike invalidate, a failure is returned (the
+// changes follower then keeps its cursor and tries again).
+func (c *Cache) drop(ctx context.Context, keys []string) error {
+	c.m.roundTrips.Inc()
+	if err := c.cfg.Client.Del(ctx, keys...).Err(); err != nil {
+		c.failed(err)
+		return fmt.Errorf("drop cached facts: %w", err)
+	}
+	c.succeeded()
+	return nil
+}
+
+// dropDataset deletes every cached fact of data set d.
+func (c *Cache) dropDataset(ctx context.Context, d Dataset) error {
+	iter := c.cfg.Client.Scan(ctx, 0, c.cfg.Prefix+"elig:f1:"+string(d)+":*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := c.drop(ctx, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("scan cached facts of %s: %w", d, err)
+	}
+	if len(batch) > 0 {
+		return c.drop(ctx, batch)
+	}
+	return nil
+}

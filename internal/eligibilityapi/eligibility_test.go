@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/registry/registrytest"
 	"github.com/avis-lv/gateway/mocks/server"
 )
@@ -204,4 +206,31 @@ func TestRegistryFaultsGiveUnknown(t *testing.T) {
 			t.Errorf("decision %+v", d)
 		}
 	})
+}
+
+// A registry change reaches answers at the next poll of the changes feed,
+// not when the cached facts expire.
+func TestRegistryChangesDropCachedFacts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *config.Config) { c.RegistryChangesEvery = 100 * time.Millisecond })
+	c := code(t, "1944-02-02", 111)
+	e.mock.Person(c, registrytest.Pensioner("1944-02-02", riga))
+	e.benefit(e.grantor, "riga-pensioner-ride", map[string]any{"conditions": map[string]any{"municipality": riga}})
+	if d := e.check(e.provider, byCode(c), rideLine); d.status("riga-pensioner-ride") != "applies" {
+		t.Fatalf("before the change: %+v", d)
+	}
+	// The person moves out of Rīga; the cached facts say Rīga for 15 minutes.
+	e.mock.Person(c, map[string]any{"person": registrytest.PersonRecord("1944-02-02", "0054000"),
+		"pensioners": registrytest.Pensioner("1944-02-02", riga)["pensioners"]})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d := e.check(e.provider, byCode(c), rideLine)
+		if d.status("riga-pensioner-ride") == "absent" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the registry change the answer still says %q", d.status("riga-pensioner-ride"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

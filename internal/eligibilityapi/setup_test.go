@@ -60,6 +60,9 @@ func newEnv(t testing.TB, opts ...gatewaytest.Option) *env {
 	all := append([]gatewaytest.Option{func(c *config.Config) {
 		c.SigningKeyFile, c.SigningCertFile, c.MocksURL = m.KeyFile, m.CertFile, m.URL
 		c.RegistryTimeout = 300 * time.Millisecond
+		// Tests count registry requests; the changes feeds are followed
+		// only where a test asks for it.
+		c.RegistryChangesEvery = 0
 	}}, opts...)
 	h := gatewaytest.New(t, all...)
 	e := &env{t: t, h: h, mock: m,

@@ -51,6 +51,7 @@ func (a *App) wireEligibility(ctx context.Context, deps *httpapi.Deps) error {
 		a.Log.Info("signing identity loaded", "certificate_sha256", signing.Fingerprint(signer.Certificate()), "subject", signer.Certificate().Subject.CommonName)
 	}
 	var reg eligibility.Registry = unavailableRegistry{}
+	var feed eligibility.ChangesFeed
 	if signer != nil {
 		timeouts, err := datasetSettings("AVIS_REGISTRY_TIMEOUTS", cfg.RegistryTimeouts, func(v string) (time.Duration, error) { return time.ParseDuration(v) })
 		if err != nil {
@@ -68,7 +69,7 @@ func (a *App) wireEligibility(ctx context.Context, deps *httpapi.Deps) error {
 		if err != nil {
 			return err
 		}
-		reg = client
+		reg, feed = client, client
 	}
 
 	// The cache has its own Redis connections with short timeouts and no
@@ -85,6 +86,14 @@ func (a *App) wireEligibility(ctx context.Context, deps *httpapi.Deps) error {
 	})
 	if err != nil {
 		return err
+	}
+
+	if feed != nil && cfg.RegistryChangesEvery > 0 {
+		follower, err := eligibility.NewChangeFollower(feed, store.NewChangeCursors(a.Pool), cache, cfg.RegistryChangesEvery, a.registry, a.Log)
+		if err != nil {
+			return err
+		}
+		a.background = append(a.background, follower.Run)
 	}
 
 	eligStore := store.NewEligibility(a.Pool, a.Log)

@@ -234,12 +234,14 @@ func (c *Client) fetch(ctx context.Context, st *datasetState, path string) ([]by
 	case err == nil:
 	case errors.Is(err, ErrNotFound):
 		outcome = "not_found"
+	case errors.Is(err, ErrCursorExpired):
+		outcome = "cursor_expired"
 	case ctx.Err() != nil:
 		outcome = "timeout"
 	default:
 		outcome = "error"
 	}
-	st.breaker.done(outcome == "ok" || outcome == "not_found")
+	st.breaker.done(outcome == "ok" || outcome == "not_found" || outcome == "cursor_expired")
 	c.metrics.observe(st.dataset, outcome, c.cfg.Now().Sub(start))
 	if outcome == "error" || outcome == "timeout" {
 		c.log.Debug("registry lookup failed", "dataset", string(st.dataset), "outcome", outcome, "error", err)
@@ -286,6 +288,13 @@ func (c *Client) get(ctx context.Context, st *datasetState, path string, retried
 			return nil, ErrNotFound
 		}
 		return nil, fmt.Errorf("%w: %s: 404 %s", ErrUnavailable, st.dataset, p.Type)
+	case res.StatusCode == http.StatusGone:
+		var p problemDoc
+		_ = json.Unmarshal(body, &p)
+		if strings.HasSuffix(p.Type, ":cursor-expired") {
+			return nil, fmt.Errorf("%s: %w", st.dataset, ErrCursorExpired)
+		}
+		return nil, fmt.Errorf("%w: %s: 410 %s", ErrUnavailable, st.dataset, p.Type)
 	case res.StatusCode == http.StatusUnauthorized && !retried:
 		c.tokens.invalidate(token)
 		return c.get(ctx, st, path, true)

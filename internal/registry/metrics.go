@@ -19,7 +19,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "avis_registry_request_duration_seconds",
-			Help:    "Registry lookups by data set and outcome (ok, not_found, error, timeout, breaker_open).",
+			Help:    "Registry requests by data set and outcome (ok, not_found, cursor_expired, error, timeout, breaker_open).",
 			Buckets: []float64{.001, .0025, .005, .01, .02, .03, .05, .075, .1, .25, .5, 1, 2.5},
 		}, []string{"dataset", "outcome"}),
 		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -1,0 +1,134 @@
+package eligibility
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/avis-lv/gateway/internal/registry"
+)
+
+// ChangesFeed reads the registries' changed-records feeds.
+type ChangesFeed interface {
+	Changes(ctx context.Context, d registry.Dataset, cursor string, limit int) (registry.ChangesPage, error)
+}
+
+// ChangeCursors keeps how far each feed was followed.
+type ChangeCursors interface {
+	ChangeCursor(ctx context.Context, d registry.Dataset) (string, error)
+	SaveChangeCursor(ctx context.Context, d registry.Dataset, cursor string) error
+}
+
+// ChangeFollower drops the cached facts of every person a registry reports
+// as changed, so that a death, a move or a lost status shows in answers
+// within a poll interval instead of after the cache TTL.
+type ChangeFollower struct {
+	feed     ChangesFeed
+	cursors  ChangeCursors
+	cache    *Cache
+	every    time.Duration
+	log      *slog.Logger
+	datasets []Dataset
+
+	changes *prometheus.CounterVec
+	expired prometheus.Counter
+}
+
+const (
+	changesPageSize = 1000
+	// changesPagesPerRound bounds one round's work per data set; the rest
+	// waits for the next round.
+	changesPagesPerRound = 100
+)
+
+// NewChangeFollower polls every data set's feed every interval.
+func NewChangeFollower(feed ChangesFeed, cursors ChangeCursors, cache *Cache, every time.Duration, reg prometheus.Registerer, log *slog.Logger) (*ChangeFollower, error) {
+	f := &ChangeFollower{feed: feed, cursors: cursors, cache: cache, every: every, log: log, datasets: registry.Datasets(),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "avis_registry_changes_total",
+			Help: "Changed records read from the registries' changes feeds (their cached facts dropped), by data set.",
+		}, []string{"dataset"}),
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "avis_registry_changes_cursor_expired_total",
+			Help: "Changes feeds followed again from their start because the registry no longer knew the cursor (their cached facts all dropped).",
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{f.changes, f.expired} {
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return f, nil
+}
+
+// Run follows the feeds until ctx ends.
+func (f *ChangeFollower) Run(ctx context.Context) {
+	t := time.NewTicker(f.every)
+	defer t.Stop()
+	for {
+		for _, d := range f.datasets {
+			if err := f.Follow(ctx, d); err != nil && ctx.Err() == nil {
+				f.log.Warn("registry changes feed not followed this round", "dataset", string(d), "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Follow reads d's feed from the saved cursor until it is caught up (or a
+// round's worth of pages) and drops the changed persons' cached facts. The
+// cursor is saved only after their entries are gone.
+func (f *ChangeFollower) Follow(ctx context.Context, d Dataset) error {
+	cursor, err := f.cursors.ChangeCursor(ctx, d)
+	if err != nil {
+		return err
+	}
+	for range changesPagesPerRound {
+		page, err := f.feed.Changes(ctx, d, cursor, changesPageSize)
+		if errors.Is(err, registry.ErrCursorExpired) {
+			// Changes may have been missed: nothing cached of d can be
+			// trusted to be current.
+			f.expired.Inc()
+			if err := f.cache.dropDataset(ctx, d); err != nil {
+				return err
+			}
+			cursor = ""
+			if err := f.cursors.SaveChangeCursor(ctx, d, cursor); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if len(page.Changes) > 0 {
+			keys := make([]string, len(page.Changes))
+			for i, c := range page.Changes {
+				keys[i] = f.cache.factsKey(d, f.cache.PersonKey(c.PersonCode))
+			}
+			if err := f.cache.drop(ctx, keys); err != nil {
+				return err
+			}
+			f.changes.WithLabelValues(string(d)).Add(float64(len(page.Changes)))
+		}
+		if page.NextCursor != cursor {
+			cursor = page.NextCursor
+			if err := f.cursors.SaveChangeCursor(ctx, d, cursor); err != nil {
+				return err
+			}
+		}
+		if !page.HasMore {
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package eligibility
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/avis-lv/gateway/internal/registry"
+)
+
+type fakeFeed struct {
+	pages map[string]registry.ChangesPage // by cursor
+	calls []string
+}
+
+func (f *fakeFeed) Changes(_ context.Context, _ registry.Dataset, cursor string, _ int) (registry.ChangesPage, error) {
+	f.calls = append(f.calls, cursor)
+	p, ok := f.pages[cursor]
+	if !ok {
+		return registry.ChangesPage{}, fmt.Errorf("pensioners: %w", registry.ErrCursorExpired)
+	}
+	return p, nil
+}
+
+type memCursors map[registry.Dataset]string
+
+func (m memCursors) ChangeCursor(_ context.Context, d registry.Dataset) (string, error) { return m[d], nil }
+func (m memCursors) SaveChangeCursor(_ context.Context, d registry.Dataset, c string) error {
+	m[d] = c
+	return nil
+}
+
+// An expired cursor drops every cached fact of the data set and follows
+// the feed again from its start; changed persons' facts are dropped, and
+// others' kept.
+func TestChangeFollower(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	_, _, _, cache := newTestService(t, rdb, prefix)
+	ctx := context.Background()
+	other := "32345678901"
+	put := func(d registry.Dataset, code string) string {
+		k := cache.factsKey(d, cache.PersonKey(code))
+		if err := rdb.Set(ctx, k, "x", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	exists := func(k string) bool { return rdb.Exists(ctx, k).Val() == 1 }
+
+	feed := &fakeFeed{pages: map[string]registry.ChangesPage{
+		"":  {Changes: []registry.Change{{PersonCode: testCode}}, NextCursor: "c1", HasMore: true},
+		"c1": {NextCursor: "c1"},
+	}}
+	cursors := memCursors{registry.Pensioners: "gone"}
+	f, err := NewChangeFollower(feed, cursors, cache, 0, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, kept, elsewhere := put(registry.Pensioners, testCode), put(registry.Pensioners, other), put(registry.Person, other)
+	if err := f.Follow(ctx, registry.Pensioners); err != nil {
+		t.Fatal(err)
+	}
+	if exists(changed) || exists(kept) {
+		t.Error("an expired cursor must drop every cached fact of the data set")
+	}
+	if !exists(elsewhere) {
+		t.Error("another data set's facts were dropped")
+	}
+	if cursors[registry.Pensioners] != "c1" || fmt.Sprint(feed.calls) != "[gone  c1]" {
+		t.Errorf("cursor %q after calls %v", cursors[registry.Pensioners], feed.calls)
+	}
+
+	// Caught up: a new change drops that person's facts only.
+	feed.pages["c1"] = registry.ChangesPage{Changes: []registry.Change{{PersonCode: other, Removed: true}}, NextCursor: "c2"}
+	feed.pages["c2"] = registry.ChangesPage{NextCursor: "c2"}
+	changed, kept = put(registry.Pensioners, other), put(registry.Pensioners, testCode)
+	if err := f.Follow(ctx, registry.Pensioners); err != nil {
+		t.Fatal(err)
+	}
+	if exists(changed) || !exists(kept) {
+		t.Errorf("after a change: changed person's facts exist %v, other's %v", exists(changed), exists(kept))
+	}
+	if cursors[registry.Pensioners] != "c2" {
+		t.Errorf("cursor %q", cursors[registry.Pensioners])
+	}
+}

@@ -1,0 +1,61 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+)
+
+// ErrCursorExpired means the registry no longer knows a changes cursor
+// (after a reset, or too old): follow the feed again from its start.
+var ErrCursorExpired = errors.New("registry changes cursor expired")
+
+// Change is one changed record of a changes feed. Removed: the person left
+// the data set.
+type Change struct {
+	PersonCode string
+	Removed    bool
+}
+
+// ChangesPage is one page of a data set's changes feed.
+type ChangesPage struct {
+	Changes    []Change
+	NextCursor string
+	HasMore    bool
+}
+
+// Changes reads the page of data set d's changed records after cursor
+// ("" for the start of the feed).
+func (c *Client) Changes(ctx context.Context, d Dataset, cursor string, limit int) (ChangesPage, error) {
+	st, ok := c.sets[d]
+	if !ok {
+		return ChangesPage{}, fmt.Errorf("registry: unknown data set %q", d)
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if cursor != "" {
+		q.Set("since", cursor)
+	}
+	body, err := c.fetch(ctx, st, "/dagr/v1/"+url.PathEscape(string(d))+"/changes?"+q.Encode())
+	if err != nil {
+		return ChangesPage{}, err
+	}
+	var doc struct {
+		Changes []struct {
+			PersonCode string `json:"personCode"`
+			Change     string `json:"change"`
+		} `json:"changes"`
+		NextCursor string `json:"nextCursor"`
+		HasMore    bool   `json:"hasMore"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return ChangesPage{}, fmt.Errorf("%w: %s: changes page: %w", ErrUnavailable, d, err)
+	}
+	p := ChangesPage{NextCursor: doc.NextCursor, HasMore: doc.HasMore, Changes: make([]Change, len(doc.Changes))}
+	for i, ch := range doc.Changes {
+		p.Changes[i] = Change{PersonCode: ch.PersonCode, Removed: ch.Change == "removed"}
+	}
+	return p, nil
+}
