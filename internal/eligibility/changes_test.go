@@ -26,7 +26,9 @@ func (f *fakeFeed) Changes(_ context.Context, _ registry.Dataset, cursor string,
 
 type memCursors map[registry.Dataset]string
 
-func (m memCursors) ChangeCursor(_ context.Context, d registry.Dataset) (string, error) { return m[d], nil }
+func (m memCursors) ChangeCursor(_ context.Context, d registry.Dataset) (string, error) {
+	return m[d], nil
+}
 func (m memCursors) SaveChangeCursor(_ context.Context, d registry.Dataset, c string) error {
 	m[d] = c
 	return nil
@@ -50,7 +52,7 @@ func TestChangeFollower(t *testing.T) {
 	exists := func(k string) bool { return rdb.Exists(ctx, k).Val() == 1 }
 
 	feed := &fakeFeed{pages: map[string]registry.ChangesPage{
-		"":  {Changes: []registry.Change{{PersonCode: testCode}}, NextCursor: "c1", HasMore: true},
+		"":   {Changes: []registry.Change{{PersonCode: testCode}}, NextCursor: "c1", HasMore: true},
 		"c1": {NextCursor: "c1"},
 	}}
 	cursors := memCursors{registry.Pensioners: "gone"}
