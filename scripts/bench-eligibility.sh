@@ -124,6 +124,19 @@ bin/loadgen closed -url "$AVIS_PUBLIC_URL/v1/eligibility" -c 16 -d 60s -codes "$
   -body-file <(echo '{"person":{"personCode":"{{code}}"},"pointOfSale":{"id":"bench-pos","terminalId":"t1"},"lines":[{"lineId":"1","goodsCode":"transport.ride","quantity":1,"amountCents":150}]}') \
   -H "Authorization: Bearer $PT" >/dev/null 2>&1
 
+# CPU time of every process by name (clock ticks), to tell where a
+# request's cost goes when they all share the machine.
+cpu_snapshot() {
+  cat /proc/[0-9]*/stat 2>/dev/null | awk '{i = index($0, "("); j = match($0, /\) [A-Z] /)
+    comm = substr($0, i + 1, j - i - 1); split(substr($0, j + 2), f, " "); s[comm] += f[12] + f[13]}
+    END {for (k in s) print k, s[k]}' | sort >"$1"
+}
+cpu_per_request() { # before after requests
+  local hz; hz=$(getconf CLK_TCK)
+  join "$1" "$2" | awk -v n="$3" -v hz="$hz" '{d = $3 - $2; if (d > 0 && ($1 == "gateway" || $1 == "wrk" || $1 == "postgres" || $1 == "redis-server" || $1 == "avis-mocks"))
+    printf "%s %.0f us  ", $1, d / hz * 1e6 / n} END {print ""}'
+}
+
 wrk_run() { # name codes-file cycle path conns
   local out rps p50 p99 non2xx
   out=$(CODES_FILE=$2 CYCLE=$3 REQ_PATH=$4 wrk -t"$THREADS" -c"$5" -d"$DURATION" --latency \
@@ -134,14 +147,21 @@ wrk_run() { # name codes-file cycle path conns
   non2xx=$(awk '/Non-2xx or 3xx/{print $NF}' <<<"$out")
   printf '%-40s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
   echo "$rps" >"$W/rps-$1"
+  awk '/requests in/{print $1}' <<<"$out" >"$W/requests-$1"
 }
 
 echo "wrk: $THREADS thread(s), $CONNS connections ($COLD_CONNS cold), $DURATION each; gateway, mocks, PostgreSQL, Redis and the load share $(nproc) cores"
+cpu_snapshot "$W/cpu0"
 wrk_run a-bare "$W/warm.codes" 1 /bench/bare "$CONNS"
+cpu_snapshot "$W/cpu1"
+echo "  CPU per request: $(cpu_per_request "$W/cpu0" "$W/cpu1" "$(cat "$W/requests-a-bare")")"
 
 rt0=$(metric "$ROUNDTRIPS"); ch0=$(metric "$CHECKS"); mg0=$(redis_mget); rg0=$(metric "$REGISTRY")
+cpu_snapshot "$W/cpu2"
 wrk_run b-eligibility-warm "$W/warm.codes" 1 /v1/eligibility "$CONNS"
+cpu_snapshot "$W/cpu3"
 rt1=$(metric "$ROUNDTRIPS"); ch1=$(metric "$CHECKS"); mg1=$(redis_mget); rg1=$(metric "$REGISTRY")
+echo "  CPU per request: $(cpu_per_request "$W/cpu2" "$W/cpu3" "$((ch1 - ch0))")"
 
 kv() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1==k{print $2}'; }
 peak=$(cat "$W/rps-b-eligibility-warm")
