@@ -131,16 +131,20 @@ cpu_snapshot() {
     comm = substr($0, i + 1, j - i - 1); split(substr($0, j + 2), f, " "); s[comm] += f[12] + f[13]}
     END {for (k in s) print k, s[k]}' | sort >"$1"
 }
-cpu_per_request() { # before after requests
+cpu_per_request() { # before after requests wrk-cpu-file
   local hz; hz=$(getconf CLK_TCK)
-  join "$1" "$2" | awk -v n="$3" -v hz="$hz" '{d = $3 - $2; if (d > 0 && ($1 == "gateway" || $1 == "wrk" || $1 == "postgres" || $1 == "redis-server" || $1 == "avis-mocks"))
-    printf "%s %.0f us  ", $1, d / hz * 1e6 / n} END {print ""}'
+  join "$1" "$2" | awk -v n="$3" -v hz="$hz" '{d = $3 - $2; if (d > 0 && ($1 == "gateway" || $1 == "postgres" || $1 == "redis-server" || $1 == "avis-mocks"))
+    printf "%s %.0f us  ", $1, d / hz * 1e6 / n}'
+  awk -v n="$3" '{printf "wrk %.0f us\n", ($1 + $2) * 1e6 / n}' "$4"
 }
 
 wrk_run() { # name codes-file cycle path conns
   local out rps p50 p99 non2xx
-  out=$(CODES_FILE=$2 CYCLE=$3 REQ_PATH=$4 wrk -t"$THREADS" -c"$5" -d"$DURATION" --latency \
-    -s scripts/loadgen/eligibility.lua -H "Authorization: Bearer $PT" "$AVIS_PUBLIC_URL" 2>&1)
+  # bash's time keyword: wrk's own CPU (it is gone before the next snapshot).
+  local TIMEFORMAT='%U %S'
+  { time CODES_FILE=$2 CYCLE=$3 REQ_PATH=$4 wrk -t"$THREADS" -c"$5" -d"$DURATION" --latency \
+    -s scripts/loadgen/eligibility.lua -H "Authorization: Bearer $PT" "$AVIS_PUBLIC_URL" >"$W/wrk-out" 2>&1; } 2>"$W/wrk-cpu-$1"
+  out=$(cat "$W/wrk-out")
   rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
   p50=$(awk '$1=="50%"{print $2}' <<<"$out")
   p99=$(awk '$1=="99%"{print $2}' <<<"$out")
@@ -154,14 +158,14 @@ echo "wrk: $THREADS thread(s), $CONNS connections ($COLD_CONNS cold), $DURATION 
 cpu_snapshot "$W/cpu0"
 wrk_run a-bare "$W/warm.codes" 1 /bench/bare "$CONNS"
 cpu_snapshot "$W/cpu1"
-echo "  CPU per request: $(cpu_per_request "$W/cpu0" "$W/cpu1" "$(cat "$W/requests-a-bare")")"
+echo "  CPU per request: $(cpu_per_request "$W/cpu0" "$W/cpu1" "$(cat "$W/requests-a-bare")" "$W/wrk-cpu-a-bare")"
 
 rt0=$(metric "$ROUNDTRIPS"); ch0=$(metric "$CHECKS"); mg0=$(redis_mget); rg0=$(metric "$REGISTRY")
 cpu_snapshot "$W/cpu2"
 wrk_run b-eligibility-warm "$W/warm.codes" 1 /v1/eligibility "$CONNS"
 cpu_snapshot "$W/cpu3"
 rt1=$(metric "$ROUNDTRIPS"); ch1=$(metric "$CHECKS"); mg1=$(redis_mget); rg1=$(metric "$REGISTRY")
-echo "  CPU per request: $(cpu_per_request "$W/cpu2" "$W/cpu3" "$((ch1 - ch0))")"
+echo "  CPU per request: $(cpu_per_request "$W/cpu2" "$W/cpu3" "$((ch1 - ch0))" "$W/wrk-cpu-b-eligibility-warm")"
 
 kv() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1==k{print $2}'; }
 peak=$(cat "$W/rps-b-eligibility-warm")

@@ -56,6 +56,19 @@ func (d *decoder) varint() int64 {
 	return v
 }
 
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCodec
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
 // date reads a date written by days; days outside 1700..2300 are refused.
 func (d *decoder) date() time.Time {
 	n := d.varint()

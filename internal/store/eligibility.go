@@ -263,23 +263,18 @@ func (r recentDecision) decision() (eligibility.Decision, error) {
 	p := int(r.providerLen)
 	d := eligibility.Decision{ID: r.id, Provider: string(r.blob[:p]), PersonRef: slices.Clone(r.blob[p : p+32]),
 		At: time.UnixMicro(r.at).UTC(), CreatedAt: time.UnixMicro(r.created).UTC(), ExpiresAt: time.UnixMicro(r.expires).UTC(), WithLines: r.withLines}
-	var dd decisionDoc
-	if err := json.Unmarshal(r.blob[p+32:], &dd); err != nil {
+	var err error
+	if d.Benefits, d.TotalCents, err = eligibility.DecodeApplied(r.blob[p+32:]); err != nil {
 		return d, fmt.Errorf("decode decision: %w", err)
 	}
-	d.Benefits, d.TotalCents = dd.Benefits, dd.TotalCents
 	return d, nil
 }
 
-// decisionDocs encodes the stored JSON of each decision's benefits.
+// decisionDocs encodes the stored form of each decision's benefits.
 func decisionDocs(ds []eligibility.Decision) ([][]byte, error) {
 	docs := make([][]byte, len(ds))
 	for i, d := range ds {
-		doc, err := json.Marshal(decisionDoc{Benefits: d.Benefits, TotalCents: d.TotalCents})
-		if err != nil {
-			return nil, fmt.Errorf("encode decision: %w", err)
-		}
-		docs[i] = doc
+		docs[i] = eligibility.AppendApplied(nil, d.Benefits, d.TotalCents)
 	}
 	return docs, nil
 }
@@ -291,7 +286,7 @@ func decisionDocs(ds []eligibility.Decision) ([][]byte, error) {
 func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decision, docs [][]byte) error {
 	rows := make([][]any, len(ds))
 	for i, d := range ds {
-		rows[i] = []any{d.ID, d.Provider, d.PersonRef, d.At, d.CreatedAt, d.ExpiresAt, d.WithLines, docs[i]}
+		rows[i] = []any{[16]byte(d.ID), d.Provider, d.PersonRef, d.At, d.CreatedAt, d.ExpiresAt, d.WithLines, docs[i]}
 	}
 	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"eligibility_decisions"},
 		[]string{"id", "provider_reg_no", "person_ref", "checked_at", "created_at", "expires_at", "with_lines", "benefits"},
@@ -332,11 +327,6 @@ func (s *Eligibility) purge(ctx context.Context) {
 	}
 }
 
-// decisionDoc is the stored JSON of a decision's benefits.
-type decisionDoc struct {
-	Benefits   []eligibility.Applied `json:"benefits"`
-	TotalCents int64                 `json:"totalCents"`
-}
 
 // Decision returns a decision, from memory while its batch is pending,
 // else from the database; ErrNotFound if there is none. A decision younger
@@ -398,11 +388,9 @@ func readDecision(ctx context.Context, q rowQuerier, id uuid.UUID) (eligibility.
 	if err != nil {
 		return d, fmt.Errorf("read decision: %w", err)
 	}
-	var dd decisionDoc
-	if err := json.Unmarshal(doc, &dd); err != nil {
+	if d.Benefits, d.TotalCents, err = eligibility.DecodeApplied(doc); err != nil {
 		return d, fmt.Errorf("decode decision: %w", err)
 	}
-	d.Benefits, d.TotalCents = dd.Benefits, dd.TotalCents
 	return d, nil
 }
 

@@ -75,12 +75,13 @@ SELECT id, seq FROM t`
 // returns the seq of each transaction it inserted.
 func insertGroup(ctx context.Context, q querier, jobs []*insertJob) (map[uuid.UUID]int64, error) {
 	n := len(jobs)
-	ids, decisions, receiptIDs := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
+	// uuids as [16]byte: pgx encodes uuid.UUID through its text form.
+	ids, decisions, receiptIDs := make([][16]byte, n), make([][16]byte, n), make([][16]byte, n)
 	providers, keys, receiptNumbers := make([]string, n), make([]string, n), make([]string, n)
 	hashes, persons, digests, contents := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
 	occurred, accepted := make([]time.Time, n), make([]time.Time, n)
 	totals := make([]*int64, n)
-	var lt []uuid.UUID
+	var lt [][16]byte
 	var lpos []int16
 	var lbid, lgrantor, lekk []string
 	var lver []int32

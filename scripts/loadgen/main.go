@@ -344,7 +344,11 @@ func runTransactions(args []string) error {
 		return errors.New("no decision had a benefit that applies: check the sample persons and benefits")
 	}
 
-	// Phase 2: transactions.
+	// Phase 2: transactions, over raw kept-alive connections (see raw.go).
+	target, err := url.Parse(*base)
+	if err != nil {
+		return err
+	}
 	var st stats
 	var receipts sync.Map
 	next.Store(0)
@@ -352,6 +356,12 @@ func runTransactions(args []string) error {
 	start = time.Now()
 	for range *conns {
 		wg.Go(func() {
+			rc := &rawConn{addr: target.Host, keepBody: true}
+			defer func() {
+				if rc.c != nil {
+					rc.c.Close()
+				}
+			}()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(ready) {
@@ -360,14 +370,18 @@ func runTransactions(args []string) error {
 				p := ready[i]
 				body := fmt.Sprintf(`{"decisionId":%q,"receiptNumber":"B-%d","occurredAt":%q,"totalCents":150,"benefits":[{"benefitId":%q,"discountCents":%d}]}`,
 					p.decision, i, time.Now().UTC().Format(time.RFC3339), p.benefit, p.cents)
+				req := rawRequest("POST", target, "/v1/transactions", append(auth, fmt.Sprintf("Idempotency-Key: bench-%s-%d", run, i)), []byte(body))
 				t0 := time.Now()
-				status, out, err := do(ctx, client, "POST", *base+"/v1/transactions", []byte(body), append(auth, fmt.Sprintf("Idempotency-Key: bench-%s-%d", run, i)))
+				status, err := rc.roundTrip(req)
+				if errors.Is(err, io.EOF) && status != 0 {
+					err = nil
+				}
 				st.add(result{latency: time.Since(t0), status: status, err: err})
 				if status == 201 && i%max(1, len(ready) / *samples) == 0 {
 					var t struct {
 						ReceiptID string `json:"receiptId"`
 					}
-					if json.Unmarshal(out, &t) == nil {
+					if json.Unmarshal(rc.body, &t) == nil {
 						receipts.Store(i, t.ReceiptID)
 					}
 				}

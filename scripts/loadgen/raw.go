@@ -23,20 +23,7 @@ import (
 // renderRequests renders one request per code (or one without codes).
 func renderRequests(target *url.URL, method string, body []byte, cs *codes, hdrs []string) [][]byte {
 	path := target.RequestURI()
-	one := func(b []byte) []byte {
-		var buf bytes.Buffer
-		fmt.Fprintf(&buf, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, path, target.Host)
-		for _, h := range hdrs {
-			buf.WriteString(h)
-			buf.WriteString("\r\n")
-		}
-		if b != nil {
-			fmt.Fprintf(&buf, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(b))
-		}
-		buf.WriteString("\r\n")
-		buf.Write(b)
-		return buf.Bytes()
-	}
+	one := func(b []byte) []byte { return rawRequest(method, target, path, hdrs, b) }
 	if len(cs.list) == 0 || !bytes.Contains(body, []byte("{{code}}")) {
 		return [][]byte{one(body)}
 	}
@@ -51,6 +38,9 @@ type rawConn struct {
 	addr string
 	c    net.Conn
 	r    *bufio.Reader
+	// keepBody makes exchange keep the response body in body.
+	keepBody bool
+	body     []byte
 }
 
 func (rc *rawConn) roundTrip(req []byte) (int, error) {
@@ -109,7 +99,10 @@ func (rc *rawConn) exchange(req []byte) (int, error) {
 			closing = bytes.EqualFold(v, []byte("close"))
 		}
 	}
+	rc.body = rc.body[:0]
 	switch {
+	case chunked && rc.keepBody:
+		return 0, errors.New("chunked responses are not kept")
 	case chunked:
 		for {
 			l, err := rc.r.ReadSlice('\n')
@@ -126,6 +119,11 @@ func (rc *rawConn) exchange(req []byte) (int, error) {
 			if size == 0 {
 				break
 			}
+		}
+	case length >= 0 && rc.keepBody:
+		rc.body = append(rc.body[:0], make([]byte, length)...)
+		if _, err := io.ReadFull(rc.r, rc.body); err != nil {
+			return 0, err
 		}
 	case length >= 0:
 		if _, err := rc.r.Discard(length); err != nil {
@@ -192,4 +190,20 @@ func runOpenLoop(target *url.URL, reqs [][]byte, cycle bool, rate, conns int, du
 	}
 	wg.Wait()
 	return &st, dur, exhausted.Load()
+}
+
+// rawRequest renders one request.
+func rawRequest(method string, target *url.URL, path string, headers []string, body []byte) []byte {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, path, target.Host)
+	for _, h := range headers {
+		buf.WriteString(h)
+		buf.WriteString("\r\n")
+	}
+	if body != nil {
+		fmt.Fprintf(&buf, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(body))
+	}
+	buf.WriteString("\r\n")
+	buf.Write(body)
+	return buf.Bytes()
 }
