@@ -129,4 +129,3 @@ func DecodeApplied(b []byte) ([]Applied, int64, error) {
 	}
 	return as, total, nil
 }
-

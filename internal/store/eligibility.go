@@ -327,7 +327,6 @@ func (s *Eligibility) purge(ctx context.Context) {
 	}
 }
 
-
 // Decision returns a decision, from memory while its batch is pending,
 // else from the database; ErrNotFound if there is none. A decision younger
 // than decisionWait that is not found yet may still be in another
