@@ -900,12 +900,15 @@ type PersonCode = string
 
 // PersonList defines model for PersonList.
 type PersonList struct {
-	Added           *int64     `json:"added,omitempty"`
-	Id              string     `json:"id"`
-	PreviousVersion *int       `json:"previousVersion,omitempty"`
-	Removed         *int64     `json:"removed,omitempty"`
-	Size            int64      `json:"size"`
-	UpdatedAt       *time.Time `json:"updatedAt,omitempty"`
+	Added           *int64 `json:"added,omitempty"`
+	Id              string `json:"id"`
+	PreviousVersion *int   `json:"previousVersion,omitempty"`
+
+	// ReceiptId The signed receipt of the current version (`GET /v1/receipts/{receiptId}`), proof of what the gateway accepted and when.
+	ReceiptId *openapi_types.UUID `json:"receiptId,omitempty"`
+	Removed   *int64              `json:"removed,omitempty"`
+	Size      int64               `json:"size"`
+	UpdatedAt *time.Time          `json:"updatedAt,omitempty"`
 
 	// Version 0 while nothing has been applied.
 	Version int `json:"version"`
@@ -1121,6 +1124,9 @@ type Upload struct {
 	ListVersion *int          `json:"listVersion,omitempty"`
 	Mode        *UploadMode   `json:"mode,omitempty"`
 	Policy      *UploadPolicy `json:"policy,omitempty"`
+
+	// ReceiptId The signed receipt of that version (status applied).
+	ReceiptId *openapi_types.UUID `json:"receiptId,omitempty"`
 
 	// RowsRead Data rows read so far (valid or not).
 	RowsRead *int64 `json:"rowsRead,omitempty"`

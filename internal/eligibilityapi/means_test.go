@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/avis-lv/gateway/internal/registry/registrytest"
+	"github.com/avis-lv/gateway/internal/signing"
 	"github.com/avis-lv/gateway/mocks/server"
 )
 
@@ -150,5 +151,47 @@ func TestPersonListBenefits(t *testing.T) {
 	push("remove", "list-push-0002")
 	if d := e.check(e.provider, byCode(pupil), lunch); d.status("school-lunch") != "absent" {
 		t.Errorf("after removal from the list: %+v", d)
+	}
+}
+
+// Each list version gets a signed receipt, named by the push's answer, the
+// list and the upload, and readable only by the list's grantor.
+func TestListVersionReceipt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pupil := code(t, "2014-09-01", 222)
+	res := e.h.Do("POST", "/v1/lists/receipted/members", e.grantor,
+		map[string]any{"mode": "replace", "members": []map[string]any{{"personCode": pupil}}}, "Idempotency-Key", "list-receipt-1")
+	var pushed struct {
+		Version   int    `json:"version"`
+		ReceiptID string `json:"receiptId"`
+	}
+	res.JSON(t, &pushed)
+	if res.Status != 200 || pushed.Version != 1 || pushed.ReceiptID == "" {
+		t.Fatalf("push: %d %s", res.Status, res.Body)
+	}
+	var list struct {
+		ReceiptID string `json:"receiptId"`
+	}
+	e.h.Do("GET", "/v1/lists/receipted", e.grantor, nil).JSON(t, &list)
+	if list.ReceiptID != pushed.ReceiptID {
+		t.Errorf("the list names receipt %q, the push %q", list.ReceiptID, pushed.ReceiptID)
+	}
+	res = e.h.Do("GET", "/v1/receipts/"+pushed.ReceiptID, e.grantor, nil, "Accept", "application/xml")
+	if res.Status != 200 {
+		t.Fatalf("receipt: %d %s", res.Status, res.Body)
+	}
+	el, err := signing.NewVerifier(e.mock.Signer.Certificate()).Verify(res.Body)
+	if err != nil {
+		t.Fatalf("the receipt does not verify: %v\n%s", err, res.Body)
+	}
+	for path, want := range map[string]string{"Kind": "list_version", "ListVersion/ListId": "receipted", "ListVersion/Version": "1",
+		"ListVersion/Size": "1", "ListVersion/Mode": "replace", "ListVersion/Grantor": grantorOrg} {
+		if got := el.FindElement(path); got == nil || got.Text() != want {
+			t.Errorf("%s in the signed receipt: %v, want %s", path, got, want)
+		}
+	}
+	if res := e.h.Do("GET", "/v1/receipts/"+pushed.ReceiptID, e.grantor2, nil); res.Status != 404 {
+		t.Errorf("another grantor reads the receipt: %d", res.Status)
 	}
 }

@@ -99,6 +99,8 @@ type List struct {
 	// many codes it added and removed.
 	PreviousVersion int
 	Added, Removed  int64
+	// ReceiptID names the signed receipt of the current version.
+	ReceiptID *uuid.UUID
 }
 
 // Member is one person in a list. Code is the normalised 11-digit personal
@@ -162,6 +164,8 @@ type Upload struct {
 	ValidRows   *int64
 	InvalidRows *int64
 	ListVersion *int
+	// ReceiptID names the signed receipt of the version it made.
+	ReceiptID *uuid.UUID
 	Failure     *Failure
 	Attempts    int
 	CreatedAt   time.Time

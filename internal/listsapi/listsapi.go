@@ -66,6 +66,7 @@ func listToAPI(l lists.List) api.PersonList {
 	if l.Version > 0 {
 		prev, added, removed := l.PreviousVersion, l.Added, l.Removed
 		out.PreviousVersion, out.Added, out.Removed = &prev, &added, &removed
+		out.ReceiptId = l.ReceiptID
 	}
 	return out
 }
@@ -133,6 +134,7 @@ func uploadToAPI(u lists.Upload, lang string) api.Upload {
 	bytes, rows, read := u.Bytes, u.RowsRead, u.BytesRead
 	out.Bytes, out.RowsRead, out.BytesRead = &bytes, &rows, &read
 	out.RowsTotal, out.ValidRows, out.InvalidRows, out.ListVersion = u.RowsTotal, u.ValidRows, u.InvalidRows, u.ListVersion
+	out.ReceiptId = u.ReceiptID
 	if u.StartedAt != nil {
 		t := u.StartedAt.UTC()
 		out.StartedAt = &t

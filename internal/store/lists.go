@@ -16,6 +16,7 @@ import (
 
 	"github.com/avis-lv/gateway/internal/idempotency"
 	"github.com/avis-lv/gateway/internal/lists"
+	"github.com/avis-lv/gateway/internal/transactions"
 	"github.com/avis-lv/gateway/internal/personcode"
 	"github.com/avis-lv/gateway/internal/signing"
 )
@@ -40,10 +41,10 @@ func (s *Lists) List(ctx context.Context, id string) (lists.List, error) {
 	var l lists.List
 	err := s.pool.QueryRow(ctx, `
 		SELECT l.id, l.grantor_reg_no, l.current_version, l.size, l.updated_at,
-			coalesce(v.previous_version, 0), coalesce(v.added, 0), coalesce(v.removed, 0)
+			coalesce(v.previous_version, 0), coalesce(v.added, 0), coalesce(v.removed, 0), v.receipt_id
 		FROM person_lists l
 		LEFT JOIN person_list_versions v ON v.list_id = l.id AND v.version = l.current_version
-		WHERE l.id = $1`, id).Scan(&l.ID, &l.Grantor, &l.Version, &l.Size, &l.UpdatedAt, &l.PreviousVersion, &l.Added, &l.Removed)
+		WHERE l.id = $1`, id).Scan(&l.ID, &l.Grantor, &l.Version, &l.Size, &l.UpdatedAt, &l.PreviousVersion, &l.Added, &l.Removed, &l.ReceiptID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, lists.ErrNotFound
 	}
@@ -264,13 +265,23 @@ func (t *listTx) Publish(ctx context.Context, _ lists.List, meta lists.VersionMe
 		added, removed = size-common, prev.Size-common
 	}
 	version := prev.Version + 1
+	receiptID := uuid.Must(uuid.NewV7())
 	var createdAt time.Time
 	if err := t.tx.QueryRow(ctx, `
-		INSERT INTO person_list_versions (list_id, version, member_set, previous_version, mode, size, added, removed, upload_id, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		INSERT INTO person_list_versions (list_id, version, member_set, previous_version, mode, size, added, removed, upload_id, created_by, receipt_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		RETURNING created_at`,
-		prev.ID, version, set, prev.Version, string(t.mode), size, added, removed, meta.UploadID, meta.CreatedBy).Scan(&createdAt); err != nil {
+		prev.ID, version, set, prev.Version, string(t.mode), size, added, removed, meta.UploadID, meta.CreatedBy, receiptID).Scan(&createdAt); err != nil {
 		return lists.List{}, fmt.Errorf("record version: %w", err)
+	}
+	// The receipt is written with the version it attests; the receipt
+	// signer signs it in the background (or when it is first fetched).
+	rec := transactions.ListVersionReceipt(receiptID, transactions.ListVersion{ListID: prev.ID, Grantor: prev.Grantor, Mode: string(t.mode),
+		Version: version, Previous: prev.Version, Size: size, Added: added, Removed: removed, UploadID: meta.UploadID, CreatedAt: createdAt.UTC()})
+	if _, err := t.tx.Exec(ctx, `
+		INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		rec.ID, rec.Kind, rec.SubjectID, rec.Owner, rec.AcceptedAt, rec.Digest[:], rec.Content); err != nil {
+		return lists.List{}, fmt.Errorf("record version receipt: %w", err)
 	}
 	if _, err := t.tx.Exec(ctx, `
 		UPDATE person_lists SET current_version = $2, current_set = $3, size = $4, updated_at = $5 WHERE id = $1`,
@@ -279,7 +290,7 @@ func (t *listTx) Publish(ctx context.Context, _ lists.List, meta lists.VersionMe
 	}
 	return lists.List{
 		ID: prev.ID, Grantor: prev.Grantor, Version: version, Size: size, UpdatedAt: createdAt.UTC(),
-		PreviousVersion: prev.Version, Added: added, Removed: removed,
+		PreviousVersion: prev.Version, Added: added, Removed: removed, ReceiptID: &receiptID,
 	}, nil
 }
 
@@ -354,7 +365,8 @@ func (s *Lists) Finish(ctx context.Context, id uuid.UUID, owner string, o lists.
 
 const uploadColumns = `id, list_id, grantor_reg_no, created_by, status, format, policy, mode, filename, bytes, sha256,
 	rows_read, bytes_read, rows_total, valid_rows, invalid_rows, list_version,
-	failure_code, failure_row, failure_detail, attempts, created_at, started_at, finished_at`
+	failure_code, failure_row, failure_detail, attempts, created_at, started_at, finished_at,
+	(SELECT v.receipt_id FROM person_list_versions v WHERE v.list_id = list_uploads.list_id AND v.version = list_uploads.list_version)`
 
 func scanUpload(row pgx.Row) (lists.Upload, error) {
 	var u lists.Upload
@@ -363,7 +375,7 @@ func scanUpload(row pgx.Row) (lists.Upload, error) {
 	var frow *int
 	err := row.Scan(&u.ID, &u.ListID, &u.Grantor, &u.CreatedBy, &u.Status, &u.Format, &u.Policy, &u.Mode, &u.Filename,
 		&u.Bytes, &sum, &u.RowsRead, &u.BytesRead, &u.RowsTotal, &u.ValidRows, &u.InvalidRows, &u.ListVersion,
-		&code, &frow, &detail, &u.Attempts, &u.CreatedAt, &u.StartedAt, &u.FinishedAt)
+		&code, &frow, &detail, &u.Attempts, &u.CreatedAt, &u.StartedAt, &u.FinishedAt, &u.ReceiptID)
 	if err != nil {
 		return u, err
 	}

@@ -106,6 +106,38 @@ func reversalReceipt(id uuid.UUID, t Transaction, at time.Time, reason string) R
 	return newReceipt(id, KindReversal, t.ID.String(), t.Provider, at, b.String())
 }
 
+// ListVersion is what a person list version's receipt attests.
+type ListVersion struct {
+	ListID, Grantor, Mode string
+	Version, Previous     int
+	Size, Added, Removed  int64
+	UploadID              *uuid.UUID
+	CreatedAt             time.Time
+}
+
+// ListVersionReceipt builds the unsigned receipt of a person list version.
+func ListVersionReceipt(id uuid.UUID, v ListVersion) Receipt {
+	var b strings.Builder
+	b.WriteString(`<Receipt xmlns="` + ReceiptNamespace + `">`)
+	element(&b, "ReceiptId", id.String())
+	element(&b, "Kind", KindListVersion)
+	element(&b, "AcceptedAt", instant(v.CreatedAt))
+	b.WriteString("<ListVersion>")
+	element(&b, "ListId", v.ListID)
+	element(&b, "Grantor", v.Grantor)
+	element(&b, "Version", strconv.Itoa(v.Version))
+	element(&b, "PreviousVersion", strconv.Itoa(v.Previous))
+	element(&b, "Mode", v.Mode)
+	element(&b, "Size", strconv.FormatInt(v.Size, 10))
+	element(&b, "Added", strconv.FormatInt(v.Added, 10))
+	element(&b, "Removed", strconv.FormatInt(v.Removed, 10))
+	if v.UploadID != nil {
+		element(&b, "UploadId", v.UploadID.String())
+	}
+	b.WriteString("</ListVersion></Receipt>")
+	return newReceipt(id, KindListVersion, v.ListID+":"+strconv.Itoa(v.Version), v.Grantor, v.CreatedAt, b.String())
+}
+
 // newReceipt wraps a receipt document written in exclusive canonical form:
 // its SHA-256 is the DigestValue its enveloped signature will carry.
 func newReceipt(id uuid.UUID, kind, subject, owner string, at time.Time, content string) Receipt {

@@ -79,6 +79,7 @@ type Transaction struct {
 const (
 	KindTransaction = "transaction"
 	KindReversal    = "reversal"
+	KindListVersion = "list_version"
 )
 
 // Receipt is the gateway's signed acknowledgement of an accepted push.
