@@ -165,12 +165,12 @@ type Upload struct {
 	InvalidRows *int64
 	ListVersion *int
 	// ReceiptID names the signed receipt of the version it made.
-	ReceiptID *uuid.UUID
-	Failure     *Failure
-	Attempts    int
-	CreatedAt   time.Time
-	StartedAt   *time.Time
-	FinishedAt  *time.Time
+	ReceiptID  *uuid.UUID
+	Failure    *Failure
+	Attempts   int
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
 }
 
 // Failure is why an upload was rejected or failed: a stable code, the row

@@ -16,9 +16,9 @@ import (
 
 	"github.com/avis-lv/gateway/internal/idempotency"
 	"github.com/avis-lv/gateway/internal/lists"
-	"github.com/avis-lv/gateway/internal/transactions"
 	"github.com/avis-lv/gateway/internal/personcode"
 	"github.com/avis-lv/gateway/internal/signing"
+	"github.com/avis-lv/gateway/internal/transactions"
 )
 
 // Lists stores person lists, their versions and members, and list uploads.
