@@ -283,14 +283,17 @@ func (e PeriodLimitPeriod) Valid() bool {
 
 // Defines values for ReceiptKind.
 const (
-	ReceiptKindListVersion ReceiptKind = "list_version"
-	ReceiptKindReversal    ReceiptKind = "reversal"
-	ReceiptKindTransaction ReceiptKind = "transaction"
+	ReceiptKindBenefitVersion ReceiptKind = "benefit_version"
+	ReceiptKindListVersion    ReceiptKind = "list_version"
+	ReceiptKindReversal       ReceiptKind = "reversal"
+	ReceiptKindTransaction    ReceiptKind = "transaction"
 )
 
 // Valid indicates whether the value is a known member of the ReceiptKind enum.
 func (e ReceiptKind) Valid() bool {
 	switch e {
+	case ReceiptKindBenefitVersion:
+		return true
 	case ReceiptKindListVersion:
 		return true
 	case ReceiptKindReversal:
@@ -646,6 +649,9 @@ type Benefit struct {
 
 	// Providers Registration numbers of the admitted providers.
 	Providers []RegistrationNumber `json:"providers"`
+
+	// ReceiptId The signed receipt of this version (`GET /v1/receipts/{receiptId}`), with the SHA-256 of the instruction as accepted.
+	ReceiptId *openapi_types.UUID `json:"receiptId,omitempty"`
 
 	// RecipientGroup Exactly one of `registryGroup` and `personListId`.
 	RecipientGroup RecipientGroup     `json:"recipientGroup"`

@@ -6,6 +6,7 @@ package benefits
 import (
 	"context"
 	"errors"
+	"github.com/google/uuid"
 	"time"
 )
 
@@ -99,6 +100,9 @@ type Benefit struct {
 	Status    Status
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// ReceiptID names the signed receipt of this version (none for
+	// versions made before receipts were).
+	ReceiptID *uuid.UUID
 	Instruction
 }
 

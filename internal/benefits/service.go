@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"slices"
 	"time"
 )
@@ -65,6 +66,8 @@ func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruct
 	if !created {
 		b.CreatedAt = prev.CreatedAt
 	}
+	receipt := uuid.Must(uuid.NewV7())
+	b.ReceiptID = &receipt
 	if err := s.store.SaveVersion(ctx, b, caller.ClientID, feedChanges(prev.Providers, in.Providers)); err != nil {
 		if errors.Is(err, ErrConcurrentVersion) {
 			return Benefit{}, false, err
@@ -131,6 +134,8 @@ func (s *Service) Withdraw(ctx context.Context, caller Caller, id string) error 
 	b.Version++
 	b.Status = StatusWithdrawn
 	b.UpdatedAt = s.now().UTC()
+	receipt := uuid.Must(uuid.NewV7())
+	b.ReceiptID = &receipt
 	if err := s.store.SaveVersion(ctx, b, caller.ClientID, feedChanges(prev.Providers, nil)); err != nil {
 		return fmt.Errorf("withdraw benefit %s: %w", id, err)
 	}

@@ -195,3 +195,47 @@ func TestListVersionReceipt(t *testing.T) {
 		t.Errorf("another grantor reads the receipt: %d", res.Status)
 	}
 }
+
+// Each benefit version gets a signed receipt naming the version and the
+// SHA-256 of the instruction as accepted; withdrawing makes another.
+func TestBenefitVersionReceipt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var put struct {
+		Version   int    `json:"version"`
+		ReceiptID string `json:"receiptId"`
+	}
+	e.benefit(e.grantor, "receipted-ride", nil).JSON(t, &put)
+	if put.Version != 1 || put.ReceiptID == "" {
+		t.Fatalf("put: %+v", put)
+	}
+	res := e.h.Do("GET", "/v1/receipts/"+put.ReceiptID, e.grantor, nil, "Accept", "application/xml")
+	el, err := signing.NewVerifier(e.mock.Signer.Certificate()).Verify(res.Body)
+	if res.Status != 200 || err != nil {
+		t.Fatalf("receipt: %d %v\n%s", res.Status, err, res.Body)
+	}
+	for path, want := range map[string]string{"Kind": "benefit_version", "BenefitVersion/BenefitId": "receipted-ride",
+		"BenefitVersion/Version": "1", "BenefitVersion/Status": "active", "BenefitVersion/Grantor": grantorOrg} {
+		if got := el.FindElement(path); got == nil || got.Text() != want {
+			t.Errorf("%s in the signed receipt: %v, want %s", path, got, want)
+		}
+	}
+	if got := el.FindElement("BenefitVersion/InstructionSHA256"); got == nil || len(got.Text()) != 64 {
+		t.Errorf("instruction digest: %v", got)
+	}
+	if res := e.h.Do("GET", "/v1/receipts/"+put.ReceiptID, e.grantor2, nil); res.Status != 404 {
+		t.Errorf("another grantor reads the receipt: %d", res.Status)
+	}
+	if res := e.h.Do("DELETE", "/v1/benefits/receipted-ride", e.grantor, nil); res.Status != 204 {
+		t.Fatalf("withdraw: %d %s", res.Status, res.Body)
+	}
+	var got struct {
+		Version   int    `json:"version"`
+		Status    string `json:"status"`
+		ReceiptID string `json:"receiptId"`
+	}
+	e.h.Do("GET", "/v1/benefits/receipted-ride", e.grantor, nil).JSON(t, &got)
+	if got.Version != 2 || got.Status != "withdrawn" || got.ReceiptID == "" || got.ReceiptID == put.ReceiptID {
+		t.Errorf("after withdrawal: %+v", got)
+	}
+}

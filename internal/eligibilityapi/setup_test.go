@@ -75,7 +75,7 @@ func newEnv(t testing.TB, opts ...gatewaytest.Option) *env {
 }
 
 // benefit puts a benefit instruction as grantor.
-func (e *env) benefit(token, id string, in map[string]any) {
+func (e *env) benefit(token, id string, in map[string]any) gatewaytest.Response {
 	e.t.Helper()
 	base := map[string]any{
 		"name": id, "category": "transport", "ekkCode": "6421", "validFrom": "2026-01-01", "validTo": "2027-12-31",
@@ -90,6 +90,7 @@ func (e *env) benefit(token, id string, in map[string]any) {
 	if res.Status != http.StatusCreated && res.Status != http.StatusOK {
 		e.t.Fatalf("put benefit %s: %d %s", id, res.Status, res.Body)
 	}
+	return res
 }
 
 // decision is the decoded answer of a check.

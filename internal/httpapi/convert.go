@@ -76,6 +76,7 @@ func benefitToAPI(b benefits.Benefit) api.Benefit {
 		Discount:   discountToAPI(b.Discount),
 		GoodsCodes: b.GoodsCodes,
 		Providers:  b.Providers,
+		ReceiptId:  b.ReceiptID,
 	}
 	if b.Description != "" {
 		out.Description = &b.Description

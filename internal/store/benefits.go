@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/avis-lv/gateway/internal/benefits"
+	"github.com/avis-lv/gateway/internal/transactions"
 )
 
 // FeedChannel is the PostgreSQL notification channel that carries the
@@ -28,12 +30,12 @@ func NewBenefits(pool *pgxpool.Pool) *Benefits { return &Benefits{pool: pool} }
 
 var _ benefits.Store = (*Benefits)(nil)
 
-const benefitColumns = `b.id, b.grantor_reg_no, v.version, v.status, b.created_at, v.created_at, v.instruction`
+const benefitColumns = `b.id, b.grantor_reg_no, v.version, v.status, b.created_at, v.created_at, v.receipt_id, v.instruction`
 
 func scanBenefit(row pgx.Row) (benefits.Benefit, error) {
 	var b benefits.Benefit
 	var doc []byte
-	if err := row.Scan(&b.ID, &b.Grantor, &b.Version, &b.Status, &b.CreatedAt, &b.UpdatedAt, &doc); err != nil {
+	if err := row.Scan(&b.ID, &b.Grantor, &b.Version, &b.Status, &b.CreatedAt, &b.UpdatedAt, &b.ReceiptID, &doc); err != nil {
 		return b, err
 	}
 	if err := json.Unmarshal(doc, &b.Instruction); err != nil {
@@ -100,12 +102,23 @@ func (s *Benefits) SaveVersion(ctx context.Context, b benefits.Benefit, createdB
 		}
 		_, err := tx.Exec(ctx, `
 			INSERT INTO benefit_versions (benefit_id, version, status, instruction, ekk_code, valid_from, valid_to,
-				priority, combinable, list_id, registry_group, created_at, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), NULLIF($11, ''), $12, $13)`,
+				priority, combinable, list_id, registry_group, created_at, created_by, receipt_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), NULLIF($11, ''), $12, $13, $14)`,
 			b.ID, b.Version, b.Status, doc, b.EKKCode, b.ValidFrom, validTo,
-			b.Priority, b.Combinable, b.RecipientGroup.PersonListID, b.RecipientGroup.RegistryGroup, b.UpdatedAt, createdBy)
+			b.Priority, b.Combinable, b.RecipientGroup.PersonListID, b.RecipientGroup.RegistryGroup, b.UpdatedAt, createdBy, b.ReceiptID)
 		if err != nil {
 			return fmt.Errorf("insert benefit version: %w", err)
+		}
+		if b.ReceiptID != nil {
+			// The receipt is written with the version it attests; the
+			// receipt signer signs it in the background (or when fetched).
+			rec := transactions.BenefitVersionReceipt(*b.ReceiptID, transactions.BenefitVersion{BenefitID: b.ID, Grantor: b.Grantor,
+				Status: string(b.Status), Version: b.Version, InstructionSHA256: sha256.Sum256(doc), CreatedAt: b.UpdatedAt})
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				rec.ID, rec.Kind, rec.SubjectID, rec.Owner, rec.AcceptedAt, rec.Digest[:], rec.Content); err != nil {
+				return fmt.Errorf("insert benefit version receipt: %w", err)
+			}
 		}
 		if len(notify) == 0 {
 			return nil
@@ -165,7 +178,7 @@ func (s *Benefits) Feed(ctx context.Context, provider string, since int64, limit
 		var it benefits.FeedItem
 		var doc []byte
 		b := &it.Benefit
-		if err := rows.Scan(&it.Seq, &it.Admitted, &it.ChangedAt, &b.ID, &b.Grantor, &b.Version, &b.Status, &b.CreatedAt, &b.UpdatedAt, &doc); err != nil {
+		if err := rows.Scan(&it.Seq, &it.Admitted, &it.ChangedAt, &b.ID, &b.Grantor, &b.Version, &b.Status, &b.CreatedAt, &b.UpdatedAt, &b.ReceiptID, &doc); err != nil {
 			return nil, fmt.Errorf("instruction feed: %w", err)
 		}
 		if err := json.Unmarshal(doc, &b.Instruction); err != nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -136,6 +137,32 @@ func ListVersionReceipt(id uuid.UUID, v ListVersion) Receipt {
 	}
 	b.WriteString("</ListVersion></Receipt>")
 	return newReceipt(id, KindListVersion, v.ListID+":"+strconv.Itoa(v.Version), v.Grantor, v.CreatedAt, b.String())
+}
+
+// BenefitVersion is what a benefit instruction version's receipt attests:
+// the version and the SHA-256 of its instruction as stored.
+type BenefitVersion struct {
+	BenefitID, Grantor, Status string
+	Version                    int
+	InstructionSHA256          [32]byte
+	CreatedAt                  time.Time
+}
+
+// BenefitVersionReceipt builds the unsigned receipt of a benefit version.
+func BenefitVersionReceipt(id uuid.UUID, v BenefitVersion) Receipt {
+	var b strings.Builder
+	b.WriteString(`<Receipt xmlns="` + ReceiptNamespace + `">`)
+	element(&b, "ReceiptId", id.String())
+	element(&b, "Kind", KindBenefitVersion)
+	element(&b, "AcceptedAt", instant(v.CreatedAt))
+	b.WriteString("<BenefitVersion>")
+	element(&b, "BenefitId", v.BenefitID)
+	element(&b, "Grantor", v.Grantor)
+	element(&b, "Version", strconv.Itoa(v.Version))
+	element(&b, "Status", v.Status)
+	element(&b, "InstructionSHA256", hex.EncodeToString(v.InstructionSHA256[:]))
+	b.WriteString("</BenefitVersion></Receipt>")
+	return newReceipt(id, KindBenefitVersion, v.BenefitID+":"+strconv.Itoa(v.Version), v.Grantor, v.CreatedAt, b.String())
 }
 
 // newReceipt wraps a receipt document written in exclusive canonical form:

@@ -77,9 +77,10 @@ type Transaction struct {
 
 // Receipt kinds.
 const (
-	KindTransaction = "transaction"
-	KindReversal    = "reversal"
-	KindListVersion = "list_version"
+	KindTransaction    = "transaction"
+	KindReversal       = "reversal"
+	KindListVersion    = "list_version"
+	KindBenefitVersion = "benefit_version"
 )
 
 // Receipt is the gateway's signed acknowledgement of an accepted push.
