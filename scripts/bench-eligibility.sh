@@ -177,6 +177,11 @@ for share in 4 2; do # a quarter, then half of the peak, open loop
   printf '%-40s %10s req/s   p50 %6sms   p99 %6sms   non-2xx %s (open loop at %s/s)\n' "b-eligibility-warm at 1/$share of peak" \
     "$(kv rps "$rate_out")" "$(kv p50_ms "$rate_out")" "$(kv p99_ms "$rate_out")" "$(kv non2xx "$rate_out")" "$rate"
 done
+# The same open-loop load on the bare route: the floor this machine sets.
+rate_out=$(bin/loadgen rate -url "$AVIS_PUBLIC_URL/bench/bare" -rate "$rate" -c 64 -d "$DURATION" -codes "$W/warm.codes" -cycle \
+  -body-file <(echo '{"person":{"personCode":"{{code}}"},"pointOfSale":{"id":"bench-pos","terminalId":"t1"},"lines":[{"lineId":"1","goodsCode":"transport.ride","quantity":1,"amountCents":150}]}'))
+printf '%-40s %10s req/s   p50 %6sms   p99 %6sms   non-2xx %s (open loop at %s/s)\n' "a-bare at the same rate" \
+  "$(kv rps "$rate_out")" "$(kv p50_ms "$rate_out")" "$(kv p99_ms "$rate_out")" "$(kv non2xx "$rate_out")" "$rate"
 
 for ds in person eid pensioners learners honour-families orphans needy disability repressed; do
   curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' -d '{"latencyMs":20}' "$MOCKS/__admin/scenarios/$ds"
