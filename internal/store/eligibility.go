@@ -66,7 +66,7 @@ const (
 // writes; without it each decision is written on its own.
 func NewEligibility(pool *pgxpool.Pool, log *slog.Logger) *Eligibility {
 	return &Eligibility{pool: pool, log: log, pending: map[uuid.UUID]eligibility.Decision{},
-		recent: map[uuid.UUID]int32{}, ring: make([]recentDecision, maxRecentDecisions), wake: make(chan struct{}, 1)}
+		recent: map[uuid.UUID]int32{}, ring: make([]recentDecision, 1024), wake: make(chan struct{}, 1)}
 }
 
 var _ eligibility.Store = (*Eligibility)(nil)
@@ -220,10 +220,14 @@ func (s *Eligibility) flush(ctx context.Context) {
 	s.mu.Lock()
 	for i, d := range batch {
 		delete(s.pending, d.ID)
-		if s.count == maxRecentDecisions {
-			s.dropOldest()
+		if s.count == len(s.ring) {
+			if len(s.ring) < maxRecentDecisions {
+				s.growRing()
+			} else {
+				s.dropOldest()
+			}
 		}
-		slot := (s.head + s.count) % maxRecentDecisions
+		slot := (s.head + s.count) % len(s.ring)
 		s.ring[slot] = compactDecision(d, docs[i])
 		s.recent[d.ID] = int32(slot)
 		s.count++
@@ -238,8 +242,21 @@ func (s *Eligibility) flush(ctx context.Context) {
 func (s *Eligibility) dropOldest() {
 	delete(s.recent, s.ring[s.head].id)
 	s.ring[s.head] = recentDecision{}
-	s.head = (s.head + 1) % maxRecentDecisions
+	s.head = (s.head + 1) % len(s.ring)
 	s.count--
+}
+
+// growRing doubles the ring (up to maxRecentDecisions), oldest first at
+// the start; the caller holds s.mu. The ring grows with the check rate
+// instead of taking its whole size at start.
+func (s *Eligibility) growRing() {
+	ring := make([]recentDecision, min(2*len(s.ring), maxRecentDecisions))
+	for i := range s.count {
+		r := s.ring[(s.head+i)%len(s.ring)]
+		ring[i] = r
+		s.recent[r.id] = int32(i)
+	}
+	s.ring, s.head = ring, 0
 }
 
 // recentDecision is a written decision in one allocation: provider, person

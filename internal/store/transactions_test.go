@@ -395,3 +395,29 @@ func BenchmarkInsert(b *testing.B) {
 		}
 	})
 }
+
+// The in-memory ring of written decisions grows as checks come; every
+// decision is still found as itself after it grew.
+func TestRecentDecisionsGrow(t *testing.T) {
+	t.Parallel()
+	txs, el, _ := newTxStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { el.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(10 * time.Millisecond) // Run has started
+	ds := make([]eligibility.Decision, 5000)
+	for i := range ds {
+		ds[i] = decision("40000000001", fmt.Sprint("grow-", i), applied("b", int64(i), nil))
+		if err := el.SaveDecision(ctx, ds[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the batches are written
+	for i, d := range ds {
+		got, err := txs.Decision(ctx, d.ID)
+		if err != nil || got.ID != d.ID || *got.Benefits[0].DiscountCents != int64(i) {
+			t.Fatalf("decision %d: %v %+v", i, err, got)
+		}
+	}
+}
