@@ -19,7 +19,7 @@ func BenchmarkCheckWarm(b *testing.B) {
 	pensioner := code(b, "1945-04-15", 111)
 	e.mock.Person(pensioner, registrytest.Pensioner("1945-04-15", riga))
 	e.benefit(e.grantor, "riga-pensioner-ride", map[string]any{"conditions": map[string]any{"municipality": riga}})
-	body := []byte(`{"person":{"personCode":"` + pensioner + `"},"pointOfSale":{"id":"p"},"lines":[{"lineId":"1","goodsCode":"transport.ride","amountCents":150}]}`)
+	body := []byte(`{"person":{"personCode":"` + pensioner + `"},"pointOfSale":{"id":"p"},"lines":[{"lineId":"1","goodsCode":"transport.ride","quantity":1,"amountCents":150}]}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	send := func() {
 		req, _ := http.NewRequest("POST", e.h.URL+"/v1/eligibility", bytes.NewReader(body))

@@ -52,6 +52,7 @@ type node struct {
 
 	// strings
 	minLen, maxLen int64 // maxLen < 0: unbounded
+	pattern        *regexp.Regexp
 	leaf           *openapi3.Schema
 	leafOpts       []openapi3.SchemaValidationOption
 	enumStrings    []string
@@ -194,13 +195,17 @@ func (c *compiler) compile(s *openapi3.Schema) (*node, bool) {
 			n.maxLen = int64(*s.MaxLength)
 		}
 		if s.Pattern != "" {
-			if _, err := regexp.Compile(s.Pattern); err != nil {
+			// Compiled as kin-openapi compiles it (its \uXXXX rewrite
+			// included), so that both match the same strings.
+			re, err := regexp.Compile(kinPatternRewrite.ReplaceAllString(s.Pattern, `\x{${code}}`))
+			if err != nil {
 				return nil, false
 			}
+			n.pattern = re
 		}
-		if s.Pattern != "" || s.Format != "" {
-			// kin-openapi itself checks the string: its format and
-			// pattern rules are the ones to match.
+		if s.Format != "" {
+			// kin-openapi itself checks a format: its rules are the ones
+			// to match.
 			leaf := *s
 			leaf.AllOf = nil
 			n.leaf, n.leafOpts = &leaf, append([]openapi3.SchemaValidationOption{openapi3.VisitAsRequest()}, c.opts...)
@@ -573,6 +578,9 @@ func (n *node) checkString(s string) bool {
 			return false
 		}
 	}
+	if n.pattern != nil && !n.pattern.MatchString(s) {
+		return false
+	}
 	if n.leaf != nil && n.leaf.VisitJSON(s, n.leafOpts...) != nil {
 		return false
 	}
@@ -645,6 +653,10 @@ func (p *parser) number(n *node) bool {
 	}
 	return true
 }
+
+// kinPatternRewrite is kin-openapi's rewrite of ECMA \uXXXX escapes in
+// patterns (openapi3.intoGoRegexp).
+var kinPatternRewrite = regexp.MustCompile(`(?P<replaced_with_slash_x>\\u)(?P<code>[0-9A-F]{4})`)
 
 var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 

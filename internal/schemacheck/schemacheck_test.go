@@ -86,3 +86,16 @@ func TestCompileRefusesWhatItDoesNotKnow(t *testing.T) {
 		}
 	}
 }
+
+// Patterns match as kin-openapi's do, \uXXXX escapes included.
+func TestPattern(t *testing.T) {
+	chk, ok := Compile(schema(t, `{"type":"string","pattern":"^\\u0041[0-9]{2}$"}`))
+	if !ok {
+		t.Fatal("not compiled")
+	}
+	for body, want := range map[string]bool{`"A12"`: true, `"B12"`: false, `"A1"`: false, `"A123"`: false} {
+		if got := chk.Valid([]byte(body)); got != want {
+			t.Errorf("Valid(%s) = %v, want %v", body, got, want)
+		}
+	}
+}

@@ -34,6 +34,7 @@ type Eligibility struct {
 	mu      sync.Mutex
 	pending map[uuid.UUID]eligibility.Decision
 	queue   []eligibility.Decision
+	spare   []eligibility.Decision // the last batch's array, for the next queue
 	// recent keeps written decisions for the transactions that follow them
 	// within seconds, oldest first in order, so that most reports need no
 	// database read for their decision.
@@ -193,7 +194,7 @@ func (s *Eligibility) Run(ctx context.Context) {
 func (s *Eligibility) flush(ctx context.Context) {
 	s.mu.Lock()
 	batch := s.queue
-	s.queue = nil
+	s.queue, s.spare = s.spare[:0], nil // the spare's array is reused: no regrowth every batch
 	s.mu.Unlock()
 	if len(batch) == 0 {
 		return
@@ -235,6 +236,8 @@ func (s *Eligibility) flush(ctx context.Context) {
 	for s.count > 0 && !now.Before(time.UnixMicro(s.ring[s.head].expires)) {
 		s.dropOldest()
 	}
+	clear(batch)
+	s.spare = batch[:0]
 	s.mu.Unlock()
 }
 
