@@ -98,6 +98,7 @@ func (c *csvReader) start() error {
 			return ferr
 		}
 		c.v = newValidator(c.lim, hdr)
+		c.v.consumed = func() int64 { return c.read - int64(c.w-c.r) }
 		return nil
 	}
 }
@@ -444,5 +445,6 @@ func (c *csvReader) Close() error {
 	if c.fatal == nil {
 		c.fatal = &FileError{Code: CodeFileRead, Err: errors.New("reader closed")}
 	}
+	c.v.close()
 	return nil
 }

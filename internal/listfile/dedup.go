@@ -27,6 +27,7 @@ const (
 type codeSet struct {
 	buckets [1 << bucketBits][]byte
 	n       int
+	region  *region // the mapping the buckets live in, once presized
 }
 
 func newCodeSet() *codeSet { return &codeSet{} }

@@ -1,7 +1,11 @@
 package listfile
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/avis-lv/gateway/internal/personcode"
@@ -86,4 +90,53 @@ func BenchmarkCodeSetInsert(b *testing.B) {
 		s.insert(keys[i%len(keys)], i%len(keys)+2)
 	}
 	b.ReportMetric(float64(s.bytes())/float64(max(s.n, 1)), "bytes/code")
+}
+
+// A big CSV with a known size moves its duplicate table off the heap after
+// presizeAfter rows; duplicates on both sides of the move are still found,
+// and Close gives the mapping back.
+func TestDuplicateTableOffHeap(t *testing.T) {
+	const rows = 300_000
+	var b strings.Builder
+	b.WriteString("person_code,valid_from,valid_to\n")
+	for i := range rows {
+		fmt.Fprintf(&b, "32%09d,2026-01-01,\n", i)
+	}
+	fmt.Fprintf(&b, "32%09d,2026-01-01,\n", 7)       // first seen before the move
+	fmt.Fprintf(&b, "32%09d,2026-01-01,\n", 250_000) // first seen after it
+	file := b.String()
+	lim := DefaultLimits()
+	lim.SizeHint = int64(len(file))
+	rd, err := NewCSVReader(strings.NewReader(file), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rd.(*csvReader)
+	var dups []int
+	var valid int
+	for {
+		_, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		var re *RowError
+		switch {
+		case errors.As(err, &re) && re.Code == CodeRowDuplicate:
+			dups = append(dups, re.FirstRow)
+		case err != nil:
+			t.Fatal(err)
+		default:
+			valid++
+		}
+	}
+	if c.v.set.region == nil {
+		t.Fatal("the table stayed on the heap")
+	}
+	if valid != rows || fmt.Sprint(dups) != "[9 250002]" {
+		t.Fatalf("%d valid rows, duplicates of rows %v", valid, dups)
+	}
+	rd.Close()
+	if c.v.set.region != nil {
+		t.Error("Close kept the mapping")
+	}
 }

@@ -111,10 +111,19 @@ type validator struct {
 	set  *codeSet
 	rows int
 	errs int
+	// consumed reports the bytes of the file read so far (nil: unknown).
+	consumed func() int64
 }
 
 func newValidator(lim Limits, hdr header) *validator {
 	return &validator{lim: lim, hdr: hdr, set: newCodeSet()}
+}
+
+// close gives back what the duplicate table holds outside the heap.
+func (v *validator) close() {
+	if v != nil {
+		v.set.release()
+	}
 }
 
 // countRow counts a non-blank data row against MaxRows.
@@ -141,6 +150,11 @@ func (v *validator) check(line int, code, from, to string) (Row, error) {
 	r, rerr := v.hdr.names.row(line, code, from, to)
 	if rerr != nil {
 		return Row{}, v.rowError(rerr)
+	}
+	if v.rows == presizeAfter && v.lim.SizeHint > 0 && v.consumed != nil {
+		if n := v.consumed(); n > 0 {
+			v.set.presize(int(v.lim.SizeHint * int64(v.rows) / n))
+		}
 	}
 	if first, dup := v.set.insert(codeKey(r.PersonCode), line); dup {
 		return Row{}, v.rowError(&RowError{

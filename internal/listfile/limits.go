@@ -44,6 +44,10 @@ type Limits struct {
 	// rows are bad is the wrong file, and the error report must stay bounded.
 	// Zero means no limit.
 	MaxRowErrors int
+	// SizeHint is the file's size in bytes when it is known beforehand
+	// (0 otherwise). A CSV reader then sizes the duplicate table for the
+	// rows the file will hold and keeps it off the Go heap.
+	SizeHint int64
 	// TempDir holds a large shared-string table while an XLSX file is read;
 	// empty means the system default.
 	TempDir string

@@ -197,7 +197,9 @@ func (s *Service) openReader(ctx context.Context, u Upload) (listfile.Reader, *F
 	var rd listfile.Reader
 	switch u.Format {
 	case listfile.FormatCSV:
-		rd, err = listfile.NewCSVReader(storageReader{f}, s.cfg.Limits)
+		lim := s.cfg.Limits
+		lim.SizeHint = u.Bytes // the duplicate table is sized for the file's rows
+		rd, err = listfile.NewCSVReader(storageReader{f}, lim)
 		if err == nil {
 			rc := f
 			f = nil // the reader owns it now
