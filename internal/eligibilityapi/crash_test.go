@@ -7,10 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,7 +19,6 @@ import (
 	"github.com/avis-lv/gateway/internal/eligibility"
 	"github.com/avis-lv/gateway/internal/gateway/gatewaytest"
 	"github.com/avis-lv/gateway/internal/store"
-	"github.com/avis-lv/gateway/internal/store/storetest"
 )
 
 // TestKilledMidTransactions runs the gateway binary, reports transactions
@@ -37,21 +33,11 @@ func TestKilledMidTransactions(t *testing.T) {
 	}
 	t.Parallel()
 	const n = 600
-	bin := gatewaytest.BuildBinary(t)
-	dbURL := storetest.NewDatabase(t)
-	_, prefix := storetest.NewRedis(t)
-	ctx := context.Background()
-	pool, err := store.Open(ctx, dbURL, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	const provider = "40000000077"
-	secret, _ := auth.NewClientSecret()
-	if err := store.NewClients(pool).AddClient(ctx, auth.Client{ID: "crash-till", OrgRegNo: provider, OrgName: "Crash till",
-		Roles: []auth.Role{auth.RoleProvider}, SecretHash: auth.HashSecret(secret)}); err != nil {
-		t.Fatal(err)
-	}
+	g, pool, secret := gatewaytest.NewProcess(t,
+		auth.Client{ID: "crash-till", OrgRegNo: provider, OrgName: "Crash till", Roles: []auth.Role{auth.RoleProvider}},
+		"AVIS_SIGNING_KEY_FILE="+filepath.Join(t.TempDir(), "none.key"), "AVIS_UPLOAD_WORKERS=0", "AVIS_LOG_LEVEL=warn")
+	ctx := context.Background()
 	// The decisions the tills got before the gateway went down.
 	decisions := store.NewEligibility(pool, slog.New(slog.DiscardHandler))
 	ids := make([]uuid.UUID, n)
@@ -69,31 +55,14 @@ func TestKilledMidTransactions(t *testing.T) {
 		ids[i] = d.ID
 	}
 
-	dir := t.TempDir()
-	addr := gatewaytest.FreeAddr(t)
-	g := &gatewaytest.Process{T: t, Bin: bin, URL: "http://" + addr, Env: append(os.Environ(),
-		"AVIS_DATABASE_URL="+dbURL, "AVIS_ADDR="+addr, "AVIS_PUBLIC_URL=http://"+addr,
-		"AVIS_REDIS_ADDR="+storetest.RedisAddr(), "AVIS_REDIS_PREFIX="+prefix,
-		"AVIS_TOKEN_KEY_FILE="+filepath.Join(dir, "token.key"), "AVIS_SIGNING_KEY_FILE="+filepath.Join(dir, "none.key"),
-		"AVIS_UPLOAD_WORKERS=0", "AVIS_LOG_LEVEL=warn",
-	)}
 	g.Start()
-	status, body := g.Do("POST", "/oauth/token", "", strings.NewReader(url.Values{
-		"grant_type": {"client_credentials"}, "client_id": {"crash-till"}, "client_secret": {secret},
-	}.Encode()), "application/x-www-form-urlencoded")
-	if status != 200 {
-		t.Fatalf("token: %d %s", status, body)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	json.Unmarshal(body, &tok)
+	token := g.Token("crash-till", secret)
 
 	occurred := time.Now().UTC().Format(time.RFC3339)
 	send := func(i int) (int, txAnswer, error) {
 		b, _ := json.Marshal(map[string]any{"decisionId": ids[i], "receiptNumber": fmt.Sprint("K-", i), "occurredAt": occurred,
 			"totalCents": 150, "benefits": []any{claim("ride", 150)}})
-		status, raw, err := g.Try("POST", "/v1/transactions", tok.AccessToken, bytes.NewReader(b),
+		status, raw, err := g.Try("POST", "/v1/transactions", token, bytes.NewReader(b),
 			map[string]string{"Content-Type": "application/json", "Idempotency-Key": fmt.Sprint("crash-key-", i)})
 		var a txAnswer
 		if err == nil && status == 201 {

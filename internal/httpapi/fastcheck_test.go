@@ -21,7 +21,6 @@ func fastOps(t testing.TB) ([]string, map[string]*openapi3.Operation, *contract)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct.fast = compileFast(ct.doc, requestOptions())
 	byID := map[string]*openapi3.Operation{}
 	var ids []string
 	for op := range ct.fast {

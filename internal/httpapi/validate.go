@@ -116,7 +116,7 @@ func newContract(ctx context.Context) (*contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build openapi router: %w", err)
 	}
-	c := &contract{doc: doc, router: router, roles: map[*openapi3.Operation][][]auth.Role{}}
+	c := &contract{doc: doc, router: router, roles: map[*openapi3.Operation][][]auth.Role{}, fast: compileFast(doc, requestOptions())}
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			reqs := doc.Security
@@ -155,7 +155,6 @@ type bodyLimits struct {
 // caller's roles, parameters and body. It runs after authentication.
 func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 	opts := requestOptions()
-	ct.fast = compileFast(ct.doc, opts)
 	streamOpts := *opts
 	streamOpts.ExcludeRequestBody = true
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

@@ -6,18 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/avis-lv/gateway/internal/auth"
 	"github.com/avis-lv/gateway/internal/gateway/gatewaytest"
 	"github.com/avis-lv/gateway/internal/listfile/listgen"
-	"github.com/avis-lv/gateway/internal/store"
-	"github.com/avis-lv/gateway/internal/store/storetest"
 )
 
 // TestKilledWhileProcessing runs the gateway binary, kills it with SIGKILL
@@ -30,43 +24,12 @@ func TestKilledWhileProcessing(t *testing.T) {
 	}
 	t.Parallel()
 	const rows = 300_000
-	dir := t.TempDir()
-	bin := gatewaytest.BuildBinary(t)
-	dbURL := storetest.NewDatabase(t)
-	_, prefix := storetest.NewRedis(t)
+	g, pool, secret := gatewaytest.NewProcess(t,
+		auth.Client{ID: "crash-grantor", OrgRegNo: grantorA, OrgName: "Crash", Roles: []auth.Role{auth.RoleGrantor}},
+		"AVIS_UPLOAD_LEASE=2s", "AVIS_LOG_LEVEL=info")
 	ctx := context.Background()
-	pool, err := store.Open(ctx, dbURL, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	secret, _ := auth.NewClientSecret()
-	if err := store.NewClients(pool).AddClient(ctx, auth.Client{ID: "crash-grantor", OrgRegNo: grantorA, OrgName: "Crash", Roles: []auth.Role{auth.RoleGrantor}, SecretHash: auth.HashSecret(secret)}); err != nil {
-		t.Fatal(err)
-	}
-	addr := gatewaytest.FreeAddr(t)
-	g := &gatewaytest.Process{T: t, Bin: bin, URL: "http://" + addr, Env: append(os.Environ(),
-		"AVIS_DATABASE_URL="+dbURL,
-		"AVIS_ADDR="+addr,
-		"AVIS_PUBLIC_URL=http://"+addr,
-		"AVIS_REDIS_ADDR="+storetest.RedisAddr(),
-		"AVIS_REDIS_PREFIX="+prefix,
-		"AVIS_TOKEN_KEY_FILE="+filepath.Join(dir, "token.key"),
-		"AVIS_UPLOAD_LEASE=2s",
-		"AVIS_LOG_LEVEL=info",
-	)}
 	g.Start()
-
-	status, body := g.Do("POST", "/oauth/token", "", strings.NewReader(url.Values{
-		"grant_type": {"client_credentials"}, "client_id": {"crash-grantor"}, "client_secret": {secret},
-	}.Encode()), "application/x-www-form-urlencoded")
-	if status != 200 {
-		t.Fatalf("token: %d %s", status, body)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	json.Unmarshal(body, &tok)
+	token := g.Token("crash-grantor", secret)
 
 	var file bytes.Buffer
 	if _, err := listgen.WriteCSV(&file, listgen.Options{Rows: rows, BadShare: 0, Seed: 3}); err != nil {
@@ -77,7 +40,7 @@ func TestKilledWhileProcessing(t *testing.T) {
 	fw, _ := mw.CreateFormFile("file", "big.csv")
 	fw.Write(file.Bytes())
 	mw.Close()
-	status, body = g.Do("POST", "/v1/lists/crash/uploads", tok.AccessToken, &form, mw.FormDataContentType())
+	status, body := g.Do("POST", "/v1/lists/crash/uploads", token, &form, mw.FormDataContentType())
 	if status != 202 {
 		t.Fatalf("upload: %d %s", status, body)
 	}
@@ -87,7 +50,7 @@ func TestKilledWhileProcessing(t *testing.T) {
 	// Kill it once processing has really started.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, body = g.Do("GET", "/v1/uploads/"+u.ID, tok.AccessToken, nil, "")
+		_, body = g.Do("GET", "/v1/uploads/"+u.ID, token, nil, "")
 		json.Unmarshal(body, &u)
 		if u.Status == "processing" || u.Status == "applied" || time.Now().After(deadline) {
 			break
@@ -124,7 +87,7 @@ func TestKilledWhileProcessing(t *testing.T) {
 	g.Start()
 	deadline = time.Now().Add(40 * time.Second)
 	for {
-		_, body = g.Do("GET", "/v1/uploads/"+u.ID, tok.AccessToken, nil, "")
+		_, body = g.Do("GET", "/v1/uploads/"+u.ID, token, nil, "")
 		json.Unmarshal(body, &u)
 		if u.Status == "applied" || u.Status == "failed" || u.Status == "rejected" {
 			break

@@ -12,6 +12,7 @@ package schemacheck
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -385,10 +386,8 @@ func (p *parser) object(n *node, depth int) bool {
 		if !ok {
 			return false
 		}
-		for _, k := range keys {
-			if k == key {
-				return false // duplicate member: kin-openapi keeps the last
-			}
+		if slices.Contains(keys, key) {
+			return false // duplicate member: kin-openapi keeps the last
 		}
 		keys = append(keys, key)
 		p.ws()
@@ -440,17 +439,7 @@ func (n *node) complete(seen uint64, keys []string) bool {
 		return false
 	}
 	for name, pr := range n.props {
-		if !pr.hasDefault || pr.index >= 0 {
-			continue
-		}
-		found := false
-		for _, k := range keys {
-			if k == name {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if pr.hasDefault && pr.index < 0 && !slices.Contains(keys, name) {
 			return false
 		}
 	}
@@ -566,17 +555,8 @@ func (n *node) checkString(s string) bool {
 			return false
 		}
 	}
-	if len(n.enumStrings) > 0 {
-		found := false
-		for _, e := range n.enumStrings {
-			if e == s {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
+	if len(n.enumStrings) > 0 && !slices.Contains(n.enumStrings, s) {
+		return false
 	}
 	if n.pattern != nil && !n.pattern.MatchString(s) {
 		return false
@@ -622,17 +602,8 @@ func (p *parser) number(n *node) bool {
 		if n.int32Range && (v < -1<<31 || v > 1<<31-1) {
 			return false
 		}
-		if len(n.enumInts) > 0 {
-			found := false
-			for _, e := range n.enumInts {
-				if e == v {
-					found = true
-					break
-				}
-			}
-			if !found {
-				return false
-			}
+		if len(n.enumInts) > 0 && !slices.Contains(n.enumInts, v) {
+			return false
 		}
 		f = float64(v)
 	} else {
@@ -662,6 +633,15 @@ var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9
 
 func validJSONNumber(s string) bool { return jsonNumber.MatchString(s) }
 
+// Nodes that accept any value of their kind, for members and items no
+// schema describes.
+var (
+	anyObject  = &node{kind: kindObject, maxItems: -1, maxLen: -1}
+	anyArray   = &node{kind: kindArray, maxItems: -1, maxLen: -1}
+	anyBoolean = &node{kind: kindBoolean}
+	anyNumber  = &node{kind: kindNumber}
+)
+
 // skip passes over any one JSON value.
 func (p *parser) skip(depth int) bool {
 	if depth > maxDepth || p.i >= len(p.b) {
@@ -669,14 +649,14 @@ func (p *parser) skip(depth int) bool {
 	}
 	switch c := p.b[p.i]; {
 	case c == '{':
-		return p.object(&node{kind: kindObject, props: nil, maxItems: -1, maxLen: -1}, depth)
+		return p.object(anyObject, depth)
 	case c == '[':
-		return p.array(&node{kind: kindArray, maxItems: -1, maxLen: -1}, depth)
+		return p.array(anyArray, depth)
 	case c == '"':
 		_, ok := p.str()
 		return ok
 	case c == 't' || c == 'f':
-		return p.check(&node{kind: kindBoolean}, depth)
+		return p.check(anyBoolean, depth)
 	case c == 'n':
 		if !bytes.HasPrefix(p.b[p.i:], []byte("null")) {
 			return false
@@ -684,6 +664,6 @@ func (p *parser) skip(depth int) bool {
 		p.i += 4
 		return true
 	default:
-		return p.number(&node{kind: kindNumber})
+		return p.number(anyNumber)
 	}
 }

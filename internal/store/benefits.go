@@ -110,14 +110,10 @@ func (s *Benefits) SaveVersion(ctx context.Context, b benefits.Benefit, createdB
 			return fmt.Errorf("insert benefit version: %w", err)
 		}
 		if b.ReceiptID != nil {
-			// The receipt is written with the version it attests; the
-			// receipt signer signs it in the background (or when fetched).
 			rec := transactions.BenefitVersionReceipt(*b.ReceiptID, transactions.BenefitVersion{BenefitID: b.ID, Grantor: b.Grantor,
 				Status: string(b.Status), Version: b.Version, InstructionSHA256: sha256.Sum256(doc), CreatedAt: b.UpdatedAt})
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-				rec.ID, rec.Kind, rec.SubjectID, rec.Owner, rec.AcceptedAt, rec.Digest[:], rec.Content); err != nil {
-				return fmt.Errorf("insert benefit version receipt: %w", err)
+			if err := insertReceipt(ctx, tx, rec); err != nil {
+				return err
 			}
 		}
 		if len(notify) == 0 {

@@ -160,11 +160,7 @@ func (s *Eligibility) SaveDecision(ctx context.Context, d eligibility.Decision) 
 		s.mu.Unlock()
 	}
 	one := []eligibility.Decision{d}
-	docs, err := decisionDocs(one)
-	if err != nil {
-		return err
-	}
-	return s.copyDecisions(ctx, one, docs)
+	return s.copyDecisions(ctx, one, decisionDocs(one))
 }
 
 // Run writes queued decisions in batches until ctx ends, and deletes
@@ -199,11 +195,8 @@ func (s *Eligibility) flush(ctx context.Context) {
 	if len(batch) == 0 {
 		return
 	}
-	docs, err := decisionDocs(batch)
-	if err == nil {
-		err = s.copyDecisions(ctx, batch, docs)
-	}
-	if err != nil {
+	docs := decisionDocs(batch)
+	if err := s.copyDecisions(ctx, batch, docs); err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("write eligibility decisions; will retry", "decisions", len(batch), "error", err)
 		}
@@ -263,13 +256,13 @@ func (s *Eligibility) growRing() {
 }
 
 // recentDecision is a written decision in one allocation: provider, person
-// reference and the stored JSON of its benefits are packed into blob.
+// reference and the stored form of its benefits are packed into blob.
 type recentDecision struct {
 	id                   uuid.UUID
 	at, created, expires int64 // unix microseconds
 	withLines            bool
 	providerLen          uint16
-	blob                 []byte // provider, person_ref, benefits JSON
+	blob                 []byte // provider, person_ref, benefits (AppendApplied)
 }
 
 func compactDecision(d eligibility.Decision, doc []byte) recentDecision {
@@ -291,12 +284,12 @@ func (r recentDecision) decision() (eligibility.Decision, error) {
 }
 
 // decisionDocs encodes the stored form of each decision's benefits.
-func decisionDocs(ds []eligibility.Decision) ([][]byte, error) {
+func decisionDocs(ds []eligibility.Decision) [][]byte {
 	docs := make([][]byte, len(ds))
 	for i, d := range ds {
 		docs[i] = eligibility.AppendApplied(nil, d.Benefits, d.TotalCents)
 	}
-	return docs, nil
+	return docs
 }
 
 // copyDecisions writes decisions by COPY into the unlogged table. A batch
@@ -318,11 +311,11 @@ func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decisi
 		}
 		return nil
 	}
-	n := len(rows)
-	ids, providers, refs, docs := make([]uuid.UUID, n), make([]string, n), make([][]byte, n), make([][]byte, n)
+	n := len(ds)
+	ids, providers, refs := make([][16]byte, n), make([]string, n), make([][]byte, n)
 	checked, created, expires, withLines := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]bool, n)
 	for i, d := range ds {
-		ids[i], providers[i], refs[i], docs[i] = d.ID, d.Provider, d.PersonRef, rows[i][7].([]byte)
+		ids[i], providers[i], refs[i] = d.ID, d.Provider, d.PersonRef
 		checked[i], created[i], expires[i], withLines[i] = d.At, d.CreatedAt, d.ExpiresAt, d.WithLines
 	}
 	_, err = s.pool.Exec(ctx, `

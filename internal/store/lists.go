@@ -274,14 +274,10 @@ func (t *listTx) Publish(ctx context.Context, _ lists.List, meta lists.VersionMe
 		prev.ID, version, set, prev.Version, string(t.mode), size, added, removed, meta.UploadID, meta.CreatedBy, receiptID).Scan(&createdAt); err != nil {
 		return lists.List{}, fmt.Errorf("record version: %w", err)
 	}
-	// The receipt is written with the version it attests; the receipt
-	// signer signs it in the background (or when it is first fetched).
 	rec := transactions.ListVersionReceipt(receiptID, transactions.ListVersion{ListID: prev.ID, Grantor: prev.Grantor, Mode: string(t.mode),
 		Version: version, Previous: prev.Version, Size: size, Added: added, Removed: removed, UploadID: meta.UploadID, CreatedAt: createdAt.UTC()})
-	if _, err := t.tx.Exec(ctx, `
-		INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		rec.ID, rec.Kind, rec.SubjectID, rec.Owner, rec.AcceptedAt, rec.Digest[:], rec.Content); err != nil {
-		return lists.List{}, fmt.Errorf("record version receipt: %w", err)
+	if err := insertReceipt(ctx, t.tx, rec); err != nil {
+		return lists.List{}, err
 	}
 	if _, err := t.tx.Exec(ctx, `
 		UPDATE person_lists SET current_version = $2, current_set = $3, size = $4, updated_at = $5 WHERE id = $1`,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/avis-lv/gateway/internal/eligibility"
@@ -345,6 +346,24 @@ func (s *Transactions) RegisterCertificate(ctx context.Context, der []byte) erro
 	sum := sha256.Sum256(der)
 	if _, err := s.pool.Exec(ctx, `INSERT INTO signing_certificates (sha256, der) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sum[:], der); err != nil {
 		return fmt.Errorf("register signing certificate: %w", err)
+	}
+	return nil
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// insertReceipt writes an unsigned receipt in the caller's transaction, so
+// that it is durable together with what it attests; the receipt signer
+// signs it afterwards (or when it is first fetched).
+func insertReceipt(ctx context.Context, q execer, r transactions.Receipt) error {
+	_, err := q.Exec(ctx, `
+		INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		r.ID, r.Kind, r.SubjectID, r.Owner, r.AcceptedAt, r.Digest[:], r.Content)
+	if err != nil {
+		return fmt.Errorf("insert %s receipt: %w", r.Kind, err)
 	}
 	return nil
 }

@@ -44,9 +44,9 @@ type insertOutcome struct {
 
 // groupInsertSQL writes transactions, their benefits and their receipts in
 // one statement: each row of x is a transaction; line rows name theirs by
-// id. ON CONFLICT DO NOTHING skips a
-// transaction whose key or decision is taken (also by an earlier row of
-// the same group) and then its lines and receipt too.
+// id. ON CONFLICT DO NOTHING skips a transaction whose key or decision is
+// taken (also by an earlier row of the same group), and then its lines and
+// receipt too.
 const groupInsertSQL = `
 WITH x AS (
 	SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::uuid[], $6::bytea[], $7::text[],

@@ -3,12 +3,13 @@
 //
 //	loadgen rate   -url URL -rate N -d 10s -body-file F [-codes FILE] [-H 'K: V']...
 //	loadgen closed -url URL -c N -d 10s -body-file F [-codes FILE] [-H 'K: V']...
-//	loadgen transactions -base URL -token T -codes FILE -decisions N -c N [-benefit ID]
+//	loadgen transactions -base URL -token T -codes FILE -decisions N -c N [-receipts N]
 //
-// rate is open-loop: requests start on a fixed schedule whether or not
-// earlier ones have finished, and latency is measured from the scheduled
-// start, so a stall shows in the percentiles instead of slowing the load
-// (no coordinated omission). closed keeps c requests in flight. A body may
+// rate is open-loop over raw connections (raw.go): requests start on a
+// fixed schedule whether or not earlier ones have finished, and a request
+// that had to wait for a free connection counts from its scheduled start,
+// so a stall shows in the percentiles instead of slowing the load (no
+// coordinated omission). closed keeps c requests in flight. A body may
 // hold {{code}}, replaced by the next personal code of -codes (each used
 // once, in order, so that every request asks about a different person).
 //
@@ -211,11 +212,24 @@ func runHTTP(mode string, args []string) error {
 		return err
 	}
 	cs.cycle = *cycle
+	if mode == "rate" {
+		u, err := url.Parse(*target)
+		if err != nil {
+			return err
+		}
+		st, elapsed, ranOut := runOpenLoop(u, renderRequests(u, *method, body, cs, hdrs), cs.cycle, *rate, *conns, *dur)
+		if ranOut {
+			fmt.Fprintln(os.Stderr, "loadgen: ran out of personal codes before the end")
+		}
+		fmt.Println(st.line(mode, elapsed))
+		return nil
+	}
 	templated := bytes.Contains(body, []byte("{{code}}"))
 	client := newClient(*conns)
 	var st stats
 	var exhausted atomic.Bool
-	one := func(ctx context.Context, scheduled time.Time) {
+	one := func(ctx context.Context) {
+		start := time.Now()
 		b := body
 		if templated {
 			c, ok := cs.take()
@@ -229,19 +243,7 @@ func runHTTP(mode string, args []string) error {
 		if ctx.Err() != nil {
 			return // cut off by the end of the run, not a result
 		}
-		st.add(result{latency: time.Since(scheduled), status: status, err: err})
-	}
-	if mode == "rate" {
-		u, err := url.Parse(*target)
-		if err != nil {
-			return err
-		}
-		st, elapsed, ranOut := runOpenLoop(u, renderRequests(u, *method, body, cs, hdrs), cs.cycle, *rate, *conns, *dur)
-		if ranOut {
-			fmt.Fprintln(os.Stderr, "loadgen: ran out of personal codes before the end")
-		}
-		fmt.Println(st.line(mode, elapsed))
-		return nil
+		st.add(result{latency: time.Since(start), status: status, err: err})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *dur+5*time.Second)
 	defer cancel()
@@ -251,7 +253,7 @@ func runHTTP(mode string, args []string) error {
 	for range *conns {
 		wg.Go(func() {
 			for time.Now().Before(end) && !exhausted.Load() {
-				one(ctx, time.Now())
+				one(ctx)
 			}
 		})
 	}

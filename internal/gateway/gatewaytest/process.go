@@ -2,14 +2,25 @@ package gatewaytest
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/avis-lv/gateway/internal/auth"
+	"github.com/avis-lv/gateway/internal/store"
+	"github.com/avis-lv/gateway/internal/store/storetest"
 )
 
 // Process is the real gateway binary run as a child process, for tests
@@ -22,6 +33,52 @@ type Process struct {
 
 	cmd *exec.Cmd
 	log *bytes.Buffer
+}
+
+// NewProcess builds the gateway binary and prepares it to run on a free
+// loopback address with a database and a Redis prefix of its own, and one
+// client (whose secret it returns). env is added to the environment. The
+// pool, on the same database, is closed at the end of the test.
+func NewProcess(t testing.TB, client auth.Client, env ...string) (*Process, *pgxpool.Pool, string) {
+	t.Helper()
+	bin := BuildBinary(t)
+	dbURL := storetest.NewDatabase(t)
+	_, prefix := storetest.NewRedis(t)
+	pool, err := store.Open(context.Background(), dbURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	secret, err := auth.NewClientSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.SecretHash = auth.HashSecret(secret)
+	if err := store.NewClients(pool).AddClient(context.Background(), client); err != nil {
+		t.Fatal(err)
+	}
+	addr := FreeAddr(t)
+	g := &Process{T: t, Bin: bin, URL: "http://" + addr, Env: append(append(os.Environ(),
+		"AVIS_DATABASE_URL="+dbURL, "AVIS_ADDR="+addr, "AVIS_PUBLIC_URL=http://"+addr,
+		"AVIS_REDIS_ADDR="+storetest.RedisAddr(), "AVIS_REDIS_PREFIX="+prefix,
+		"AVIS_TOKEN_KEY_FILE="+filepath.Join(t.TempDir(), "token.key"),
+	), env...)}
+	return g, pool, secret
+}
+
+// Token gets an access token for a client from the running process.
+func (g *Process) Token(clientID, secret string) string {
+	g.T.Helper()
+	status, body := g.Do("POST", "/oauth/token", "", strings.NewReader(url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret},
+	}.Encode()), "application/x-www-form-urlencoded")
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &tok) != nil {
+		g.T.Fatalf("token: %d %s", status, body)
+	}
+	return tok.AccessToken
 }
 
 // BuildBinary builds cmd/gateway into the test's temporary directory.
