@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/avis-lv/gateway/internal/means"
 	"github.com/avis-lv/gateway/internal/registry"
 )
 
@@ -24,7 +25,9 @@ type ChangeCursors interface {
 
 // ChangeFollower drops the cached facts of every person a registry reports
 // as changed, so that a death, a move or a lost status shows in answers
-// within a poll interval instead of after the cache TTL.
+// within a poll interval instead of after the cache TTL. For the eID data
+// set it also drops the cached resolution of every card the changed record
+// lists, so that a card declared invalid, or a new card, is seen at once.
 type ChangeFollower struct {
 	feed     ChangesFeed
 	cursors  ChangeCursors
@@ -111,9 +114,12 @@ func (f *ChangeFollower) Follow(ctx context.Context, d Dataset) error {
 			return err
 		}
 		if len(page.Changes) > 0 {
-			keys := make([]string, len(page.Changes))
-			for i, c := range page.Changes {
-				keys[i] = f.cache.factsKey(d, f.cache.PersonKey(c.PersonCode))
+			keys := make([]string, 0, len(page.Changes))
+			for _, c := range page.Changes {
+				keys = append(keys, f.cache.factsKey(d, f.cache.PersonKey(c.PersonCode)))
+				if d == registry.EID {
+					keys = append(keys, f.cardKeys(c)...)
+				}
 			}
 			if err := f.cache.drop(ctx, keys); err != nil {
 				return err
@@ -131,4 +137,23 @@ func (f *ChangeFollower) Follow(ctx context.Context, d Dataset) error {
 		}
 	}
 	return nil
+}
+
+// cardKeys are the cache keys of the eID card resolutions a changed eID
+// record names. A card the record no longer lists at all keeps its cached
+// resolution until that expires (the means TTL at most).
+func (f *ChangeFollower) cardKeys(c registry.Change) []string {
+	if len(c.Record) == 0 {
+		return nil
+	}
+	rec, err := registry.DecodeEID(c.Record)
+	if err != nil {
+		f.log.Warn("eID change record not understood; its cards stay cached until they expire", "error", err)
+		return nil
+	}
+	keys := make([]string, 0, len(rec.Cards))
+	for _, card := range rec.Cards {
+		keys = append(keys, f.cache.meansKey(string(means.EIDCard), card.Number))
+	}
+	return keys
 }

@@ -88,3 +88,38 @@ func TestChangeFollower(t *testing.T) {
 		t.Errorf("cursor %q", cursors[registry.Pensioners])
 	}
 }
+
+// A changed eID record drops the cached resolution of each card it lists,
+// and leaves other cards' alone.
+func TestChangeFollowerDropsCardResolutions(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	_, _, _, cache := newTestService(t, rdb, prefix)
+	ctx := context.Background()
+	put := func(k string) string {
+		if err := rdb.Set(ctx, k, "x", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	exists := func(k string) bool { return rdb.Exists(ctx, k).Val() == 1 }
+	record := `{"personCode":"` + testCode + `","cards":[{"number":"PA1111111","status":"invalid"},{"number":"PA2222222","status":"valid"}]}`
+	feed := &fakeFeed{pages: map[string]registry.ChangesPage{
+		"": {Changes: []registry.Change{{PersonCode: testCode, Record: []byte(record)}, {PersonCode: "32345678901", Removed: true, Record: []byte("null")}}, NextCursor: "c1"},
+	}}
+	f, err := NewChangeFollower(feed, memCursors{}, cache, 0, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, renewed := put(cache.meansKey("eid_card", "PA1111111")), put(cache.meansKey("eid_card", "PA2222222"))
+	other, school := put(cache.meansKey("eid_card", "PA3333333")), put(cache.meansKey("school_card", "PA1111111"))
+	facts := put(cache.factsKey(registry.EID, cache.PersonKey(testCode)))
+	if err := f.Follow(ctx, registry.EID); err != nil {
+		t.Fatal(err)
+	}
+	if exists(old) || exists(renewed) || exists(facts) {
+		t.Errorf("after the change: invalid card cached %v, new card %v, facts %v", exists(old), exists(renewed), exists(facts))
+	}
+	if !exists(other) || !exists(school) {
+		t.Errorf("unrelated resolutions dropped: other card %v, school card %v", exists(other), exists(school))
+	}
+}

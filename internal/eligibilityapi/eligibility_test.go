@@ -234,3 +234,35 @@ func TestRegistryChangesDropCachedFacts(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// An eID card that PMLP declares invalid stops identifying its holder at
+// the next poll of the eID changes feed, not when the cached resolution
+// expires.
+func TestRegistryChangesDropCachedCards(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *config.Config) { c.RegistryChangesEvery = 100 * time.Millisecond })
+	holder := code(t, "1943-07-07", 112)
+	records := registrytest.Pensioner("1943-07-07", riga)
+	card := func(status string) map[string]any {
+		return map[string]any{"cards": []map[string]any{{"number": "PC7000001", "status": status, "validFrom": "2021-01-01", "validTo": "2031-01-01"}}}
+	}
+	records["eid"] = card("valid")
+	e.mock.Person(holder, records)
+	e.benefit(e.grantor, "riga-pensioner-ride", map[string]any{})
+	if d := e.check(e.provider, byMeans("eid_card", "PC7000001"), rideLine); d.status("riga-pensioner-ride") != "applies" {
+		t.Fatalf("before the change: %+v", d)
+	}
+	records["eid"] = card("invalid")
+	e.mock.Person(holder, records)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byMeans("eid_card", "PC7000001"), "pointOfSale": map[string]any{"id": "x"}, "lines": rideLine})
+		if res.Status == http.StatusNotFound {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after PMLP declared the card invalid it still identifies its holder: %d %s", res.Status, res.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

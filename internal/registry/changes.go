@@ -14,10 +14,11 @@ import (
 var ErrCursorExpired = errors.New("registry changes cursor expired")
 
 // Change is one changed record of a changes feed. Removed: the person left
-// the data set.
+// the data set. Record is the record as it is now (empty when removed).
 type Change struct {
 	PersonCode string
 	Removed    bool
+	Record     json.RawMessage
 }
 
 // ChangesPage is one page of a data set's changes feed.
@@ -44,8 +45,9 @@ func (c *Client) Changes(ctx context.Context, d Dataset, cursor string, limit in
 	}
 	var doc struct {
 		Changes []struct {
-			PersonCode string `json:"personCode"`
-			Change     string `json:"change"`
+			PersonCode string          `json:"personCode"`
+			Change     string          `json:"change"`
+			Record     json.RawMessage `json:"record"`
 		} `json:"changes"`
 		NextCursor string `json:"nextCursor"`
 		HasMore    bool   `json:"hasMore"`
@@ -55,7 +57,7 @@ func (c *Client) Changes(ctx context.Context, d Dataset, cursor string, limit in
 	}
 	p := ChangesPage{NextCursor: doc.NextCursor, HasMore: doc.HasMore, Changes: make([]Change, len(doc.Changes))}
 	for i, ch := range doc.Changes {
-		p.Changes[i] = Change{PersonCode: ch.PersonCode, Removed: ch.Change == "removed"}
+		p.Changes[i] = Change{PersonCode: ch.PersonCode, Removed: ch.Change == "removed", Record: ch.Record}
 	}
 	return p, nil
 }
