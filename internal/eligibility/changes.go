@@ -17,11 +17,22 @@ type ChangesFeed interface {
 	Changes(ctx context.Context, d registry.Dataset, cursor string, limit int) (registry.ChangesPage, error)
 }
 
-// ChangeCursors keeps how far each feed was followed.
+// ChangeCursors keeps how far each feed was followed, and leases each feed
+// to one follower at a time, so that instances of the gateway do not all
+// page through the same feeds.
 type ChangeCursors interface {
-	ChangeCursor(ctx context.Context, d registry.Dataset) (string, error)
-	SaveChangeCursor(ctx context.Context, d registry.Dataset, cursor string) error
+	// ClaimChangeFeed leases d's feed to holder and returns its cursor
+	// ("" at first); ok is false while another holder's lease runs.
+	ClaimChangeFeed(ctx context.Context, d registry.Dataset, holder string, lease time.Duration) (cursor string, ok bool, err error)
+	// SaveChangeCursor records the cursor and extends the lease, or fails
+	// with ErrFeedLeaseLost.
+	SaveChangeCursor(ctx context.Context, d registry.Dataset, holder, cursor string, lease time.Duration) error
+	ReleaseChangeFeed(ctx context.Context, d registry.Dataset, holder string) error
 }
+
+// ErrFeedLeaseLost means another follower took a feed over (this one's
+// lease ran out): it follows the feed from then on.
+var ErrFeedLeaseLost = errors.New("changes feed lease lost to another follower")
 
 // ChangeFollower drops the cached facts of every person a registry reports
 // as changed, so that a death, a move or a lost status shows in answers
@@ -33,6 +44,8 @@ type ChangeFollower struct {
 	cursors  ChangeCursors
 	cache    *Cache
 	every    time.Duration
+	holder   string
+	lease    time.Duration
 	log      *slog.Logger
 	datasets []Dataset
 
@@ -47,9 +60,16 @@ const (
 	changesPagesPerRound = 100
 )
 
-// NewChangeFollower polls every data set's feed every interval.
-func NewChangeFollower(feed ChangesFeed, cursors ChangeCursors, cache *Cache, every time.Duration, reg prometheus.Registerer, log *slog.Logger) (*ChangeFollower, error) {
-	f := &ChangeFollower{feed: feed, cursors: cursors, cache: cache, every: every, log: log, datasets: registry.Datasets(),
+// NewChangeFollower polls every data set's feed every interval. holder
+// names this follower (an instance of the gateway) in the feeds' leases.
+// A lease lasts three intervals (at least ten seconds): a follower that
+// stops without releasing its feeds hands them over after that.
+func NewChangeFollower(feed ChangesFeed, cursors ChangeCursors, cache *Cache, every time.Duration, holder string, reg prometheus.Registerer, log *slog.Logger) (*ChangeFollower, error) {
+	if holder == "" {
+		return nil, errors.New("changes follower: a holder name is required")
+	}
+	f := &ChangeFollower{feed: feed, cursors: cursors, cache: cache, every: every, holder: holder,
+		lease: max(3*every, 10*time.Second), log: log, datasets: registry.Datasets(),
 		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "avis_registry_changes_total",
 			Help: "Changed records read from the registries' changes feeds (their cached facts dropped), by data set.",
@@ -69,7 +89,7 @@ func NewChangeFollower(feed ChangesFeed, cursors ChangeCursors, cache *Cache, ev
 	return f, nil
 }
 
-// Run follows the feeds until ctx ends.
+// Run follows the feeds until ctx ends, then gives up their leases.
 func (f *ChangeFollower) Run(ctx context.Context) {
 	t := time.NewTicker(f.every)
 	defer t.Stop()
@@ -81,18 +101,30 @@ func (f *ChangeFollower) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			f.release()
 			return
 		case <-t.C:
 		}
 	}
 }
 
+func (f *ChangeFollower) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, d := range f.datasets {
+		if err := f.cursors.ReleaseChangeFeed(ctx, d, f.holder); err != nil {
+			f.log.Warn("changes feed lease not released; another instance takes it over when it runs out", "dataset", string(d), "error", err)
+		}
+	}
+}
+
 // Follow reads d's feed from the saved cursor until it is caught up (or a
 // round's worth of pages) and drops the changed persons' cached facts. The
-// cursor is saved only after their entries are gone.
+// cursor is saved only after their entries are gone. While another
+// follower holds d's lease it does nothing.
 func (f *ChangeFollower) Follow(ctx context.Context, d Dataset) error {
-	cursor, err := f.cursors.ChangeCursor(ctx, d)
-	if err != nil {
+	cursor, ok, err := f.cursors.ClaimChangeFeed(ctx, d, f.holder, f.lease)
+	if err != nil || !ok {
 		return err
 	}
 	for range changesPagesPerRound {
@@ -105,7 +137,7 @@ func (f *ChangeFollower) Follow(ctx context.Context, d Dataset) error {
 				return err
 			}
 			cursor = ""
-			if err := f.cursors.SaveChangeCursor(ctx, d, cursor); err != nil {
+			if err := f.cursors.SaveChangeCursor(ctx, d, f.holder, cursor, f.lease); err != nil {
 				return err
 			}
 			continue
@@ -128,7 +160,7 @@ func (f *ChangeFollower) Follow(ctx context.Context, d Dataset) error {
 		}
 		if page.NextCursor != cursor {
 			cursor = page.NextCursor
-			if err := f.cursors.SaveChangeCursor(ctx, d, cursor); err != nil {
+			if err := f.cursors.SaveChangeCursor(ctx, d, f.holder, cursor, f.lease); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/avis-lv/gateway/internal/registry"
 )
@@ -26,13 +27,14 @@ func (f *fakeFeed) Changes(_ context.Context, _ registry.Dataset, cursor string,
 
 type memCursors map[registry.Dataset]string
 
-func (m memCursors) ChangeCursor(_ context.Context, d registry.Dataset) (string, error) {
-	return m[d], nil
+func (m memCursors) ClaimChangeFeed(_ context.Context, d registry.Dataset, _ string, _ time.Duration) (string, bool, error) {
+	return m[d], true, nil
 }
-func (m memCursors) SaveChangeCursor(_ context.Context, d registry.Dataset, c string) error {
+func (m memCursors) SaveChangeCursor(_ context.Context, d registry.Dataset, _, c string, _ time.Duration) error {
 	m[d] = c
 	return nil
 }
+func (m memCursors) ReleaseChangeFeed(context.Context, registry.Dataset, string) error { return nil }
 
 // An expired cursor drops every cached fact of the data set and follows
 // the feed again from its start; changed persons' facts are dropped, and
@@ -56,7 +58,7 @@ func TestChangeFollower(t *testing.T) {
 		"c1": {NextCursor: "c1"},
 	}}
 	cursors := memCursors{registry.Pensioners: "gone"}
-	f, err := NewChangeFollower(feed, cursors, cache, 0, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f, err := NewChangeFollower(feed, cursors, cache, 0, "test", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +108,7 @@ func TestChangeFollowerDropsCardResolutions(t *testing.T) {
 	feed := &fakeFeed{pages: map[string]registry.ChangesPage{
 		"": {Changes: []registry.Change{{PersonCode: testCode, Record: []byte(record)}, {PersonCode: "32345678901", Removed: true, Record: []byte("null")}}, NextCursor: "c1"},
 	}}
-	f, err := NewChangeFollower(feed, memCursors{}, cache, 0, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f, err := NewChangeFollower(feed, memCursors{}, cache, 0, "test", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,5 +123,25 @@ func TestChangeFollowerDropsCardResolutions(t *testing.T) {
 	}
 	if !exists(other) || !exists(school) {
 		t.Errorf("unrelated resolutions dropped: other card %v, school card %v", exists(other), exists(school))
+	}
+}
+
+type leasedElsewhere struct{ memCursors }
+
+func (leasedElsewhere) ClaimChangeFeed(context.Context, registry.Dataset, string, time.Duration) (string, bool, error) {
+	return "", false, nil
+}
+
+// While another instance holds a feed's lease, the follower leaves it alone.
+func TestChangeFollowerLeavesLeasedFeed(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	_, _, _, cache := newTestService(t, rdb, prefix)
+	feed := &fakeFeed{pages: map[string]registry.ChangesPage{"": {NextCursor: "c1"}}}
+	f, err := NewChangeFollower(feed, leasedElsewhere{memCursors{}}, cache, 0, "test", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Follow(context.Background(), registry.Pensioners); err != nil || len(feed.calls) != 0 {
+		t.Errorf("followed a feed leased elsewhere: %v, calls %v", err, feed.calls)
 	}
 }

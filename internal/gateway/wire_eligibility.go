@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"strings"
@@ -89,7 +90,7 @@ func (a *App) wireEligibility(ctx context.Context, deps *httpapi.Deps) error {
 	}
 
 	if feed != nil && cfg.RegistryChangesEvery > 0 {
-		follower, err := eligibility.NewChangeFollower(feed, store.NewChangeCursors(a.Pool), cache, cfg.RegistryChangesEvery, a.registry, a.Log)
+		follower, err := eligibility.NewChangeFollower(feed, store.NewChangeCursors(a.Pool), cache, cfg.RegistryChangesEvery, instanceName(), a.registry, a.Log)
 		if err != nil {
 			return err
 		}
@@ -199,4 +200,17 @@ func (unavailableRegistry) Record(context.Context, registry.Dataset, string) ([]
 
 func (unavailableRegistry) Card(context.Context, string) ([]byte, error) {
 	return nil, fmt.Errorf("%w: no signing identity configured", registry.ErrUnavailable)
+}
+
+// instanceName names this process in leases, so that an operator can tell
+// which instance holds what: host, process id and a random part (two
+// containers may share a host name and a pid).
+func instanceName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), r)
 }
