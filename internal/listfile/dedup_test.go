@@ -1,6 +1,7 @@
 package listfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -139,4 +140,57 @@ func TestDuplicateTableOffHeap(t *testing.T) {
 	if c.v.set.region != nil {
 		t.Error("Close kept the mapping")
 	}
+}
+
+// A big XLSX moves its duplicate table off the heap too, sized from the
+// sheet's XML, and gives the mapping back at the end of the sheet.
+func TestDuplicateTableOffHeapXLSX(t *testing.T) {
+	const rows = 300_000
+	var b strings.Builder
+	b.WriteString(row(1, iCell("A1", "person_code"), iCell("B1", "valid_from")))
+	line := 2
+	add := func(i int) {
+		b.WriteString(row(line, iCell(fmt.Sprintf("A%d", line), fmt.Sprintf("32%09d", i)), iCell(fmt.Sprintf("B%d", line), "2026-01-01")))
+		line++
+	}
+	for i := range rows {
+		add(i)
+	}
+	add(7)
+	add(250_000)
+	file := buildXLSX(t, b.String(), "", false)
+	rd, err := NewXLSXReader(bytes.NewReader(file), int64(len(file)), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := rd.(*xlsxReader)
+	var dups []int
+	var valid int
+	moved := false
+	for {
+		_, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		var re *RowError
+		switch {
+		case errors.As(err, &re) && re.Code == CodeRowDuplicate:
+			dups = append(dups, re.FirstRow)
+		case err != nil:
+			t.Fatal(err)
+		default:
+			valid++
+			moved = moved || x.v.set.region != nil
+		}
+	}
+	if !moved {
+		t.Fatal("the table stayed on the heap")
+	}
+	if valid != rows || fmt.Sprint(dups) != "[9 250002]" {
+		t.Fatalf("%d valid rows, duplicates of rows %v", valid, dups)
+	}
+	if x.v.set.region != nil {
+		t.Error("the end of the sheet kept the mapping")
+	}
+	rd.Close()
 }

@@ -147,7 +147,13 @@ func (x *xlsxReader) open(size int64) error {
 		if ferr != nil {
 			return ferr
 		}
-		x.v = newValidator(x.lim, hdr)
+		// The duplicate table is sized like a CSV's: from the sheet's XML
+		// read so far against all of it, whose size the zip directory
+		// gives (and checkZipDirectory has bounded).
+		lim := x.lim
+		lim.SizeHint = int64(sheet.UncompressedSize64)
+		x.v = newValidator(lim, hdr)
+		x.v.consumed = x.dec.InputOffset
 		return nil
 	}
 }
@@ -749,8 +755,10 @@ func (x *xlsxReader) fail(err error) error {
 	return err
 }
 
-// release closes the worksheet stream and removes the shared-string file.
+// release closes the worksheet stream, removes the shared-string file and
+// gives the duplicate table's mapping back.
 func (x *xlsxReader) release() {
+	x.v.close()
 	if x.sheet != nil {
 		_ = x.sheet.Close()
 		x.sheet = nil
