@@ -161,6 +161,17 @@ func TestTransactions(t *testing.T) {
 		if status, again, body := post(e.provider, "key-0000001", first); status != 201 || again.ID != tx.ID {
 			t.Errorf("replay after expiry: %d %s", status, body)
 		}
+		// ... and after its decision is gone (purged after an hour, or
+		// lost with the unlogged table in a database crash). The next
+		// batch of decisions drops expired ones from memory.
+		e.check(e.provider, byCode(pensioner), rideLine)
+		time.Sleep(200 * time.Millisecond)
+		if _, err := e.h.App.Pool.Exec(context.Background(), `DELETE FROM eligibility_decisions WHERE id = $1`, tx.DecisionID); err != nil {
+			t.Fatal(err)
+		}
+		if status, again, body := post(e.provider, "key-0000001", first); status != 201 || again.ID != tx.ID {
+			t.Errorf("replay after the decision was purged: %d %s", status, body)
+		}
 	})
 
 	t.Run("receipt: JSON view and signed XML", func(t *testing.T) {

@@ -76,6 +76,12 @@ func (s *Service) Report(ctx context.Context, provider, key string, r Report) (T
 
 	d, err := s.store.Decision(ctx, r.DecisionID)
 	if errors.Is(err, ErrDecisionNotFound) || (err == nil && d.Provider != provider) {
+		// Decisions are purged an hour after they were made, and lost
+		// with their unlogged table if PostgreSQL crashes; a retry of a
+		// report accepted before that still replays.
+		if prior, ok := s.replay(ctx, provider, key, hash); ok {
+			return prior, true, nil
+		}
 		// Another provider's decision is reported as unknown: its id tells
 		// nothing about whether it exists.
 		return Transaction{}, false, &RuleError{Violations: []Violation{{Pointer: "/decisionId", Code: "decision.unknown"}}}
