@@ -469,9 +469,9 @@ func ErrorMapper(err error) *problem.Problem {
 	case errors.Is(err, transactions.ErrDecisionUsed):
 		return problem.Fields(problem.Conflict, problem.FieldError{Pointer: "/decisionId", Code: "decision.used"})
 	case errors.Is(err, transactions.ErrKeyReused):
-		return problem.New(problem.IdempotencyReuse, "This Idempotency-Key was used with a different request", "Šī idempotences atslēga izmantota citam pieprasījumam")
+		return problem.Fields(problem.IdempotencyReuse, problem.FieldError{Parameter: "Idempotency-Key", Code: "idempotency.key_reused"})
 	case errors.Is(err, transactions.ErrAlreadyReversed):
-		return problem.New(problem.Conflict, "The transaction is already reversed", "Darījums jau ir stornēts")
+		return problem.Fields(problem.Conflict, problem.FieldError{Parameter: "transactionId", Code: "transaction.already_reversed"})
 	case errors.Is(err, transactions.ErrInvalidCursor):
 		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid"})
 	case errors.Is(err, transactions.ErrNotFound):

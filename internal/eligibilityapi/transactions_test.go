@@ -89,7 +89,8 @@ func TestTransactions(t *testing.T) {
 	})
 	t.Run("same key, different body", func(t *testing.T) {
 		res := e.h.Do("POST", "/v1/transactions", e.provider, report(d.DecisionID, claim("ride", 100)), "Idempotency-Key", "key-0000001")
-		if p := res.Problem(t); res.Status != 422 || p.Type != "https://avis.gov.lv/problems/idempotency-key-reused" {
+		if p := res.Problem(t); res.Status != 422 || p.Type != "https://avis.gov.lv/problems/idempotency-key-reused" ||
+			len(p.Errors) != 1 || p.Errors[0].Parameter != "Idempotency-Key" {
 			t.Errorf("%d %+v", res.Status, p)
 		}
 	})
@@ -252,7 +253,8 @@ func TestTransactions(t *testing.T) {
 		if res := e.h.Do("POST", "/v1/transactions/"+tx2.ID+"/reversal", e.provider2, map[string]any{"reason": "till error"}, "Idempotency-Key", "rev-0000001"); res.Status != 200 {
 			t.Errorf("repeated reversal: %d %s", res.Status, res.Body)
 		}
-		if res := e.h.Do("POST", "/v1/transactions/"+tx2.ID+"/reversal", e.provider2, nil, "Idempotency-Key", "rev-0000002"); res.Status != 409 {
+		if res := e.h.Do("POST", "/v1/transactions/"+tx2.ID+"/reversal", e.provider2, nil, "Idempotency-Key", "rev-0000002"); res.Status != 409 ||
+			len(res.Problem(t).Errors) != 1 || res.Problem(t).Errors[0].Parameter != "transactionId" {
 			t.Errorf("second reversal with another key: %d %s", res.Status, res.Body)
 		}
 		if res := e.h.Do("POST", "/v1/transactions/"+tx.ID+"/reversal", e.provider2, nil, "Idempotency-Key", "rev-0000003"); res.Status != 404 {

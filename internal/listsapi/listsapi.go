@@ -478,9 +478,7 @@ func ErrorMapper(err error) *problem.Problem {
 	case errors.Is(err, lists.ErrInvalidCursor):
 		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page"})
 	case errors.Is(err, idempotency.ErrKeyReused):
-		return problem.New(problem.IdempotencyReuse,
-			"This Idempotency-Key was used before with a different request; use a new key for a new request",
-			"Šī idempotences atslēga jau izmantota citam pieprasījumam; jaunam pieprasījumam izmantojiet jaunu atslēgu")
+		return problem.Fields(problem.IdempotencyReuse, problem.FieldError{Parameter: "Idempotency-Key", Code: "idempotency.key_reused"})
 	}
 	return nil
 }

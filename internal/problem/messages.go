@@ -53,6 +53,8 @@ var messages = map[string][2]string{
 	"discount.above_limit":                 {"the discount exceeds what is left of the person's limit for the period", "atlaide pārsniedz personas perioda limita atlikumu"},
 	"discount.above_total":                 {"the discounts exceed the total of the sale", "atlaides pārsniedz pirkuma kopsummu"},
 	"transaction.occurred_at_out_of_range": {"the sale time does not fit the eligibility decision", "pārdošanas laiks neatbilst atbilstības lēmumam"},
+	"transaction.already_reversed":         {"the transaction is already reversed", "darījums jau ir stornēts"},
+	"idempotency.key_reused":               {"this key was used before with a different request; use a new key for a new request", "šī atslēga jau izmantota citam pieprasījumam; jaunam pieprasījumam izmantojiet jaunu atslēgu"},
 
 	// Person lists: pushed members and uploaded files.
 	"person_code.required":         {"a personal code is required", "personas kods ir obligāts"},
