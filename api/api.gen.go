@@ -1099,7 +1099,9 @@ type TransactionReport struct {
 	DecisionId    openapi_types.UUID `json:"decisionId"`
 	OccurredAt    time.Time          `json:"occurredAt"`
 	ReceiptNumber string             `json:"receiptNumber"`
-	TotalCents    *int64             `json:"totalCents,omitempty"`
+
+	// TotalCents The sale's total before benefits. The discounts together may not exceed it (`discount.above_total`), nor the receipt lines the eligibility check was asked with (`discount.above_sale`). Required (`transaction.total_required`) when the check had no receipt lines and a reported benefit has no `maxDiscountCents` in the decision (a percentage or a free benefit), since nothing else bounds it.
+	TotalCents *int64 `json:"totalCents,omitempty"`
 }
 
 // Upload defines model for Upload.

@@ -76,13 +76,16 @@ type Store interface {
 
 // Decision is one answer, as stored for the transaction that follows.
 type Decision struct {
-	ID         uuid.UUID
-	Provider   string
-	PersonRef  []byte
-	At         time.Time
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	WithLines  bool
+	ID        uuid.UUID
+	Provider  string
+	PersonRef []byte
+	At        time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	WithLines bool
+	// SaleCents is the sum of the receipt lines (when WithLines): what
+	// all benefits of a transaction together may not exceed.
+	SaleCents  int64
 	Benefits   []Applied
 	TotalCents int64
 }
@@ -287,6 +290,9 @@ func (s *Service) Check(ctx context.Context, provider string, req Request) (Deci
 	d := Decision{
 		ID: uuid.Must(uuid.NewV7()), Provider: provider, PersonRef: s.keys.PersonRefOf(string(code)),
 		At: at.UTC().Truncate(time.Microsecond), CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.DecisionTTL).UTC(), WithLines: len(req.Lines) > 0,
+	}
+	for _, l := range req.Lines {
+		d.SaleCents += l.AmountCents
 	}
 	if len(candidates) > 0 {
 		ev, err := s.gather(ctx, code, candidates, day, at, d.PersonRef)

@@ -46,7 +46,7 @@ func TestKilledMidTransactions(t *testing.T) {
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		ref := sha256.Sum256([]byte(fmt.Sprint("crash-person-", i)))
 		d := eligibility.Decision{ID: uuid.Must(uuid.NewV7()), Provider: provider, PersonRef: ref[:], At: now, CreatedAt: now,
-			ExpiresAt: now.Add(30 * time.Minute), WithLines: true, TotalCents: cents,
+			ExpiresAt: now.Add(30 * time.Minute), WithLines: true, SaleCents: 150, TotalCents: cents,
 			Benefits: []eligibility.Applied{{BenefitID: "ride", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: eligibility.StatusApplies,
 				Priority: 1, Combinable: true, DiscountCents: &cents, MaxCents: &cents}}}
 		if err := decisions.SaveDecision(ctx, d); err != nil {
@@ -98,7 +98,14 @@ func TestKilledMidTransactions(t *testing.T) {
 			}
 		})
 	}
+	deadline := time.Now().Add(time.Minute)
 	for answered.Load() < n/3 {
+		if time.Now().After(deadline) {
+			close(killed)
+			wg.Wait()
+			_, _, err := send(0)
+			t.Fatalf("only %d of %d reports answered in a minute; a report now: %v", answered.Load(), n, err)
+		}
 		time.Sleep(time.Millisecond)
 	}
 	g.Kill()

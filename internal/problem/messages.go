@@ -52,6 +52,8 @@ var messages = map[string][2]string{
 	"discount.above_decision":              {"the discount is larger than the eligibility decision allows", "atlaide ir lielāka, nekā atļauj atbilstības lēmums"},
 	"discount.above_limit":                 {"the discount exceeds what is left of the person's limit for the period", "atlaide pārsniedz personas perioda limita atlikumu"},
 	"discount.above_total":                 {"the discounts exceed the total of the sale", "atlaides pārsniedz pirkuma kopsummu"},
+	"discount.above_sale":                  {"the discounts together exceed the receipt lines of the eligibility check", "atlaides kopā pārsniedz atbilstības pārbaudes čeka rindu summu"},
+	"transaction.total_required":           {"the eligibility check had no receipt lines, so the sale's totalCents is needed to bound the discounts", "atbilstības pārbaudē nebija čeka rindu, tāpēc atlaižu ierobežošanai vajag pirkuma totalCents"},
 	"transaction.occurred_at_out_of_range": {"the sale time does not fit the eligibility decision", "pārdošanas laiks neatbilst atbilstības lēmumam"},
 	"transaction.already_reversed":         {"the transaction is already reversed", "darījums jau ir stornēts"},
 	"idempotency.key_reused":               {"this key was used before with a different request; use a new key for a new request", "šī atslēga jau izmantota citam pieprasījumam; jaunam pieprasījumam izmantojiet jaunu atslēgu"},

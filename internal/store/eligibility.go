@@ -266,6 +266,7 @@ type recentDecision struct {
 	at, created, expires int64 // unix microseconds
 	withLines            bool
 	providerLen          uint16
+	sale                 int64
 	blob                 []byte // provider, person_ref, benefits (AppendApplied)
 }
 
@@ -273,13 +274,13 @@ func compactDecision(d eligibility.Decision, doc []byte) recentDecision {
 	blob := make([]byte, 0, len(d.Provider)+len(d.PersonRef)+len(doc))
 	blob = append(append(append(blob, d.Provider...), d.PersonRef...), doc...)
 	return recentDecision{id: d.ID, at: d.At.UnixMicro(), created: d.CreatedAt.UnixMicro(), expires: d.ExpiresAt.UnixMicro(),
-		withLines: d.WithLines, providerLen: uint16(len(d.Provider)), blob: blob}
+		withLines: d.WithLines, providerLen: uint16(len(d.Provider)), sale: d.SaleCents, blob: blob}
 }
 
 func (r recentDecision) decision() (eligibility.Decision, error) {
 	p := int(r.providerLen)
 	d := eligibility.Decision{ID: r.id, Provider: string(r.blob[:p]), PersonRef: slices.Clone(r.blob[p : p+32]),
-		At: time.UnixMicro(r.at).UTC(), CreatedAt: time.UnixMicro(r.created).UTC(), ExpiresAt: time.UnixMicro(r.expires).UTC(), WithLines: r.withLines}
+		At: time.UnixMicro(r.at).UTC(), CreatedAt: time.UnixMicro(r.created).UTC(), ExpiresAt: time.UnixMicro(r.expires).UTC(), WithLines: r.withLines, SaleCents: r.sale}
 	var err error
 	if d.Benefits, d.TotalCents, err = eligibility.DecodeApplied(r.blob[p+32:]); err != nil {
 		return d, fmt.Errorf("decode decision: %w", err)
@@ -303,10 +304,10 @@ func decisionDocs(ds []eligibility.Decision) [][]byte {
 func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decision, docs [][]byte) error {
 	rows := make([][]any, len(ds))
 	for i, d := range ds {
-		rows[i] = []any{[16]byte(d.ID), d.Provider, d.PersonRef, d.At, d.CreatedAt, d.ExpiresAt, d.WithLines, docs[i]}
+		rows[i] = []any{[16]byte(d.ID), d.Provider, d.PersonRef, d.At, d.CreatedAt, d.ExpiresAt, d.WithLines, d.SaleCents, docs[i]}
 	}
 	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"eligibility_decisions"},
-		[]string{"id", "provider_reg_no", "person_ref", "checked_at", "created_at", "expires_at", "with_lines", "benefits"},
+		[]string{"id", "provider_reg_no", "person_ref", "checked_at", "created_at", "expires_at", "with_lines", "sale_cents", "benefits"},
 		pgx.CopyFromRows(rows))
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "23505" {
@@ -318,15 +319,16 @@ func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decisi
 	n := len(ds)
 	ids, providers, refs := make([][16]byte, n), make([]string, n), make([][]byte, n)
 	checked, created, expires, withLines := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]bool, n)
+	sales := make([]int64, n)
 	for i, d := range ds {
 		ids[i], providers[i], refs[i] = d.ID, d.Provider, d.PersonRef
-		checked[i], created[i], expires[i], withLines[i] = d.At, d.CreatedAt, d.ExpiresAt, d.WithLines
+		checked[i], created[i], expires[i], withLines[i], sales[i] = d.At, d.CreatedAt, d.ExpiresAt, d.WithLines, d.SaleCents
 	}
 	_, err = s.pool.Exec(ctx, `
-		INSERT INTO eligibility_decisions (id, provider_reg_no, person_ref, checked_at, created_at, expires_at, with_lines, benefits)
-		SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::bool[], $8::bytea[])
+		INSERT INTO eligibility_decisions (id, provider_reg_no, person_ref, checked_at, created_at, expires_at, with_lines, sale_cents, benefits)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::bool[], $8::bigint[], $9::bytea[])
 		ON CONFLICT (id) DO NOTHING`,
-		ids, providers, refs, checked, created, expires, withLines, docs)
+		ids, providers, refs, checked, created, expires, withLines, sales, docs)
 	if err != nil {
 		return fmt.Errorf("insert decisions: %w", err)
 	}
@@ -395,9 +397,9 @@ func readDecision(ctx context.Context, q rowQuerier, id uuid.UUID) (eligibility.
 	d := eligibility.Decision{ID: id}
 	var doc []byte
 	err := q.QueryRow(ctx, `
-		SELECT provider_reg_no, person_ref, checked_at, created_at, expires_at, with_lines, benefits
+		SELECT provider_reg_no, person_ref, checked_at, created_at, expires_at, with_lines, sale_cents, benefits
 		FROM eligibility_decisions WHERE id = $1`, id).
-		Scan(&d.Provider, &d.PersonRef, &d.At, &d.CreatedAt, &d.ExpiresAt, &d.WithLines, &doc)
+		Scan(&d.Provider, &d.PersonRef, &d.At, &d.CreatedAt, &d.ExpiresAt, &d.WithLines, &d.SaleCents, &doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, ErrNotFound
 	}

@@ -148,6 +148,7 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 	var sum int64
 	var limits []LimitCheck
 	exclusive := -1
+	unbounded := false // a claimed benefit whose decision gave no amount
 	for i, c := range r.Benefits {
 		ptr := "/benefits/" + strconv.Itoa(i)
 		if seen[c.BenefitID] {
@@ -165,6 +166,9 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 			vs = append(vs, Violation{Pointer: ptr + "/discountCents", Code: "discount.above_decision",
 				Detail: fmt.Sprintf("at most %d cents", *a.MaxCents)})
 		}
+		if a.MaxCents == nil {
+			unbounded = true
+		}
 		if !a.Combinable {
 			exclusive = i
 		}
@@ -181,6 +185,19 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 	}
 	if r.TotalCents != nil && sum > *r.TotalCents {
 		vs = append(vs, Violation{Pointer: "/totalCents", Code: "discount.above_total"})
+	}
+	// Each benefit is checked against its own amount above; together they
+	// may not exceed the sale either. A stand-in benefit is computed on
+	// what the benefits before it left without taking from it, so the
+	// benefits after it may count the same cents.
+	if d.WithLines && sum > d.SaleCents {
+		vs = append(vs, Violation{Pointer: "/benefits", Code: "discount.above_sale",
+			Detail: fmt.Sprintf("the receipt lines checked total %d cents", d.SaleCents)})
+	}
+	// Without receipt lines a percentage or a free benefit has no amount in
+	// the decision: the sale's total is then what bounds the claims.
+	if !d.WithLines && unbounded && r.TotalCents == nil {
+		vs = append(vs, Violation{Pointer: "/totalCents", Code: "transaction.total_required"})
 	}
 	if len(vs) > 0 {
 		return nil, &RuleError{Violations: vs}
