@@ -949,7 +949,7 @@ type Problem struct {
 type Receipt struct {
 	AcceptedAt time.Time `json:"acceptedAt"`
 
-	// CertificateSha256 Hex SHA-256 fingerprint of the certificate receipts are signed with (also served at `/certs/gateway.pem`).
+	// CertificateSha256 Hex SHA-256 fingerprint of the certificate that signed this receipt (while it is not signed yet, of the one that will; the current certificate is served at `/certs/gateway.pem`).
 	CertificateSha256 *string `json:"certificateSha256,omitempty"`
 
 	// Digest Hex SHA-256 of the receipt in exclusive canonical XML without its signature: the signature's
@@ -958,7 +958,7 @@ type Receipt struct {
 	Id     openapi_types.UUID `json:"id"`
 	Kind   ReceiptKind        `json:"kind"`
 
-	// SignatureValid Whether the stored signature verifies against the gateway's certificate over exactly that document.
+	// SignatureValid Whether the stored signature verifies over exactly that document, with the gateway certificate that made it, as that certificate was when it signed (a receipt stays valid after the certificate expires or is rotated).
 	SignatureValid *bool  `json:"signatureValid,omitempty"`
 	SubjectId      string `json:"subjectId"`
 }

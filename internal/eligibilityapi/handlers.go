@@ -24,6 +24,7 @@ import (
 	"github.com/avis-lv/gateway/internal/httpx"
 	"github.com/avis-lv/gateway/internal/means"
 	"github.com/avis-lv/gateway/internal/problem"
+	"github.com/avis-lv/gateway/internal/signing"
 	"github.com/avis-lv/gateway/internal/transactions"
 )
 
@@ -356,7 +357,12 @@ func (h *Handlers) GetReceipt(c echo.Context, id openapi_types.UUID, _ api.GetRe
 	valid := r.SignatureValid
 	out := api.Receipt{Id: r.ID, Kind: api.ReceiptKind(r.Kind), SubjectId: r.SubjectID, AcceptedAt: r.AcceptedAt.UTC(),
 		Digest: hex.EncodeToString(r.Digest[:]), SignatureValid: &valid}
-	if fp := h.Transactions.Signer().Fingerprint(); fp != "" {
+	// The certificate that signed this receipt, which after a key rotation
+	// is no longer the one the gateway signs with now.
+	if sig := r.Receipt.Signature; sig != nil && sig.Certificate != nil {
+		fp := signing.Fingerprint(sig.Certificate)
+		out.CertificateSha256 = &fp
+	} else if fp := h.Transactions.Signer().Fingerprint(); fp != "" {
 		out.CertificateSha256 = &fp
 	}
 	return c.JSON(http.StatusOK, out)

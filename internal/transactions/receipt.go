@@ -400,8 +400,8 @@ func verifyingKey(cert *x509.Certificate) (*ReceiptKey, error) {
 }
 
 // Verify reports whether the receipt's signature verifies, with the
-// certificate it was signed with (one of the gateway's), over exactly its
-// content.
+// certificate it was signed with (one of the gateway's, valid when it
+// signed), over exactly its content.
 func (w *ReceiptSigner) Verify(r Receipt) bool {
 	if r.Signature == nil {
 		return false
@@ -410,7 +410,13 @@ func (w *ReceiptSigner) Verify(r Receipt) bool {
 	if err != nil {
 		return false
 	}
-	el, err := signing.NewVerifier(r.Signature.Certificate).Verify(doc)
+	// A receipt proves what was accepted when it was signed: it stays
+	// valid after the certificate that signed it expires or is rotated.
+	signedAt := r.Signature.SignedAt
+	if signedAt.IsZero() {
+		signedAt = time.Now()
+	}
+	el, err := signing.NewVerifier(r.Signature.Certificate).WithClock(func() time.Time { return signedAt }).Verify(doc)
 	if err != nil {
 		return false
 	}

@@ -94,7 +94,7 @@ func TestVerifyChecksTheStoredContent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.Signature = &Signature{Value: v, Certificate: k.cert}
+		r.Signature = &Signature{Value: v, Certificate: k.cert, SignedAt: time.Now()}
 		return r
 	}
 	tr := sampleTransaction("K-2")
@@ -120,6 +120,39 @@ func TestVerifyChecksTheStoredContent(t *testing.T) {
 	}
 	if _, err := SignedXML(transactionReceipt(tr.ReceiptID, tr)); err == nil {
 		t.Error("an unsigned receipt has signed XML")
+	}
+}
+
+// A receipt signed while its certificate was valid stays valid after the
+// certificate expires; one dated after the expiry does not verify.
+func TestReceiptOutlivesItsCertificate(t *testing.T) {
+	t.Parallel()
+	// Valid from five minutes ago until a minute ago.
+	key, cert, err := signing.GenerateSelfSigned("expired-receipts", 4*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := NewReceiptKey(key, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewReceiptSigner(k, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := sampleTransaction("K-9")
+	r := transactionReceipt(tr.ReceiptID, tr)
+	v, err := k.Sign(r.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Signature = &Signature{Value: v, Certificate: cert, SignedAt: time.Now().Add(-3 * time.Minute)}
+	if !w.Verify(r) {
+		t.Error("a receipt signed while the certificate was valid no longer verifies")
+	}
+	r.Signature.SignedAt = time.Now()
+	if w.Verify(r) {
+		t.Error("a receipt dated after its certificate expired verifies")
 	}
 }
 
