@@ -3,6 +3,7 @@ package eligibilityapi_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/avis-lv/gateway/internal/registry/registrytest"
 	"github.com/avis-lv/gateway/internal/signing"
@@ -237,5 +238,45 @@ func TestBenefitVersionReceipt(t *testing.T) {
 	e.h.Do("GET", "/v1/benefits/receipted-ride", e.grantor, nil).JSON(t, &got)
 	if got.Version != 2 || got.Status != "withdrawn" || got.ReceiptID == "" || got.ReceiptID == put.ReceiptID {
 		t.Errorf("after withdrawal: %+v", got)
+	}
+}
+
+// A per-person limit counts a transaction in the period of the check it
+// used, not of the till's occurredAt: a till whose clock says yesterday
+// cannot spend today's limit twice.
+func TestLimitCountsAtTheCheck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pupil := code(t, "2014-09-02", 501)
+	e.mock.Person(pupil, map[string]any{"person": registrytest.PersonRecord("2014-09-02", riga)})
+	e.benefit(e.grantor, "daily-lunch", map[string]any{
+		"category": "catering", "ekkCode": "6322", "combinable": true, "goodsCodes": []string{"food.lunch"},
+		"discount":       map[string]any{"type": "fixed", "amountCents": 250, "perPersonLimit": map[string]any{"amountCents": 400, "period": "day"}},
+		"recipientGroup": map[string]any{"personListId": "daily-meals"},
+	})
+	if res := e.h.Do("POST", "/v1/lists/daily-meals/members", e.grantor,
+		map[string]any{"mode": "replace", "members": []map[string]any{{"personCode": pupil}}}, "Idempotency-Key", "daily-push-1"); res.Status >= 300 {
+		t.Fatalf("push list: %d %s", res.Status, res.Body)
+	}
+	lunch := []map[string]any{{"lineId": "L", "goodsCode": "food.lunch", "amountCents": 300}}
+	d := e.check(e.provider, byCode(pupil), lunch)
+	if d.discount("daily-lunch") != 250 {
+		t.Fatalf("first check: %+v", d)
+	}
+	riga, err := time.LoadLocation("Europe/Riga")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(riga)
+	yesterday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, riga).Add(-time.Minute)
+	res := e.h.Do("POST", "/v1/transactions", e.provider, map[string]any{
+		"decisionId": d.DecisionID, "receiptNumber": "R-2", "occurredAt": yesterday.UTC().Format(time.RFC3339), "totalCents": 300,
+		"benefits": []map[string]any{{"benefitId": "daily-lunch", "discountCents": 250}},
+	}, "Idempotency-Key", "tx-daily-0001")
+	if res.Status != http.StatusCreated {
+		t.Fatalf("transaction: %d %s", res.Status, res.Body)
+	}
+	if d := e.check(e.provider, byCode(pupil), lunch); d.discount("daily-lunch") != 150 {
+		t.Errorf("after spending 250 of today's 400 on a till that said yesterday: %+v", d)
 	}
 }

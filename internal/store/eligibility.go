@@ -130,7 +130,7 @@ func spent(ctx context.Context, q querier, personRef []byte, qs []eligibility.Sp
 		FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS q(id, f, t)
 		LEFT JOIN transaction_benefits tb
 		  ON tb.person_ref = $1 AND tb.benefit_id = q.id AND tb.limited AND NOT tb.reversed
-		 AND tb.occurred_at >= q.f AND tb.occurred_at < q.t
+		 AND tb.counted_at >= q.f AND tb.counted_at < q.t
 		GROUP BY q.id`, personRef, ids, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("per-person spend: %w", err)

@@ -50,8 +50,8 @@ type insertOutcome struct {
 const groupInsertSQL = `
 WITH x AS (
 	SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::uuid[], $6::bytea[], $7::text[],
-		$8::timestamptz[], $9::bigint[], $10::timestamptz[], $11::uuid[], $12::bytea[], $13::bytea[])
-		AS x(id, provider, key, hash, decision, person, receipt_number, occurred_at, total, accepted_at, receipt_id, digest, content)
+		$8::timestamptz[], $9::bigint[], $10::timestamptz[], $11::uuid[], $12::bytea[], $13::bytea[], $23::timestamptz[])
+		AS x(id, provider, key, hash, decision, person, receipt_number, occurred_at, total, accepted_at, receipt_id, digest, content, counted_at)
 ), t AS (
 	INSERT INTO transactions (id, provider_reg_no, idempotency_key, request_hash, decision_id, person_ref,
 		receipt_number, occurred_at, total_cents, accepted_at, receipt_id)
@@ -60,8 +60,8 @@ WITH x AS (
 	RETURNING id, seq
 ), b AS (
 	INSERT INTO transaction_benefits (transaction_id, pos, tx_seq, provider_reg_no, benefit_id, benefit_version,
-		grantor_reg_no, ekk_code, discount_cents, stand_in, limited, person_ref, occurred_at)
-	SELECT t.id, l.pos, t.seq, x.provider, l.bid, l.ver, l.grantor, l.ekk, l.cents, l.standin, l.limited, x.person, x.occurred_at
+		grantor_reg_no, ekk_code, discount_cents, stand_in, limited, person_ref, occurred_at, counted_at)
+	SELECT t.id, l.pos, t.seq, x.provider, l.bid, l.ver, l.grantor, l.ekk, l.cents, l.standin, l.limited, x.person, x.occurred_at, x.counted_at
 	FROM t JOIN x ON x.id = t.id
 	JOIN unnest($14::uuid[], $15::smallint[], $16::text[], $17::int[], $18::text[], $19::text[], $20::bigint[], $21::bool[], $22::bool[])
 		AS l(tid, pos, bid, ver, grantor, ekk, cents, standin, limited) ON l.tid = t.id
@@ -79,7 +79,7 @@ func insertGroup(ctx context.Context, q querier, jobs []*insertJob) (map[uuid.UU
 	ids, decisions, receiptIDs := make([][16]byte, n), make([][16]byte, n), make([][16]byte, n)
 	providers, keys, receiptNumbers := make([]string, n), make([]string, n), make([]string, n)
 	hashes, persons, digests, contents := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
-	occurred, accepted := make([]time.Time, n), make([]time.Time, n)
+	occurred, accepted, counted := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 	totals := make([]*int64, n)
 	var lt [][16]byte
 	var lpos []int16
@@ -92,6 +92,10 @@ func insertGroup(ctx context.Context, q querier, jobs []*insertJob) (map[uuid.UU
 		ids[i], providers[i], keys[i], hashes[i] = t.ID, t.Provider, j.in.IdempotencyKey, j.in.RequestHash[:]
 		decisions[i], persons[i], receiptNumbers[i] = t.DecisionID, t.PersonRef, t.ReceiptNumber
 		occurred[i], totals[i], accepted[i], receiptIDs[i] = t.OccurredAt, t.TotalCents, t.AcceptedAt, t.ReceiptID
+		counted[i] = j.in.CountedAt
+		if counted[i].IsZero() {
+			counted[i] = t.OccurredAt
+		}
 		digests[i], contents[i] = j.in.Receipt.Digest[:], j.in.Receipt.Content
 		for p, l := range t.Benefits {
 			lt, lpos = append(lt, t.ID), append(lpos, int16(p+1))
@@ -101,7 +105,7 @@ func insertGroup(ctx context.Context, q querier, jobs []*insertJob) (map[uuid.UU
 	}
 	rows, err := q.Query(ctx, groupInsertSQL, ids, providers, keys, hashes, decisions, persons, receiptNumbers,
 		occurred, totals, accepted, receiptIDs, digests, contents,
-		lt, lpos, lbid, lver, lgrantor, lekk, lcents, lstand, llimited)
+		lt, lpos, lbid, lver, lgrantor, lekk, lcents, lstand, llimited, counted)
 	if err != nil {
 		return nil, fmt.Errorf("insert transactions: %w", err)
 	}

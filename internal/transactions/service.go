@@ -107,7 +107,7 @@ func (s *Service) Report(ctx context.Context, provider, key string, r Report) (T
 		return Transaction{}, false, verr
 	}
 	rec := transactionReceipt(t.ReceiptID, t)
-	stored, replay, err := s.store.Insert(ctx, Insert{Transaction: t, Receipt: rec, IdempotencyKey: key, RequestHash: hash, Limits: limits})
+	stored, replay, err := s.store.Insert(ctx, Insert{Transaction: t, Receipt: rec, IdempotencyKey: key, RequestHash: hash, Limits: limits, CountedAt: d.At})
 	if err != nil {
 		var le *LimitError
 		if errors.As(err, &le) {
@@ -176,7 +176,9 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 		t.Benefits = append(t.Benefits, Line{BenefitID: a.BenefitID, Version: a.Version, Grantor: a.Grantor, EKKCode: a.EKKCode,
 			DiscountCents: c.DiscountCents, StandIn: a.Status == eligibility.StatusUnknown, Limited: a.Limit != nil})
 		if a.Limit != nil && c.DiscountCents > 0 {
-			from, to := s.periods(a.Limit.Period, r.OccurredAt)
+			// The period the check computed what was left of, whatever
+			// the till's clock says.
+			from, to := s.periods(a.Limit.Period, d.At)
 			limits = append(limits, LimitCheck{BenefitID: a.BenefitID, From: from, To: to, LimitCents: a.Limit.AmountCents, ClaimedCents: c.DiscountCents})
 		}
 	}

@@ -18,7 +18,9 @@ type decisionStore struct {
 	d eligibility.Decision
 }
 
-func (s decisionStore) Decision(context.Context, uuid.UUID) (eligibility.Decision, error) { return s.d, nil }
+func (s decisionStore) Decision(context.Context, uuid.UUID) (eligibility.Decision, error) {
+	return s.d, nil
+}
 func (s decisionStore) ByKey(context.Context, string, string) (Transaction, [32]byte, error) {
 	return Transaction{}, [32]byte{}, ErrNotFound
 }

@@ -121,6 +121,10 @@ type Insert struct {
 	IdempotencyKey string
 	RequestHash    [32]byte
 	Limits         []LimitCheck
+	// CountedAt is when the transaction counts towards per-person period
+	// limits: the time of the eligibility check it used (OccurredAt when
+	// zero).
+	CountedAt time.Time
 }
 
 // Filter narrows a grantor's listing.
