@@ -1772,6 +1772,8 @@ type ClientInterface interface {
 
 	// ListTransactions Transactions on the caller's benefits (grantor), filtered and cursor-paged
 	//
+	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every database transaction that began before it has finished: normally within milliseconds of its `201`, later while a long one (a big list upload being applied) runs.
+	//
 	// Corresponds with GET /v1/transactions (the `ListTransactions` operationId).
 	ListTransactions(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2312,6 +2314,8 @@ func (c *Client) GetSpendReport(ctx context.Context, params *GetSpendReportParam
 }
 
 // ListTransactions Transactions on the caller's benefits (grantor), filtered and cursor-paged
+//
+// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every database transaction that began before it has finished: normally within milliseconds of its `201`, later while a long one (a big list upload being applied) runs.
 //
 // Corresponds with GET /v1/transactions (the `ListTransactions` operationId).
 func (c *Client) ListTransactions(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4197,6 +4201,8 @@ type ClientWithResponsesInterface interface {
 	GetSpendReportWithResponse(ctx context.Context, params *GetSpendReportParams, reqEditors ...RequestEditorFn) (*GetSpendReportResponse, error)
 
 	// ListTransactionsWithResponse Transactions on the caller's benefits (grantor), filtered and cursor-paged
+	//
+	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every database transaction that began before it has finished: normally within milliseconds of its `201`, later while a long one (a big list upload being applied) runs.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6403,6 +6409,8 @@ func (c *ClientWithResponses) GetSpendReportWithResponse(ctx context.Context, pa
 }
 
 // ListTransactionsWithResponse Transactions on the caller's benefits (grantor), filtered and cursor-paged
+//
+// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every database transaction that began before it has finished: normally within milliseconds of its `201`, later while a long one (a big list upload being applied) runs.
 //
 // Returns a wrapper object for the known response body format(s).
 //

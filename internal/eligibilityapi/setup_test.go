@@ -1,6 +1,7 @@
 package eligibilityapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -158,4 +159,23 @@ func TestMain(m *testing.M) {
 	// The contract checker must read the XML view of receipts, a string.
 	openapi3filter.RegisterBodyDecoder("application/xml", openapi3filter.FileBodyDecoder)
 	os.Exit(m.Run())
+}
+
+// listTransactions gets a grantor's listing at path once it holds at least
+// n items: a transaction is listed once every database transaction older
+// than it has finished, and parallel tests keep some running.
+func (e *env) listTransactions(token, path string, n int) gatewaytest.Response {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := e.h.Do("GET", path, token, nil)
+		var page struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		res.JSON(e.t, &page)
+		if len(page.Items) >= n || time.Now().After(deadline) {
+			return res
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

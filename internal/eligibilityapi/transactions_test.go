@@ -220,7 +220,7 @@ func TestTransactions(t *testing.T) {
 			t.Fatalf("%d %s", status, body)
 		}
 		// grantor2 sees only its own benefit and transaction.
-		res := e.h.Do("GET", "/v1/transactions", e.grantor2, nil)
+		res := e.listTransactions(e.grantor2, "/v1/transactions", 1)
 		var page struct {
 			Items      []txAnswer `json:"items"`
 			NextCursor string     `json:"nextCursor"`
@@ -265,7 +265,7 @@ func TestTransactions(t *testing.T) {
 		if rep.TotalDiscountCents != 0 {
 			t.Errorf("a reversed transaction still counts: %s", res.Body)
 		}
-		res = e.h.Do("GET", "/v1/transactions?status=reversed", e.grantor2, nil)
+		res = e.listTransactions(e.grantor2, "/v1/transactions?status=reversed", 1)
 		res.JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].Status != "reversed" {
 			t.Errorf("reversed filter: %s", res.Body)
@@ -286,6 +286,13 @@ func TestTransactions(t *testing.T) {
 			d := e.check(e.provider, byCode(pensioner), rideLine)
 			_, a, _ := post(e.provider, "page-000000"+string(rune('a'+i)), report(d.DecisionID, claim("ride", 150)))
 			ids = append(ids, a.ID)
+		}
+		// All three listed first (see listTransactions), then paged.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			res := e.h.Do("GET", "/v1/transactions?limit=100", e.grantor, nil)
+			if bytes.Contains(res.Body, []byte(ids[0])) && bytes.Contains(res.Body, []byte(ids[1])) && bytes.Contains(res.Body, []byte(ids[2])) {
+				break
+			}
 		}
 		seen := map[string]bool{}
 		cursor := ""
@@ -396,7 +403,7 @@ func TestKilledBeforeAnswering(t *testing.T) {
 	var page struct {
 		Items []txAnswer `json:"items"`
 	}
-	e.h.Do("GET", "/v1/transactions", e.grantor, nil).JSON(t, &page)
+	e.listTransactions(e.grantor, "/v1/transactions", 1).JSON(t, &page)
 	if len(page.Items) != 1 || page.Items[0].ID != ids[0] {
 		t.Errorf("%d transactions stored, want exactly 1", len(page.Items))
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -153,13 +154,14 @@ type lineDoc struct {
 	S bool   `json:"s"`
 }
 
-func scanTransaction(row pgx.Row) (transactions.Transaction, [32]byte, error) {
+// scanTransaction reads transactionColumns and the lines, then extra.
+func scanTransaction(row pgx.Row, extra ...any) (transactions.Transaction, [32]byte, error) {
 	var t transactions.Transaction
 	var hash, lines []byte
 	var reversalReceipt *uuid.UUID
-	err := row.Scan(&t.ID, &t.Seq, &t.Status, &t.Provider, &t.DecisionID, &t.PersonRef, &t.ReceiptNumber,
+	err := row.Scan(append([]any{&t.ID, &t.Seq, &t.Status, &t.Provider, &t.DecisionID, &t.PersonRef, &t.ReceiptNumber,
 		&t.OccurredAt, &t.TotalCents, &t.AcceptedAt, &t.ReceiptID, &t.ReversedAt, &t.ReversalReason,
-		&reversalReceipt, &t.ReversalKey, &hash, &lines)
+		&reversalReceipt, &t.ReversalKey, &hash, &lines}, extra...)...)
 	var h [32]byte
 	if err != nil {
 		return t, h, err
@@ -230,8 +232,11 @@ func (s *Transactions) Reverse(ctx context.Context, id uuid.UUID, key, reason st
 	return n == 1, nil
 }
 
-// ListForGrantor implements transactions.Store.
-func (s *Transactions) ListForGrantor(ctx context.Context, grantor string, f transactions.Filter, loc *time.Location, afterSeq int64, limit int) ([]transactions.Transaction, error) {
+// ListForGrantor implements transactions.Store. Pages follow the order in
+// which transactions became visible (see migration 00011): a page holds
+// only rows committed before the oldest transaction still running, so a
+// later page never has to go back for one.
+func (s *Transactions) ListForGrantor(ctx context.Context, grantor string, f transactions.Filter, loc *time.Location, after transactions.Position, limit int) ([]transactions.Transaction, error) {
 	var from, to *time.Time
 	if !f.From.IsZero() {
 		v := time.Date(f.From.Year(), f.From.Month(), f.From.Day(), 0, 0, 0, 0, loc)
@@ -242,29 +247,36 @@ func (s *Transactions) ListForGrantor(ctx context.Context, grantor string, f tra
 		to = &v
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+transactionColumns+`, `+linesSQL("$1")+`
-		FROM transactions t
-		WHERE t.id IN (
-			SELECT DISTINCT ON (tb.tx_seq) tb.transaction_id FROM transaction_benefits tb
-			WHERE tb.grantor_reg_no = $1 AND tb.tx_seq > $2
-			  AND ($3 = '' OR tb.benefit_id = $3)
-			  AND ($4 = '' OR tb.provider_reg_no = $4)
-			  AND ($5::timestamptz IS NULL OR tb.occurred_at >= $5)
-			  AND ($6::timestamptz IS NULL OR tb.occurred_at < $6)
-			  AND ($7 = '' OR tb.reversed = ($7 = 'reversed'))
-			ORDER BY tb.tx_seq
-			LIMIT $8)
-		ORDER BY t.seq`, grantor, afterSeq, f.BenefitID, f.Provider, from, to, string(f.Status), limit)
+		WITH page AS (
+			SELECT DISTINCT ON (tb.tx_xid, tb.tx_seq) tb.transaction_id, tb.tx_xid, tb.tx_seq FROM transaction_benefits tb
+			WHERE tb.grantor_reg_no = $1 AND (tb.tx_xid, tb.tx_seq) > ($2::text::xid8, $3::bigint)
+			  AND tb.tx_xid < pg_snapshot_xmin(pg_current_snapshot())
+			  AND ($4 = '' OR tb.benefit_id = $4)
+			  AND ($5 = '' OR tb.provider_reg_no = $5)
+			  AND ($6::timestamptz IS NULL OR tb.occurred_at >= $6)
+			  AND ($7::timestamptz IS NULL OR tb.occurred_at < $7)
+			  AND ($8 = '' OR tb.reversed = ($8 = 'reversed'))
+			ORDER BY tb.tx_xid, tb.tx_seq
+			LIMIT $9)
+		SELECT `+transactionColumns+`, `+linesSQL("$1")+`, page.tx_xid::text
+		FROM page JOIN transactions t ON t.id = page.transaction_id
+		ORDER BY page.tx_xid, page.tx_seq`,
+		grantor, strconv.FormatUint(after.XID, 10), after.Seq, f.BenefitID, f.Provider, from, to, string(f.Status), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list transactions: %w", err)
 	}
 	defer rows.Close()
 	var out []transactions.Transaction
 	for rows.Next() {
-		t, _, err := scanTransaction(rows)
+		var xid string
+		t, _, err := scanTransaction(rows, &xid)
 		if err != nil {
 			return nil, fmt.Errorf("list transactions: %w", err)
 		}
+		if t.Position.XID, err = strconv.ParseUint(xid, 10, 64); err != nil {
+			return nil, fmt.Errorf("list transactions: transaction id %q: %w", xid, err)
+		}
+		t.Position.Seq = t.Seq
 		out = append(out, t)
 	}
 	return out, rows.Err()

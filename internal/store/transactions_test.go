@@ -298,15 +298,15 @@ func TestReverseListSpendReceipts(t *testing.T) {
 		made = append(made, tr)
 	}
 	loc := time.UTC
-	page, err := txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, loc, 0, 2)
+	page, err := listSettled(t, txs, "90000000001", transactions.Position{}, 2)
 	if err != nil || len(page) != 2 || page[0].ID != made[0].ID || page[1].ID != made[1].ID {
 		t.Fatalf("first page: %+v %v", page, err)
 	}
-	page, err = txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, loc, page[1].Seq, 2)
+	page, err = txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, loc, page[1].Position, 2)
 	if err != nil || len(page) != 1 || page[0].ID != made[2].ID {
 		t.Fatalf("second page: %+v %v", page, err)
 	}
-	if page, _ := txs.ListForGrantor(ctx, "90000000002", transactions.Filter{}, loc, 0, 10); len(page) != 0 {
+	if page, _ := txs.ListForGrantor(ctx, "90000000002", transactions.Filter{}, loc, transactions.Position{}, 10); len(page) != 0 {
 		t.Errorf("another grantor sees %d transactions", len(page))
 	}
 
@@ -419,5 +419,61 @@ func TestRecentDecisionsGrow(t *testing.T) {
 		if err != nil || got.ID != d.ID || *got.Benefits[0].DiscountCents != int64(i) {
 			t.Fatalf("decision %d: %v %+v", i, err, got)
 		}
+	}
+}
+
+// listSettled lists a grantor's transactions once n of them are there: a
+// page holds only what committed before the oldest database transaction
+// still running, and parallel tests keep some running.
+func listSettled(t *testing.T, txs *store.Transactions, grantor string, after transactions.Position, n int) ([]transactions.Transaction, error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		page, err := txs.ListForGrantor(context.Background(), grantor, transactions.Filter{}, time.UTC, after, n)
+		if err != nil || len(page) >= n || time.Now().After(deadline) {
+			return page, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A transaction whose commit is held back while later ones commit is not
+// skipped by a grantor paging meanwhile: the later ones wait for it.
+func TestListingWaitsForEarlierCommits(t *testing.T) {
+	t.Parallel()
+	txs, el, pool := newTxStore(t)
+	ctx := context.Background()
+	mk := func(key string) transactions.Insert {
+		d := decision("40000000001", "p-"+key, applied("b", 100, nil))
+		if err := el.SaveDecision(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		return insertFor(d, key, line("b", 100))
+	}
+	held, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Rollback(ctx)
+	early := mk("early")
+	if err := store.InsertInTx(ctx, held, early); err != nil {
+		t.Fatal(err)
+	}
+	later, _, err := txs.Insert(ctx, mk("later"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page, err := txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, time.UTC, transactions.Position{}, 10); err != nil || len(page) != 0 {
+		t.Fatalf("while an earlier transaction is uncommitted the listing shows %d (%v)", len(page), err)
+	}
+	if err := held.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := listSettled(t, txs, "90000000001", transactions.Position{}, 2)
+	if err != nil || len(page) != 2 || page[0].ID != early.Transaction.ID || page[1].ID != later.ID {
+		t.Fatalf("after the commit: %+v %v", page, err)
+	}
+	if more, err := txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, time.UTC, page[1].Position, 10); err != nil || len(more) != 0 {
+		t.Errorf("after the last: %d more (%v)", len(more), err)
 	}
 }

@@ -254,13 +254,13 @@ func (s *Service) reversedAgain(t Transaction, key, reason string) (Transaction,
 
 // List pages through the transactions on grantor's benefits.
 func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor string, limit int) ([]Transaction, string, error) {
-	var after int64
+	var after Position
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(raw) != 9 || raw[0] != 't' {
+		if err != nil || len(raw) != 17 || raw[0] != 'x' {
 			return nil, "", ErrInvalidCursor
 		}
-		after = int64(binary.BigEndian.Uint64(raw[1:]))
+		after = Position{XID: binary.BigEndian.Uint64(raw[1:9]), Seq: int64(binary.BigEndian.Uint64(raw[9:]))}
 	}
 	items, err := s.store.ListForGrantor(ctx, grantor, f, s.loc, after, limit+1)
 	if err != nil {
@@ -269,9 +269,11 @@ func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor str
 	next := ""
 	if len(items) > limit {
 		items = items[:limit]
-		raw := make([]byte, 9)
-		raw[0] = 't'
-		binary.BigEndian.PutUint64(raw[1:], uint64(items[limit-1].Seq))
+		raw := make([]byte, 17)
+		raw[0] = 'x'
+		last := items[limit-1].Position
+		binary.BigEndian.PutUint64(raw[1:9], last.XID)
+		binary.BigEndian.PutUint64(raw[9:], uint64(last.Seq))
 		next = base64.RawURLEncoding.EncodeToString(raw)
 	}
 	return items, next, nil

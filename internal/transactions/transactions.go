@@ -58,6 +58,8 @@ type Line struct {
 type Transaction struct {
 	ID                uuid.UUID
 	Seq               int64
+	// Position is where a grantor's listing had it (set by ListForGrantor).
+	Position Position
 	Status            Status
 	Provider          string
 	DecisionID        uuid.UUID
@@ -127,6 +129,13 @@ type Insert struct {
 	CountedAt time.Time
 }
 
+// Position is a place in a grantor's listing: the database transaction
+// that made a transaction visible, then its seq.
+type Position struct {
+	XID uint64
+	Seq int64
+}
+
 // Filter narrows a grantor's listing.
 type Filter struct {
 	BenefitID string
@@ -163,9 +172,10 @@ type Store interface {
 	// returns false when the transaction was no longer accepted.
 	Reverse(ctx context.Context, id uuid.UUID, key, reason string, at time.Time, r Receipt) (bool, error)
 	// ListForGrantor pages through transactions with a benefit of grantor,
-	// in acceptance order after afterSeq; only the grantor's benefits are
-	// in each transaction's lines.
-	ListForGrantor(ctx context.Context, grantor string, f Filter, loc *time.Location, afterSeq int64, limit int) ([]Transaction, error)
+	// in the order they became visible, after a position; only the
+	// grantor's benefits are in each transaction's lines, and each has its
+	// Position set.
+	ListForGrantor(ctx context.Context, grantor string, f Filter, loc *time.Location, after Position, limit int) ([]Transaction, error)
 	// Spend sums a grantor's accepted discounts over [from, to) by key.
 	Spend(ctx context.Context, grantor string, from, to time.Time, groupBy string) ([]SpendGroup, error)
 	// Receipt returns a receipt or ErrNotFound.
