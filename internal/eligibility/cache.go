@@ -105,6 +105,12 @@ type CacheConfig struct {
 	RefreshAhead float64
 	// DegradedFor is how long Redis is left alone after it failed.
 	DegradedFor time.Duration
+	// RewriteWindow is how long after a deletion its keys are deleted once
+	// more: a check that read the old value (from PostgreSQL or a
+	// registry) just before the deletion may write it back just after,
+	// and that write must not live the whole TTL. It should exceed the
+	// slowest registry call. Default 10 s.
+	RewriteWindow time.Duration
 	Registerer  prometheus.Registerer
 	Log         *slog.Logger
 	Now         func() time.Time
@@ -128,9 +134,12 @@ type Cache struct {
 	degraded      atomic.Bool
 	refreshing    sync.Map // key → struct{}
 
-	// invalidations that could not reach Redis, retried by Run.
+	// invalidations that could not reach Redis, retried by Run; and keys
+	// deleted lately, deleted again by Run when their time comes (see
+	// CacheConfig.RewriteWindow).
 	mu      sync.Mutex
 	pending map[string]struct{}
+	again   map[string]time.Time
 
 	m *cacheMetrics
 }
@@ -161,6 +170,9 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 	}
 	if cfg.DegradedFor <= 0 {
 		cfg.DegradedFor = time.Second
+	}
+	if cfg.RewriteWindow <= 0 {
+		cfg.RewriteWindow = 10 * time.Second
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -204,7 +216,7 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 		m.hits.WithLabelValues(k)
 		m.misses.WithLabelValues(k)
 	}
-	c := &Cache{cfg: cfg, aead: aead, pending: map[string]struct{}{}, m: m, rd: cfg.Client}
+	c := &Cache{cfg: cfg, aead: aead, pending: map[string]struct{}{}, again: map[string]time.Time{}, m: m, rd: cfg.Client}
 	if ap, err := cfg.Client.AutoPipeline(); err == nil {
 		c.rd = ap
 	} else {
@@ -369,9 +381,21 @@ func (c *Cache) invalidate(ctx context.Context, keys ...string) {
 		return
 	}
 	c.succeeded()
+	c.deleteAgainLater(keys)
 }
 
-// Run retries failed invalidations until ctx ends.
+// deleteAgainLater has Run delete keys once more after the rewrite window.
+func (c *Cache) deleteAgainLater(keys []string) {
+	due := c.cfg.Now().Add(c.cfg.RewriteWindow)
+	c.mu.Lock()
+	for _, k := range keys {
+		c.again[k] = due
+	}
+	c.mu.Unlock()
+}
+
+// Run retries failed invalidations and makes the second deletions until
+// ctx ends.
 func (c *Cache) Run(ctx context.Context) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
@@ -381,10 +405,17 @@ func (c *Cache) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		now := c.cfg.Now()
 		c.mu.Lock()
 		keys := make([]string, 0, len(c.pending))
 		for k := range c.pending {
 			keys = append(keys, k)
+		}
+		for k, due := range c.again {
+			if !now.Before(due) {
+				keys = append(keys, k)
+				delete(c.again, k)
+			}
 		}
 		c.mu.Unlock()
 		if len(keys) == 0 {
@@ -394,6 +425,12 @@ func (c *Cache) Run(ctx context.Context) {
 		err := c.cfg.Client.Del(dctx, keys...).Err()
 		cancel()
 		if err != nil {
+			// Second deletions that failed become pending like others.
+			c.mu.Lock()
+			for _, k := range keys {
+				c.pending[k] = struct{}{}
+			}
+			c.mu.Unlock()
 			continue
 		}
 		c.mu.Lock()
@@ -429,6 +466,7 @@ func (c *Cache) drop(ctx context.Context, keys []string) error {
 		return fmt.Errorf("drop cached facts: %w", err)
 	}
 	c.succeeded()
+	c.deleteAgainLater(keys)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +144,40 @@ func TestChangeFollowerLeavesLeasedFeed(t *testing.T) {
 	}
 	if err := f.Follow(context.Background(), registry.Pensioners); err != nil || len(feed.calls) != 0 {
 		t.Errorf("followed a feed leased elsewhere: %v, calls %v", err, feed.calls)
+	}
+}
+
+// A check that read a value just before its invalidation may write it back
+// just after; the second deletion, a rewrite window later, removes it.
+func TestInvalidationDeletesAgain(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	keys, err := DeriveKeys([]byte(strings.Repeat("k", 32)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := NewCache(CacheConfig{Client: rdb, Prefix: prefix, Keys: keys, RewriteWindow: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go cache.Run(ctx)
+	means, facts := cache.meansKey("etalons", "ET-1"), cache.factsKey(registry.Pensioners, cache.PersonKey(testCode))
+	cache.invalidate(ctx, means)
+	if err := cache.drop(ctx, []string{facts}); err != nil {
+		t.Fatal(err)
+	}
+	// The stale write-backs of checks that were in flight.
+	for _, k := range []string{means, facts} {
+		if err := rdb.Set(ctx, k, "stale", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for rdb.Exists(ctx, means, facts).Val() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a value written back after its invalidation outlived the rewrite window")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
