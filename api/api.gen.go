@@ -1772,7 +1772,7 @@ type ClientInterface interface {
 
 	// ListTransactions Transactions on the caller's benefits (grantor), filtered and cursor-paged
 	//
-	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every database transaction that began before it has finished: normally within milliseconds of its `201`, later while a long one (a big list upload being applied) runs.
+	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
 	//
 	// Corresponds with GET /v1/transactions (the `ListTransactions` operationId).
 	ListTransactions(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2315,7 +2315,7 @@ func (c *Client) GetSpendReport(ctx context.Context, params *GetSpendReportParam
 
 // ListTransactions Transactions on the caller's benefits (grantor), filtered and cursor-paged
 //
-// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every database transaction that began before it has finished: normally within milliseconds of its `201`, later while a long one (a big list upload being applied) runs.
+// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
 //
 // Corresponds with GET /v1/transactions (the `ListTransactions` operationId).
 func (c *Client) ListTransactions(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4202,7 +4202,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListTransactionsWithResponse Transactions on the caller's benefits (grantor), filtered and cursor-paged
 	//
-	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every database transaction that began before it has finished: normally within milliseconds of its `201`, later while a long one (a big list upload being applied) runs.
+	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6410,7 +6410,7 @@ func (c *ClientWithResponses) GetSpendReportWithResponse(ctx context.Context, pa
 
 // ListTransactionsWithResponse Transactions on the caller's benefits (grantor), filtered and cursor-paged
 //
-// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every database transaction that began before it has finished: normally within milliseconds of its `201`, later while a long one (a big list upload being applied) runs.
+// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
 //
 // Returns a wrapper object for the known response body format(s).
 //

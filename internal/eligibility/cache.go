@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,9 +112,9 @@ type CacheConfig struct {
 	// and that write must not live the whole TTL. It should exceed the
 	// slowest registry call. Default 10 s.
 	RewriteWindow time.Duration
-	Registerer  prometheus.Registerer
-	Log         *slog.Logger
-	Now         func() time.Time
+	Registerer    prometheus.Registerer
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // Cache is the Redis cache of registry facts, list membership and
@@ -139,7 +140,7 @@ type Cache struct {
 	// CacheConfig.RewriteWindow).
 	mu      sync.Mutex
 	pending map[string]struct{}
-	again   map[string]time.Time
+	again   []dueKey // oldest first: every key waits the same window
 
 	m *cacheMetrics
 }
@@ -216,7 +217,7 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 		m.hits.WithLabelValues(k)
 		m.misses.WithLabelValues(k)
 	}
-	c := &Cache{cfg: cfg, aead: aead, pending: map[string]struct{}{}, again: map[string]time.Time{}, m: m, rd: cfg.Client}
+	c := &Cache{cfg: cfg, aead: aead, pending: map[string]struct{}{}, m: m, rd: cfg.Client}
 	if ap, err := cfg.Client.AutoPipeline(); err == nil {
 		c.rd = ap
 	} else {
@@ -388,10 +389,16 @@ func (c *Cache) invalidate(ctx context.Context, keys ...string) {
 func (c *Cache) deleteAgainLater(keys []string) {
 	due := c.cfg.Now().Add(c.cfg.RewriteWindow)
 	c.mu.Lock()
-	for _, k := range keys {
-		c.again[k] = due
+	for _, k := range keys[:min(len(keys), max(maxSecondDeletions-len(c.again), 0))] {
+		c.again = append(c.again, dueKey{key: k, due: due})
 	}
 	c.mu.Unlock()
+}
+
+// dueKey is a key to delete again, and when.
+type dueKey struct {
+	key string
+	due time.Time
 }
 
 // Run retries failed invalidations and makes the second deletions until
@@ -405,36 +412,55 @@ func (c *Cache) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		now := c.cfg.Now()
 		c.mu.Lock()
-		keys := make([]string, 0, len(c.pending))
+		retry := make([]string, 0, min(len(c.pending), maxDeletesPerTick))
 		for k := range c.pending {
-			keys = append(keys, k)
-		}
-		for k, due := range c.again {
-			if !now.Before(due) {
-				keys = append(keys, k)
-				delete(c.again, k)
+			if len(retry) == maxDeletesPerTick {
+				break
 			}
+			retry = append(retry, k)
+		}
+		now, n := c.cfg.Now(), 0
+		for n < len(c.again) && n < maxDeletesPerTick && !now.Before(c.again[n].due) {
+			n++
+		}
+		again := make([]string, n)
+		for i := range n {
+			again[i] = c.again[i].key
+		}
+		if n > 0 {
+			c.again = slices.Clone(c.again[n:])
 		}
 		c.mu.Unlock()
-		if len(keys) == 0 {
-			continue
-		}
+		c.deleteChunks(ctx, retry, true)
+		// A second deletion that fails is given up: it is a safety net, and
+		// a write-back it was meant for failed too while Redis did.
+		c.deleteChunks(ctx, again, false)
+	}
+}
+
+const (
+	// maxDeletesPerTick bounds the keys Run deletes in one tick, in DELs
+	// of deleteChunk keys with a timeout each.
+	maxDeletesPerTick = 20_000
+	deleteChunk       = 1000
+	// maxSecondDeletions bounds the keys waiting for their second
+	// deletion; beyond it (a burst of changes) they get only the first.
+	maxSecondDeletions = 100_000
+)
+
+// deleteChunks deletes keys deleteChunk at a time; pending keys leave the
+// pending set when deleted, and stay in it when not.
+func (c *Cache) deleteChunks(ctx context.Context, keys []string, pending bool) {
+	for chunk := range slices.Chunk(keys, deleteChunk) {
 		dctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := c.cfg.Client.Del(dctx, keys...).Err()
+		err := c.cfg.Client.Del(dctx, chunk...).Err()
 		cancel()
-		if err != nil {
-			// Second deletions that failed become pending like others.
-			c.mu.Lock()
-			for _, k := range keys {
-				c.pending[k] = struct{}{}
-			}
-			c.mu.Unlock()
+		if err != nil || !pending {
 			continue
 		}
 		c.mu.Lock()
-		for _, k := range keys {
+		for _, k := range chunk {
 			delete(c.pending, k)
 		}
 		c.mu.Unlock()
@@ -471,23 +497,30 @@ func (c *Cache) drop(ctx context.Context, keys []string) error {
 }
 
 // dropDataset deletes every cached fact of data set d.
-func (c *Cache) dropDataset(ctx context.Context, d Dataset) error {
-	iter := c.cfg.Client.Scan(ctx, 0, c.cfg.Prefix+"elig:f1:"+string(d)+":*", 1000).Iterator()
-	var batch []string
+func (c *Cache) dropDataset(ctx context.Context, d Dataset, keepAlive func() error) error {
+	iter := c.cfg.Client.Scan(ctx, 0, c.cfg.Prefix+"elig:f1:"+string(d)+":*", deleteChunk).Iterator()
+	batch := make([]string, 0, deleteChunk)
+	flush := func() error {
+		c.m.roundTrips.Inc()
+		if err := c.cfg.Client.Del(ctx, batch...).Err(); err != nil {
+			c.failed(err)
+			return fmt.Errorf("drop cached facts of %s: %w", d, err)
+		}
+		batch = batch[:0]
+		return keepAlive()
+	}
 	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 1000 {
-			if err := c.drop(ctx, batch); err != nil {
+		if batch = append(batch, iter.Val()); len(batch) == deleteChunk {
+			if err := flush(); err != nil {
 				return err
 			}
-			batch = batch[:0]
 		}
 	}
 	if err := iter.Err(); err != nil {
 		return fmt.Errorf("scan cached facts of %s: %w", d, err)
 	}
 	if len(batch) > 0 {
-		return c.drop(ctx, batch)
+		return flush()
 	}
 	return nil
 }

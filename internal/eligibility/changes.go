@@ -133,7 +133,18 @@ func (f *ChangeFollower) Follow(ctx context.Context, d Dataset) error {
 			// Changes may have been missed: nothing cached of d can be
 			// trusted to be current.
 			f.expired.Inc()
-			if err := f.cache.dropDataset(ctx, d); err != nil {
+			// Dropping a big data set can outlast the lease: it is
+			// extended as the drop goes, or another follower would take
+			// the feed over and start the same drop.
+			extended := time.Now()
+			keepAlive := func() error {
+				if time.Since(extended) < f.lease/3 {
+					return nil
+				}
+				extended = time.Now()
+				return f.cursors.SaveChangeCursor(ctx, d, f.holder, cursor, f.lease)
+			}
+			if err := f.cache.dropDataset(ctx, d, keepAlive); err != nil {
 				return err
 			}
 			cursor = ""

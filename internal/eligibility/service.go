@@ -83,9 +83,10 @@ type Decision struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	WithLines bool
-	// SaleCents is the sum of the receipt lines (when WithLines): what
-	// all benefits of a transaction together may not exceed.
-	SaleCents  int64
+	// SaleCents is the sum of the receipt lines, what all benefits of a
+	// transaction together may not exceed; nil without lines (or for a
+	// decision stored before it was kept).
+	SaleCents  *int64
 	Benefits   []Applied
 	TotalCents int64
 }
@@ -291,8 +292,12 @@ func (s *Service) Check(ctx context.Context, provider string, req Request) (Deci
 		ID: uuid.Must(uuid.NewV7()), Provider: provider, PersonRef: s.keys.PersonRefOf(string(code)),
 		At: at.UTC().Truncate(time.Microsecond), CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.DecisionTTL).UTC(), WithLines: len(req.Lines) > 0,
 	}
-	for _, l := range req.Lines {
-		d.SaleCents += l.AmountCents
+	if len(req.Lines) > 0 {
+		var sale int64
+		for _, l := range req.Lines {
+			sale += l.AmountCents
+		}
+		d.SaleCents = &sale
 	}
 	if len(candidates) > 0 {
 		ev, err := s.gather(ctx, code, candidates, day, at, d.PersonRef)

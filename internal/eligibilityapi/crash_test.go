@@ -46,7 +46,7 @@ func TestKilledMidTransactions(t *testing.T) {
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		ref := sha256.Sum256([]byte(fmt.Sprint("crash-person-", i)))
 		d := eligibility.Decision{ID: uuid.Must(uuid.NewV7()), Provider: provider, PersonRef: ref[:], At: now, CreatedAt: now,
-			ExpiresAt: now.Add(30 * time.Minute), WithLines: true, SaleCents: 150, TotalCents: cents,
+			ExpiresAt: now.Add(30 * time.Minute), WithLines: true, SaleCents: &cents, TotalCents: cents,
 			Benefits: []eligibility.Applied{{BenefitID: "ride", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: eligibility.StatusApplies,
 				Priority: 1, Combinable: true, DiscountCents: &cents, MaxCents: &cents}}}
 		if err := decisions.SaveDecision(ctx, d); err != nil {

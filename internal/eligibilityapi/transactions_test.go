@@ -173,6 +173,10 @@ func TestTransactions(t *testing.T) {
 		if status, again, body := post(e.provider, "key-0000001", first); status != 201 || again.ID != tx.ID {
 			t.Errorf("replay after the decision was purged: %d %s", status, body)
 		}
+		res = e.h.Do("POST", "/v1/transactions", e.provider, report(tx.DecisionID, claim("ride", 100)), "Idempotency-Key", "key-0000001")
+		if p := res.Problem(t); res.Status != 422 || len(p.Errors) != 1 || p.Errors[0].Parameter != "Idempotency-Key" {
+			t.Errorf("the key with another body after the decision was purged: %d %+v", res.Status, p)
+		}
 	})
 
 	t.Run("receipt: JSON view and signed XML", func(t *testing.T) {

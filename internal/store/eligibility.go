@@ -130,7 +130,7 @@ func spent(ctx context.Context, q querier, personRef []byte, qs []eligibility.Sp
 		FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS q(id, f, t)
 		LEFT JOIN transaction_benefits tb
 		  ON tb.person_ref = $1 AND tb.benefit_id = q.id AND tb.limited AND NOT tb.reversed
-		 AND tb.counted_at >= q.f AND tb.counted_at < q.t
+		 AND coalesce(tb.counted_at, tb.occurred_at) >= q.f AND coalesce(tb.counted_at, tb.occurred_at) < q.t
 		GROUP BY q.id`, personRef, ids, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("per-person spend: %w", err)
@@ -266,21 +266,29 @@ type recentDecision struct {
 	at, created, expires int64 // unix microseconds
 	withLines            bool
 	providerLen          uint16
-	sale                 int64
+	sale                 int64  // -1: none
 	blob                 []byte // provider, person_ref, benefits (AppendApplied)
 }
 
 func compactDecision(d eligibility.Decision, doc []byte) recentDecision {
+	sale := int64(-1)
+	if d.SaleCents != nil {
+		sale = *d.SaleCents
+	}
 	blob := make([]byte, 0, len(d.Provider)+len(d.PersonRef)+len(doc))
 	blob = append(append(append(blob, d.Provider...), d.PersonRef...), doc...)
 	return recentDecision{id: d.ID, at: d.At.UnixMicro(), created: d.CreatedAt.UnixMicro(), expires: d.ExpiresAt.UnixMicro(),
-		withLines: d.WithLines, providerLen: uint16(len(d.Provider)), sale: d.SaleCents, blob: blob}
+		withLines: d.WithLines, providerLen: uint16(len(d.Provider)), sale: sale, blob: blob}
 }
 
 func (r recentDecision) decision() (eligibility.Decision, error) {
 	p := int(r.providerLen)
 	d := eligibility.Decision{ID: r.id, Provider: string(r.blob[:p]), PersonRef: slices.Clone(r.blob[p : p+32]),
-		At: time.UnixMicro(r.at).UTC(), CreatedAt: time.UnixMicro(r.created).UTC(), ExpiresAt: time.UnixMicro(r.expires).UTC(), WithLines: r.withLines, SaleCents: r.sale}
+		At: time.UnixMicro(r.at).UTC(), CreatedAt: time.UnixMicro(r.created).UTC(), ExpiresAt: time.UnixMicro(r.expires).UTC(), WithLines: r.withLines}
+	if r.sale >= 0 {
+		sale := r.sale
+		d.SaleCents = &sale
+	}
 	var err error
 	if d.Benefits, d.TotalCents, err = eligibility.DecodeApplied(r.blob[p+32:]); err != nil {
 		return d, fmt.Errorf("decode decision: %w", err)
@@ -319,7 +327,7 @@ func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decisi
 	n := len(ds)
 	ids, providers, refs := make([][16]byte, n), make([]string, n), make([][]byte, n)
 	checked, created, expires, withLines := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]bool, n)
-	sales := make([]int64, n)
+	sales := make([]*int64, n)
 	for i, d := range ds {
 		ids[i], providers[i], refs[i] = d.ID, d.Provider, d.PersonRef
 		checked[i], created[i], expires[i], withLines[i], sales[i] = d.At, d.CreatedAt, d.ExpiresAt, d.WithLines, d.SaleCents

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"strconv"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -9,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -245,6 +245,19 @@ func (s *Transactions) ListForGrantor(ctx context.Context, grantor string, f tra
 	if !f.To.IsZero() {
 		v := time.Date(f.To.Year(), f.To.Month(), f.To.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
 		to = &v
+	}
+	if after.XID == 0 && after.Seq > 0 {
+		// A cursor from before migration 00011 names a seq only: go on
+		// from where that transaction stands in the commit order.
+		var xid string
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(min(tx_xid)::text, '0') FROM transaction_benefits
+			WHERE grantor_reg_no = $1 AND tx_seq = $2`, grantor, after.Seq).Scan(&xid); err != nil {
+			return nil, fmt.Errorf("list transactions: position of seq %d: %w", after.Seq, err)
+		}
+		var err error
+		if after.XID, err = strconv.ParseUint(xid, 10, 64); err != nil {
+			return nil, fmt.Errorf("list transactions: transaction id %q: %w", xid, err)
+		}
 	}
 	rows, err := s.pool.Query(ctx, `
 		WITH page AS (

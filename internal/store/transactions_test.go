@@ -302,7 +302,7 @@ func TestReverseListSpendReceipts(t *testing.T) {
 	if err != nil || len(page) != 2 || page[0].ID != made[0].ID || page[1].ID != made[1].ID {
 		t.Fatalf("first page: %+v %v", page, err)
 	}
-	page, err = txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, loc, page[1].Position, 2)
+	page, err = listSettled(t, txs, "90000000001", page[1].Position, 1)
 	if err != nil || len(page) != 1 || page[0].ID != made[2].ID {
 		t.Fatalf("second page: %+v %v", page, err)
 	}
@@ -475,5 +475,11 @@ func TestListingWaitsForEarlierCommits(t *testing.T) {
 	}
 	if more, err := txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, time.UTC, page[1].Position, 10); err != nil || len(more) != 0 {
 		t.Errorf("after the last: %d more (%v)", len(more), err)
+	}
+	// A cursor of the seq-ordered listing (a seq alone) goes on from that
+	// transaction's place in the commit order.
+	legacy, err := txs.ListForGrantor(ctx, "90000000001", transactions.Filter{}, time.UTC, transactions.Position{Seq: page[0].Seq}, 10)
+	if err != nil || len(legacy) != 1 || legacy[0].ID != later.ID {
+		t.Errorf("after a seq-only cursor: %+v %v", legacy, err)
 	}
 }

@@ -79,8 +79,8 @@ func (s *Service) Report(ctx context.Context, provider, key string, r Report) (T
 		// Decisions are purged an hour after they were made, and lost
 		// with their unlogged table if PostgreSQL crashes; a retry of a
 		// report accepted before that still replays.
-		if prior, ok := s.replay(ctx, provider, key, hash); ok {
-			return prior, true, nil
+		if prior, ok, err := s.replay(ctx, provider, key, hash); ok || err != nil {
+			return prior, ok, err
 		}
 		// Another provider's decision is reported as unknown: its id tells
 		// nothing about whether it exists.
@@ -101,8 +101,8 @@ func (s *Service) Report(ctx context.Context, provider, key string, r Report) (T
 	if verr != nil {
 		// A retry of a report that was accepted before its decision
 		// expired must still replay, so the key is looked up first.
-		if prior, ok := s.replay(ctx, provider, key, hash); ok {
-			return prior, true, nil
+		if prior, ok, err := s.replay(ctx, provider, key, hash); ok || err != nil {
+			return prior, ok, err
 		}
 		return Transaction{}, false, verr
 	}
@@ -124,13 +124,19 @@ func (s *Service) Report(ctx context.Context, provider, key string, r Report) (T
 	return stored, replay, nil
 }
 
-// replay finds an earlier accepted report with the same key and body.
-func (s *Service) replay(ctx context.Context, provider, key string, hash [32]byte) (Transaction, bool) {
+// replay finds an earlier accepted report with the same key: with the
+// same body it is replayed, with another the key was reused.
+func (s *Service) replay(ctx context.Context, provider, key string, hash [32]byte) (Transaction, bool, error) {
 	t, h, err := s.store.ByKey(ctx, provider, key)
-	if err == nil && h == hash {
-		return t, true
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Transaction{}, false, nil
+	case err != nil:
+		return Transaction{}, false, fmt.Errorf("look up idempotency key: %w", err)
+	case h != hash:
+		return Transaction{}, false, ErrKeyReused
 	}
-	return Transaction{}, false
+	return t, true, nil
 }
 
 // validate checks the report against its decision and fills t's lines.
@@ -192,9 +198,9 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 	// may not exceed the sale either. A stand-in benefit is computed on
 	// what the benefits before it left without taking from it, so the
 	// benefits after it may count the same cents.
-	if d.WithLines && sum > d.SaleCents {
+	if d.SaleCents != nil && sum > *d.SaleCents {
 		vs = append(vs, Violation{Pointer: "/benefits", Code: "discount.above_sale",
-			Detail: fmt.Sprintf("the receipt lines checked total %d cents", d.SaleCents)})
+			Detail: fmt.Sprintf("the receipt lines checked total %d cents", *d.SaleCents)})
 	}
 	// Without receipt lines a percentage or a free benefit has no amount in
 	// the decision: the sale's total is then what bounds the claims.
@@ -257,10 +263,16 @@ func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor str
 	var after Position
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(raw) != 17 || raw[0] != 'x' {
+		switch {
+		case err == nil && len(raw) == 17 && raw[0] == 'x':
+			after = Position{XID: binary.BigEndian.Uint64(raw[1:9]), Seq: int64(binary.BigEndian.Uint64(raw[9:]))}
+		case err == nil && len(raw) == 9 && raw[0] == 't':
+			// A cursor of the seq-ordered listing, still in integrators'
+			// hands: the store finds its place in the commit order.
+			after = Position{Seq: int64(binary.BigEndian.Uint64(raw[1:]))}
+		default:
 			return nil, "", ErrInvalidCursor
 		}
-		after = Position{XID: binary.BigEndian.Uint64(raw[1:9]), Seq: int64(binary.BigEndian.Uint64(raw[9:]))}
 	}
 	items, err := s.store.ListForGrantor(ctx, grantor, f, s.loc, after, limit+1)
 	if err != nil {

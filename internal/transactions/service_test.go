@@ -42,7 +42,7 @@ func TestClaimsBoundedBySale(t *testing.T) {
 	// free benefit computed on the same half: the three together are 150
 	// cents of a 100-cent line.
 	withLines := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
-		WithLines: true, SaleCents: 100, Benefits: []eligibility.Applied{
+		WithLines: true, SaleCents: cents(100), Benefits: []eligibility.Applied{
 			benefit("a", eligibility.StatusApplies, cents(50)), benefit("u", eligibility.StatusUnknown, cents(50)), benefit("b", eligibility.StatusApplies, cents(50))}}
 	withoutLines := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
 		Benefits: []eligibility.Applied{benefit("pct", eligibility.StatusApplies, nil), benefit("capped", eligibility.StatusApplies, cents(300))}}

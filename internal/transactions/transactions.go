@@ -56,10 +56,10 @@ type Line struct {
 
 // Transaction is an accepted (or later reversed) transaction.
 type Transaction struct {
-	ID                uuid.UUID
-	Seq               int64
+	ID  uuid.UUID
+	Seq int64
 	// Position is where a grantor's listing had it (set by ListForGrantor).
-	Position Position
+	Position          Position
 	Status            Status
 	Provider          string
 	DecisionID        uuid.UUID
