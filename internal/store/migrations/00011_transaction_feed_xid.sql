@@ -10,9 +10,9 @@
 -- written before this share the migration's id and keep their seq order.
 ALTER TABLE transaction_benefits ADD COLUMN tx_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
 CREATE INDEX transaction_benefits_feed ON transaction_benefits (grantor_reg_no, tx_xid, tx_seq);
-DROP INDEX transaction_benefits_grantor;
+-- transaction_benefits_grantor (grantor_reg_no, tx_seq) stays for instances
+-- of the previous release during a rolling deploy; a later migration drops it.
 
 -- +goose Down
-CREATE INDEX transaction_benefits_grantor ON transaction_benefits (grantor_reg_no, tx_seq);
 DROP INDEX transaction_benefits_feed;
 ALTER TABLE transaction_benefits DROP COLUMN tx_xid;
