@@ -39,7 +39,7 @@ func (c *Client) Changes(ctx context.Context, d Dataset, cursor string, limit in
 	if cursor != "" {
 		q.Set("since", cursor)
 	}
-	body, err := c.fetch(ctx, st, "/dagr/v1/"+url.PathEscape(string(d))+"/changes?"+q.Encode())
+	body, err := c.fetchFeed(ctx, st, "/dagr/v1/"+url.PathEscape(string(d))+"/changes?"+q.Encode())
 	if err != nil {
 		return ChangesPage{}, err
 	}

@@ -54,10 +54,12 @@ type Config struct {
 	BreakerOpenFor  time.Duration
 	// TokenRequestTTL is the validity of a signed token request.
 	TokenRequestTTL time.Duration
-	HTTPClient      *http.Client
-	Registerer      prometheus.Registerer
-	Log             *slog.Logger
-	Now             func() time.Time
+	// FeedTimeout bounds one page of a changes feed (default 10 s).
+	FeedTimeout time.Duration
+	HTTPClient  *http.Client
+	Registerer  prometheus.Registerer
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // DefaultPermissionNumber is the permission number used for d unless
@@ -113,6 +115,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.TokenRequestTTL <= 0 {
 		cfg.TokenRequestTTL = 2 * time.Minute
+	}
+	if cfg.FeedTimeout <= 0 {
+		cfg.FeedTimeout = 10 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -246,6 +251,29 @@ func (c *Client) fetch(ctx context.Context, st *datasetState, path string) ([]by
 	if outcome == "error" || outcome == "timeout" {
 		c.log.Debug("registry lookup failed", "dataset", string(st.dataset), "outcome", outcome, "error", err)
 	}
+	return body, err
+}
+
+// fetchFeed reads a page of a changes feed. It stays out of the breaker
+// and the lookup slots: the feed is background work, and a page that
+// hangs must neither hold the breaker's half-open probe nor take a slot
+// from the checks at the tills.
+func (c *Client) fetchFeed(ctx context.Context, st *datasetState, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.FeedTimeout)
+	defer cancel()
+	start := c.cfg.Now()
+	body, err := c.get(ctx, st, path, false)
+	outcome := "ok"
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrCursorExpired):
+		outcome = "cursor_expired"
+	case ctx.Err() != nil:
+		outcome = "timeout"
+	default:
+		outcome = "error"
+	}
+	c.metrics.observe(st.dataset, outcome, c.cfg.Now().Sub(start))
 	return body, err
 }
 

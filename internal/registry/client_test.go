@@ -264,3 +264,37 @@ func TestTokenRefusedAndRenewed(t *testing.T) {
 		}
 	})
 }
+
+// A changes-feed page that hangs ends at the feed timeout and stays out of
+// the breaker: lookups of the data set go on while it hangs, and failing
+// pages do not open the breaker for them.
+func TestFeedStaysOutOfTheBreaker(t *testing.T) {
+	t.Parallel()
+	m := registrytest.Start(t)
+	c := newClient(t, m, func(cfg *registry.Config) { cfg.FeedTimeout = 400 * time.Millisecond })
+	ctx := context.Background()
+	m.Scenario("orphans", server.Scenario{Timeout: true, TimeoutMs: 5000})
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := c.Changes(ctx, registry.Orphans, "", 10)
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	m.ClearScenario("orphans")
+	if _, err := c.Record(ctx, registry.Orphans, "15044511112"); err != nil && !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("a lookup while a feed page hangs: %v", err)
+	}
+	if err := <-done; err == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("the hanging page ended after %s with %v", time.Since(start), err)
+	}
+	m.Scenario("orphans", server.Scenario{Outage: true})
+	for range 5 {
+		if _, err := c.Changes(ctx, registry.Orphans, "", 10); err == nil {
+			t.Fatal("a feed page during an outage succeeded")
+		}
+	}
+	if s := c.BreakerState(registry.Orphans); s != registry.Closed {
+		t.Errorf("breaker %s after failing feed pages, want closed", s)
+	}
+}
