@@ -298,3 +298,35 @@ func TestFeedStaysOutOfTheBreaker(t *testing.T) {
 		t.Errorf("breaker %s after failing feed pages, want closed", s)
 	}
 }
+
+// A background token refresh that fails is tried again after a pause, not
+// by every lookup, while the current token still serves them.
+func TestFailedRefreshBacksOff(t *testing.T) {
+	t.Parallel()
+	m := registrytest.Start(t)
+	var mu sync.Mutex
+	now := time.Now()
+	c := newClient(t, m, func(cfg *registry.Config) {
+		cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	ctx := context.Background()
+	if _, err := c.Record(ctx, registry.Person, "15044511112"); err != nil && !errors.Is(err, registry.ErrNotFound) {
+		t.Fatal(err)
+	}
+	// Two thirds into the token's life (server.DefaultTokenTTL) the
+	// refresh starts; the token endpoint is down.
+	mu.Lock()
+	now = now.Add(server.DefaultTokenTTL * 3 / 4)
+	mu.Unlock()
+	m.Scenario("token", server.Scenario{Outage: true})
+	seq := m.LastSeq()
+	for range 50 {
+		if _, err := c.Record(ctx, registry.Person, "15044511112"); err != nil && !errors.Is(err, registry.ErrNotFound) {
+			t.Fatalf("a lookup with the still valid token: %v", err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if n := len(m.Journal("token", seq)); n > 2 {
+		t.Errorf("%d token requests for 50 lookups while the refresh fails", n)
+	}
+}

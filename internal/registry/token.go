@@ -42,7 +42,10 @@ func (t *tokenSource) get(ctx context.Context) (string, error) {
 		t.mu.Lock()
 		if t.token != "" && now.Before(t.expires) {
 			tok := t.token
-			if !now.Before(t.refreshAt) && !t.refreshing {
+			// A refresh that failed is tried again after tokenRetryAfter,
+			// not by the next lookup: the token still works meanwhile.
+			retry := t.failure == nil || now.Sub(t.failedAt) >= tokenRetryAfter
+			if !now.Before(t.refreshAt) && !t.refreshing && retry {
 				t.refreshing = true
 				go t.refresh()
 			}
