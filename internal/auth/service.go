@@ -52,8 +52,11 @@ func NewService(clients ClientStore, tokens *Tokens, tokenURL string, log *slog.
 	return &Service{clients: clients, tokens: tokens, tokenURL: tokenURL, log: log, now: now}
 }
 
-// Issue authenticates the client of req and issues an access token.
-func (s *Service) Issue(ctx context.Context, req TokenRequest) (Token, error) {
+// Issue authenticates the client of req and issues an access token. admit
+// (may be nil) is asked, once the client is authenticated and before a
+// token is made, whether that client may have one now; its error is
+// returned as is.
+func (s *Service) Issue(ctx context.Context, req TokenRequest, admit func(clientID string) error) (Token, error) {
 	if req.GrantType != "client_credentials" {
 		return Token{}, ErrUnsupported
 	}
@@ -74,6 +77,11 @@ func (s *Service) Issue(ctx context.Context, req TokenRequest) (Token, error) {
 	}
 	if err != nil {
 		return Token{}, err
+	}
+	if admit != nil {
+		if err := admit(c.ID); err != nil {
+			return Token{}, err
+		}
 	}
 	roles := c.Roles
 	if req.Scope != "" {

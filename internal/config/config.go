@@ -107,7 +107,7 @@ func settings() []setting {
 			c.BenchRoutes = b
 			return err
 		}},
-		{"AVIS_TOKEN_RATE_LIMIT", "token-rate-limit", "60", "token requests a client id may make per minute, counted across instances in Redis (0 = no limit); a client needs one token per AVIS_TOKEN_TTL", false, integer(func(c *Config) *int { return &c.TokenRateLimit })},
+		{"AVIS_TOKEN_RATE_LIMIT", "token-rate-limit", "60", "tokens an authenticated client may get per minute, counted across instances in Redis (0 = no limit; failed attempts do not count: limit those per source at the edge); a client needs one token per AVIS_TOKEN_TTL", false, integer(func(c *Config) *int { return &c.TokenRateLimit })},
 		{"AVIS_DEBUG_ADDR", "debug-addr", "", "address of a separate listener serving Go profiles at /debug/pprof/ (empty = off; keep it on loopback)", false, str(func(c *Config) *string { return &c.DebugAddr })},
 		{"AVIS_UPLOAD_MAX_BYTES", "upload-max-bytes", "209715200", "largest person-list file upload in bytes (XLSX is further capped at 64 MiB, signed XML at 32 MiB)", false, func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)

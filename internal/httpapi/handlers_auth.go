@@ -30,17 +30,21 @@ func (s *Server) IssueToken(c echo.Context, _ api.IssueTokenParams) error {
 		}
 		req.ClientID, req.ClientSecret = id, secret
 	}
-	if req.ClientID != "" {
-		if ok, wait := s.d.TokenLimiter.Allow(c.Request().Context(), req.ClientID); !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			p := problem.New(problem.RateLimited,
-				fmt.Sprintf("Too many token requests for this client; a token lasts its expires_in: reuse it. Try again in %d s", secs),
-				fmt.Sprintf("Pārāk daudz marķiera pieprasījumu šim klientam; marķieris derīgs expires_in sekundes: izmantojiet to atkārtoti. Mēģiniet pēc %d s", secs))
-			p.Headers = map[string]string{"Retry-After": strconv.Itoa(secs)}
-			return p
+	// Counted per authenticated client, so that nobody who merely knows a
+	// client id (they are not secret) can spend that client's budget.
+	admit := func(clientID string) error {
+		ok, wait := s.d.TokenLimiter.Allow(c.Request().Context(), clientID)
+		if ok {
+			return nil
 		}
+		secs := int(math.Ceil(wait.Seconds()))
+		p := problem.New(problem.RateLimited,
+			fmt.Sprintf("Too many token requests for this client; a token lasts its expires_in: reuse it. Try again in %d s", secs),
+			fmt.Sprintf("Pārāk daudz marķiera pieprasījumu šim klientam; marķieris derīgs expires_in sekundes: izmantojiet to atkārtoti. Mēģiniet pēc %d s", secs))
+		p.Headers = map[string]string{"Retry-After": strconv.Itoa(secs)}
+		return p
 	}
-	tok, err := s.d.Auth.Issue(c.Request().Context(), req)
+	tok, err := s.d.Auth.Issue(c.Request().Context(), req, admit)
 	switch {
 	case errors.Is(err, auth.ErrUnsupported):
 		return oauthProblem(problem.InvalidGrant, "unsupported_grant_type", "Only grant_type=client_credentials is supported", "Atbalstīts tikai grant_type=client_credentials")
