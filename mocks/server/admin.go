@@ -610,6 +610,13 @@ func (s *Server) deleteCert(w http.ResponseWriter, r *http.Request) *problem {
 	s.mu.Lock()
 	_, ok := s.trusted[fp]
 	delete(s.trusted, fp)
+	// Withdrawing a certificate withdraws the tokens it got, as a real
+	// registry revoking a client would.
+	for tok, info := range s.tokens {
+		if info.fingerprint == fp {
+			delete(s.tokens, tok)
+		}
+	}
 	s.mu.Unlock()
 	if !ok {
 		return newProblem(http.StatusNotFound, "certificate-not-found", "No such trusted certificate",

@@ -150,6 +150,13 @@ func TestJournalIsBounded(t *testing.T) {
 	if len(page.Entries) != 3 || page.Entries[0].Seq != 3 || page.Entries[2].Seq != 5 {
 		t.Errorf("ring kept %+v", page.Entries)
 	}
+	// ... and each entry keeps a bounded part of what it was sent.
+	h.do(http.MethodGet, "/dagr/v1/person/persons/32000000001?x="+strings.Repeat("a", 10_000), nil,
+		map[string]string{"X-Permission-Number": strings.Repeat("p", 10_000)})
+	h.decode(h.do(http.MethodGet, "/__admin/journal", nil, nil), &page)
+	if e := page.Entries[len(page.Entries)-1]; len(e.Query) > 1100 || len(e.PermissionNumber) > 1100 {
+		t.Errorf("an entry kept a %d-byte query and a %d-byte header", len(e.Query), len(e.PermissionNumber))
+	}
 }
 
 func TestTrustedCerts(t *testing.T) {
@@ -160,9 +167,7 @@ func TestTrustedCerts(t *testing.T) {
 	if res.status != http.StatusCreated {
 		t.Fatalf("add: %d %s", res.status, res.body)
 	}
-	if res := h.postToken(h.tokenRequest(h.signer, nil)); res.status != 200 {
-		t.Fatalf("token after trusting: %d %s", res.status, res.body)
-	}
+	token := h.login()
 	other, err := signerFor(t, "qa-client", time.Now().Add(-time.Hour), 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +186,8 @@ func TestTrustedCerts(t *testing.T) {
 		t.Fatalf("delete: %d %s", res.status, res.body)
 	}
 	h.wantProblem(h.postToken(h.tokenRequest(h.signer, nil)), 401, "certificate-untrusted")
+	// The token it got before goes with it.
+	h.wantProblem(h.data(token, registry.Person, "/dagr/v1/person/persons/32000000001"), 401, "token-invalid")
 	h.wantProblem(h.do(http.MethodDelete, "/__admin/trusted-certs/"+fp, nil, nil), 404, "certificate-not-found")
 	h.wantProblem(h.do(http.MethodPost, "/__admin/trusted-certs", []byte("not pem"), nil), 400, "invalid-certificate")
 }

@@ -244,14 +244,14 @@ func (s *Server) dagr(endpoint string, h handlerFunc) http.Handler {
 			Time:             start.UTC(),
 			RequestID:        reqID,
 			Method:           r.Method,
-			Path:             r.URL.Path,
-			Query:            r.URL.RawQuery,
+			Path:             clip(r.URL.Path),
+			Query:            clip(r.URL.RawQuery),
 			Endpoint:         endpoint,
 			Dataset:          dataset,
 			Status:           status,
 			DurationMs:       dur.Milliseconds(),
 			ClientID:         rec.clientID,
-			PermissionNumber: r.Header.Get("X-Permission-Number"),
+			PermissionNumber: clip(r.Header.Get("X-Permission-Number")),
 			Authorized:       rec.authorized,
 			Scenario:         rec.scenario,
 			ProblemType:      rec.problemType,
@@ -301,4 +301,15 @@ func (s *Server) trustedList() []*x509.Certificate {
 		out = append(out, t.cert)
 	}
 	return out
+}
+
+// journalFieldMax bounds what one journal entry keeps of a request's path,
+// query and headers, so that the journal's size bounds its memory.
+const journalFieldMax = 1024
+
+func clip(v string) string {
+	if len(v) <= journalFieldMax {
+		return v
+	}
+	return v[:journalFieldMax] + "…"
 }

@@ -175,7 +175,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, d registry.Da
 	switch {
 	case !known:
 		return newProblem(http.StatusUnauthorized, "token-invalid", "Bearer token is not valid",
-			"the token was not issued by this mock (or the mock was reset)").
+			"the token was not issued by this mock (or the mock was reset, or the certificate it was issued to was withdrawn)").
 			withHeader("WWW-Authenticate", challenge+`, error="invalid_token"`)
 	case s.now().After(info.expiresAt):
 		return newProblem(http.StatusUnauthorized, "token-expired", "Bearer token has expired",
