@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"time"
 
@@ -42,7 +43,8 @@ type Config struct {
 	MaxIssues int
 	// Limits bound the file readers.
 	Limits listfile.Limits
-	// TempDir is where XLSX files are unpacked; "" is the system default.
+	// TempDir is where uploaded files are spooled before they are stored
+	// and large XLSX string tables spill; "" is the system default ($TMPDIR).
 	TempDir string
 	// Registerer takes the service's metrics; nil keeps them unexported.
 	Registerer prometheus.Registerer
@@ -222,7 +224,7 @@ func (e *TooLargeError) Error() string {
 // Commit (or Abort). Nothing is visible to workers before Commit.
 type UploadWriter struct {
 	s        *Service
-	tx       UploadTx
+	tx       UploadTx // opened once the file is spooled
 	caller   Caller
 	listID   string
 	id       uuid.UUID
@@ -233,18 +235,18 @@ type UploadWriter struct {
 	written  bool
 }
 
-// StartUpload checks that the caller may upload to the list (creating the
-// list if it is new) and opens the transaction the file is stored in.
+// StartUpload checks that the caller may upload to the list, before any
+// of the file is read. (A new list is created when the upload commits.)
 func (s *Service) StartUpload(ctx context.Context, c Caller, listID string) (*UploadWriter, error) {
-	tx, err := s.store.BeginUpload(ctx)
-	if err != nil {
+	l, err := s.store.List(ctx, listID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
 		return nil, fmt.Errorf("start upload: %w", err)
+	case l.Grantor != c.OrgRegNo:
+		return nil, ErrNotOwner
 	}
-	if err := tx.EnsureList(ctx, listID, c.OrgRegNo); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	return &UploadWriter{s: s, tx: tx, caller: c, listID: listID, id: uuid.New(), sum: sha256.New()}, nil
+	return &UploadWriter{s: s, caller: c, listID: listID, id: uuid.New(), sum: sha256.New()}, nil
 }
 
 // WriteFile streams the file into storage in chunks. The format is told
@@ -273,18 +275,44 @@ func (w *UploadWriter) WriteFile(ctx context.Context, r io.Reader, filename, con
 	case listfile.FormatXML:
 		limit = min(limit, w.s.cfg.MaxXMLBytes)
 	}
+	// The file is spooled to local disk first, at the client's pace, and
+	// only then copied into PostgreSQL in one transaction at disk speed: a
+	// clerk's slow line must not hold a database connection, idle in a
+	// transaction, for the minutes a big file takes to arrive.
+	spool, err := os.CreateTemp(w.s.cfg.TempDir, "avis-upload-*")
+	if err != nil {
+		return fmt.Errorf("spool uploaded file: %w", err)
+	}
+	_ = os.Remove(spool.Name()) // gone with the descriptor, even after a crash
+	defer spool.Close()
 	cr := &checkedReader{r: br, sum: w.sum, limit: limit, format: f}
-	n, err := w.tx.WriteFile(ctx, w.id, cr, w.s.cfg.ChunkBytes)
+	n, err := io.Copy(spool, cr)
 	if cr.err != nil {
 		return cr.err // the file's own problem, not the store's
 	}
 	if err != nil {
-		return fmt.Errorf("store uploaded file: %w", err)
+		return fmt.Errorf("spool uploaded file: %w", err)
 	}
-	w.bytes = n
 	if n == 0 {
 		return &listfile.FileError{Code: listfile.CodeFileEmpty}
 	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("spool uploaded file: %w", err)
+	}
+	if w.tx, err = w.s.store.BeginUpload(ctx); err != nil {
+		return fmt.Errorf("start upload: %w", err)
+	}
+	if err := w.tx.EnsureList(ctx, w.listID, w.caller.OrgRegNo); err != nil {
+		return err
+	}
+	stored, err := w.tx.WriteFile(ctx, w.id, spool, w.s.cfg.ChunkBytes)
+	if err != nil {
+		return fmt.Errorf("store uploaded file: %w", err)
+	}
+	if stored != n {
+		return fmt.Errorf("store uploaded file: %d of %d bytes stored", stored, n)
+	}
+	w.bytes = n
 	return nil
 }
 
@@ -335,6 +363,9 @@ type uploadResult struct {
 // Commit queues the upload and makes it durable. With a key, a retry of the
 // same file and options returns the first upload.
 func (w *UploadWriter) Commit(ctx context.Context, o UploadOptions) (Upload, error) {
+	if w.tx == nil {
+		return Upload{}, errors.New("upload: commit without a stored file")
+	}
 	defer func() { _ = w.tx.Rollback(context.WithoutCancel(ctx)) }()
 	if o.Policy == "" {
 		o.Policy = PolicyAllOrNothing
@@ -387,7 +418,9 @@ func (w *UploadWriter) Commit(ctx context.Context, o UploadOptions) (Upload, err
 
 // Abort drops whatever was stored.
 func (w *UploadWriter) Abort(ctx context.Context) {
-	_ = w.tx.Rollback(context.WithoutCancel(ctx))
+	if w.tx != nil {
+		_ = w.tx.Rollback(context.WithoutCancel(ctx))
+	}
 }
 
 // GetUpload returns the caller's upload.
