@@ -2,10 +2,14 @@ package listsapi_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/gateway/gatewaytest"
@@ -247,4 +251,55 @@ func TestUploadIsStreamed(t *testing.T) {
 		t.Fatalf("storing a %d-byte upload allocated %d bytes: the body is buffered somewhere", file.Len(), alloc)
 	}
 	t.Logf("storing a %d-byte upload allocated %d bytes", file.Len(), alloc)
+}
+
+// TestSlowUploadHoldsNoTransaction sends a file slowly: while it arrives,
+// no database connection is busy with it.
+func TestSlowUploadHoldsNoTransaction(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t, func(c *config.Config) { c.UploadWorkers = 0 })
+	tk := newTokens(h)
+	var file bytes.Buffer
+	if _, err := listgen.WriteCSV(&file, listgen.Options{Rows: 20_000, Seed: 6}); err != nil {
+		t.Fatal(err)
+	}
+	body, ctype := form{file: file.Bytes()}.encode(t)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", h.URL+"/v1/lists/slow/uploads", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tk.a)
+	req.Header.Set("Content-Type", ctype)
+	req.ContentLength = int64(len(body))
+	answered := make(chan int, 1)
+	go func() {
+		res, err := h.Client.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		res.Body.Close()
+		answered <- res.StatusCode
+	}()
+	if _, err := pw.Write(body[:len(body)/2]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the first half is in, the rest is late
+	var open int
+	if err := h.App.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()
+		  AND (state LIKE 'idle in transaction%' OR (state = 'active' AND query LIKE '%list_upload%'))`).Scan(&open); err != nil {
+		t.Fatal(err)
+	}
+	if open != 0 {
+		t.Errorf("%d database connections busy with the upload while the file arrives", open)
+	}
+	if _, err := pw.Write(body[len(body)/2:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if status := <-answered; status != http.StatusAccepted {
+		t.Fatalf("upload answered %d", status)
+	}
 }
