@@ -24,6 +24,7 @@ const (
 	CodeXLSXTruncated      = "xlsx.truncated"
 	CodeXLSXTooManyStrings = "xlsx.too_many_strings"
 	CodeXLSXNoSheet        = "xlsx.no_sheet"
+	CodeXLSXCellTooLong    = "xlsx.cell_too_long"
 )
 
 // FileError is fatal: the file as a whole cannot be read.
@@ -106,6 +107,9 @@ func (e FileError) Message(lang string) string {
 			fmt.Sprintf("The line is too long (over %s); perhaps a closing quote is missing or this is not a list file.", e.Detail))
 	case CodeXLSXCorrupt:
 		msg = pick("Excel fails ir bojāts vai nav XLSX formātā.", "The Excel file is damaged or not in XLSX format.")
+	case CodeXLSXCellTooLong:
+		msg = pick("Excel failā ir šūna ar vairāk teksta, nekā Excel atļauj (32 767 rakstzīmes); tas nav saraksta fails.",
+			"A cell of the Excel file holds more text than Excel allows (32 767 characters); this is not a list file.")
 	case CodeXLSXTruncated:
 		msg = pick("Excel fails ir nepilnīgs (augšupielāde, iespējams, pārtrūka). Augšupielādējiet to vēlreiz.",
 			"The Excel file is incomplete (the upload may have been cut off). Upload it again.")

@@ -111,7 +111,7 @@ func TestMessages(t *testing.T) {
 	fileCodes := []string{
 		CodeFileEmpty, CodeFileNoRows, CodeFileHeader, CodeFileHeaderDup, CodeFileNotUTF8, CodeFileTooLarge,
 		CodeFileTooManyRows, CodeFileTooManyErrors, CodeFileZipBomb, CodeFileFormat, CodeFileRead,
-		CodeLineTooLong, CodeXLSXCorrupt, CodeXLSXTruncated, CodeXLSXTooManyStrings, CodeXLSXNoSheet,
+		CodeLineTooLong, CodeXLSXCorrupt, CodeXLSXTruncated, CodeXLSXTooManyStrings, CodeXLSXNoSheet, CodeXLSXCellTooLong,
 	}
 	formatBug := regexp.MustCompile(`%!|\(MISSING\)|EXTRA`)
 	seen := map[string]string{}

@@ -210,6 +210,8 @@ func zipReadError(part string, row int, err error) *FileError {
 		return fe
 	case errors.Is(err, errTokenTooLong):
 		return &FileError{Code: CodeLineTooLong, Row: row, Detail: formatBytes(xmlTokenLimit), Err: err}
+	case errors.Is(err, errCellTooLong):
+		return &FileError{Code: CodeXLSXCellTooLong, Row: row, Detail: part, Err: err}
 	case errors.Is(err, zip.ErrFormat):
 		// The part inflates past the size its header declares.
 		return &FileError{Code: CodeFileZipBomb, Row: row, Detail: part, Err: err}
@@ -514,6 +516,13 @@ func (x *xlsxReader) readCell(typ string) (xCell, error) {
 	}
 }
 
+// maxCellBytes is Excel's own limit on a cell, 32 767 characters, in
+// UTF-8. Text split over many elements could otherwise grow a cell without
+// bound, each piece within xmlTokenLimit.
+const maxCellBytes = 32767 * 4
+
+var errCellTooLong = errors.New("cell longer than Excel allows")
+
 // text returns the character data of a simple element such as <v>.
 func (x *xlsxReader) text(local string) (string, error) {
 	var sb strings.Builder
@@ -524,6 +533,9 @@ func (x *xlsxReader) text(local string) (string, error) {
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
+			if sb.Len()+len(t) > maxCellBytes {
+				return "", x.tokenError(errCellTooLong)
+			}
 			sb.Write(t)
 		case xml.EndElement:
 			if t.Name.Local == local {
@@ -568,6 +580,9 @@ func richText(d *xml.Decoder, local string) (string, error) {
 			}
 		case xml.CharData:
 			if inT > 0 && inPhonetic == 0 {
+				if sb.Len()+len(t) > maxCellBytes {
+					return "", errCellTooLong
+				}
 				sb.Write(t)
 			}
 		}

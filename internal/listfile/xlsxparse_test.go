@@ -248,3 +248,20 @@ func TestColumnIndex(t *testing.T) {
 		}
 	}
 }
+
+// A cell whose text is split over many pieces, each within the XML token
+// limit, is refused once it passes Excel's own cell limit, in the sheet
+// (inline strings) and in the shared strings, instead of growing in memory.
+func TestXLSXCellBeyondExcelsLimit(t *testing.T) {
+	piece := "<t>" + strings.Repeat("x", 60_000) + "</t>"
+	long := "<is>" + strings.Repeat(piece, 5) + "</is>"
+	inline := buildXLSX(t, row(1, `<c r="A1" t="inlineStr">`+long+`</c>`, iCell("B1", "valid_from")), "", false)
+	if _, err := openXLSX(t, inline, xlsxLimits(t)); fileErrCode(err) != CodeXLSXCellTooLong {
+		t.Errorf("inline string: %v, want %s", err, CodeXLSXCellTooLong)
+	}
+	shared := buildXLSX(t, row(1, sCell("A1", 0), iCell("B1", "valid_from")),
+		`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si>`+strings.Repeat(piece, 5)+`</si></sst>`, false)
+	if _, err := openXLSX(t, shared, xlsxLimits(t)); fileErrCode(err) != CodeXLSXCellTooLong {
+		t.Errorf("shared string: %v, want %s", err, CodeXLSXCellTooLong)
+	}
+}
