@@ -36,7 +36,11 @@ func parseXML(data []byte, lim parseLimits) (*etree.Document, error) {
 	if len(data) > lim.maxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), lim.maxBytes)
 	}
-	if err := prescan(data, lim.maxDepth); err != nil {
+	// Elements cost a few hundred bytes each in the tree (and again in the
+	// verifier's copy), so a document of nothing but tiny elements would
+	// cost many times more memory per byte than any real one: a real
+	// element takes 16 bytes or more.
+	if err := prescan(data, lim.maxDepth, max(len(data)/16, 1024)); err != nil {
 		return nil, err
 	}
 	doc := etree.NewDocument()
@@ -57,12 +61,12 @@ func refuseCharset(charset string, _ io.Reader) (io.Reader, error) {
 	return nil, fmt.Errorf("encoding %q is not supported, use UTF-8", charset)
 }
 
-func prescan(data []byte, maxDepth int) error {
+func prescan(data []byte, maxDepth, maxElements int) error {
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
 	// CharsetReader stays nil: encoding/xml then refuses any declared
 	// encoding other than UTF-8.
-	depth, roots := 0, 0
+	depth, roots, elements := 0, 0, 0
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -73,6 +77,9 @@ func prescan(data []byte, maxDepth int) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if elements++; elements > maxElements {
+				return fmt.Errorf("%w: more than %d elements in %d bytes", ErrTooLarge, maxElements, len(data))
+			}
 			if depth == 0 {
 				roots++
 				if roots > 1 {

@@ -383,6 +383,9 @@ func TestVerifyRefuses(t *testing.T) {
 		{name: "too large", want: ErrTooLarge, doc: func(t testing.TB) []byte {
 			return []byte("<a>" + strings.Repeat(" ", DefaultMaxBytes) + "</a>")
 		}},
+		{name: "too many elements for its size", want: ErrTooLarge, doc: func(t testing.TB) []byte {
+			return []byte("<a>" + strings.Repeat("<b/>", 100_000) + "</a>")
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
