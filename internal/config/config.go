@@ -14,29 +14,30 @@ import (
 // Config is every setting of the gateway. Each field's variable is listed in
 // the README's configuration table.
 type Config struct {
-	Addr            string
-	PublicURL       string
-	DatabaseURL     string
-	DBMaxConns      int
-	RedisAddr       string
-	RedisPassword   string
-	RedisDB         int
-	RedisPrefix     string
-	TokenKeyFile    string
-	TokenTTL        time.Duration
-	SigningKeyFile  string
-	SigningCertFile string
-	MocksURL        string
-	LogLevel        slog.Level
-	LogFormat       string
-	BodyLimit       int64
-	ShutdownTimeout time.Duration
-	BenchRoutes     bool
-	DebugAddr       string
-	TokenRateLimit  int
-	UploadMaxBytes  int64
-	UploadWorkers   int
-	UploadLease     time.Duration
+	Addr             string
+	PublicURL        string
+	DatabaseURL      string
+	DBMaxConns       int
+	RedisAddr        string
+	RedisPassword    string
+	RedisDB          int
+	RedisPrefix      string
+	TokenKeyFile     string
+	TokenTTL         time.Duration
+	SigningKeyFile   string
+	SigningCertFile  string
+	MocksURL         string
+	LogLevel         slog.Level
+	LogFormat        string
+	BodyLimit        int64
+	ShutdownTimeout  time.Duration
+	BenchRoutes      bool
+	DebugAddr        string
+	TokenRateLimit   int
+	UploadMaxBytes   int64
+	UploadWorkers    int
+	UploadLease      time.Duration
+	ListSetRetention time.Duration
 	// Registries, eligibility and transactions.
 	RegistryClientID       string
 	RegistryTimeout        time.Duration
@@ -116,6 +117,7 @@ func settings() []setting {
 		}},
 		{"AVIS_UPLOAD_WORKERS", "upload-workers", "2", "person-list upload workers per instance (0 = this instance processes no uploads)", false, integer(func(c *Config) *int { return &c.UploadWorkers })},
 		{"AVIS_UPLOAD_LEASE", "upload-lease", "30s", "how long an upload worker's lease lasts unrenewed; a killed instance's upload is resumed after it", false, dur(func(c *Config) *time.Duration { return &c.UploadLease })},
+		{"AVIS_LIST_SET_RETENTION", "list-set-retention", "168h", "how long the members of a replaced person-list version are kept before they are dropped (the version record and its signed receipt stay)", false, dur(func(c *Config) *time.Duration { return &c.ListSetRetention })},
 		{"AVIS_REGISTRY_CLIENT_ID", "registry-client-id", "avis-gateway", "the gateway's technical client id in signed DAGR token requests", false, str(func(c *Config) *string { return &c.RegistryClientID })},
 		{"AVIS_REGISTRY_CHANGES_INTERVAL", "registry-changes-interval", "30s", "how often the registries' changed-records feeds are read to drop changed persons' cached facts (0 = never: facts live their TTL)", false, dur(func(c *Config) *time.Duration { return &c.RegistryChangesEvery })},
 		{"AVIS_REGISTRY_TIMEOUT", "registry-timeout", "800ms", "how long one registry lookup may take before its benefits answer unknown", false, dur(func(c *Config) *time.Duration { return &c.RegistryTimeout })},

@@ -28,6 +28,7 @@ func (a *App) wireLists(ctx context.Context, deps *httpapi.Deps) error {
 		// enough to notice an expired one.
 		cfg.Poll = min(cfg.Poll, a.Config.UploadLease/2)
 	}
+	cfg.SetRetention = a.Config.ListSetRetention
 	notify := &listVersionNotifier{rdb: a.Redis, prefix: a.Config.RedisPrefix, log: a.Log}
 	svc := lists.NewService(store.NewLists(a.Pool), notify, cfg, a.Log)
 
@@ -42,6 +43,7 @@ func (a *App) wireLists(ctx context.Context, deps *httpapi.Deps) error {
 		owner := lists.NewWorkerID(i)
 		a.background = append(a.background, func(ctx context.Context) { svc.RunWorker(ctx, owner) })
 	}
+	a.background = append(a.background, svc.RunPruner)
 	return nil
 }
 

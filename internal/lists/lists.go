@@ -219,6 +219,9 @@ type Outcome struct {
 type Store interface {
 	// List returns a list's current state; ErrNotFound if it does not exist.
 	List(ctx context.Context, id string) (List, error)
+	// PruneMemberSets drops up to limit member sets of versions replaced
+	// more than retention ago, and says how many it dropped.
+	PruneMemberSets(ctx context.Context, retention time.Duration, limit int) (int, error)
 	// Begin starts a transaction in which a new version is built.
 	Begin(ctx context.Context) (Tx, error)
 

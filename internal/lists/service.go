@@ -46,6 +46,9 @@ type Config struct {
 	// TempDir is where uploaded files are spooled before they are stored
 	// and large XLSX string tables spill; "" is the system default ($TMPDIR).
 	TempDir string
+	// SetRetention is how long the member set of a replaced version is
+	// kept before it is dropped (its version record and receipt stay).
+	SetRetention time.Duration
 	// Registerer takes the service's metrics; nil keeps them unexported.
 	Registerer prometheus.Registerer
 }
@@ -61,6 +64,7 @@ func DefaultConfig() Config {
 		MaxAttempts:    3,
 		MaxIssues:      10_000,
 		Limits:         listfile.DefaultLimits(),
+		SetRetention:   7 * 24 * time.Hour,
 	}
 }
 
@@ -71,6 +75,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxXMLBytes <= 0 {
 		c.MaxXMLBytes = d.MaxXMLBytes
+	}
+	if c.SetRetention <= 0 {
+		c.SetRetention = d.SetRetention
 	}
 	if c.ChunkBytes <= 0 {
 		c.ChunkBytes = d.ChunkBytes
@@ -488,6 +495,34 @@ func (s *Service) AllIssues(ctx context.Context, c Caller, id uuid.UUID, yield f
 		}
 		if len(items) < 1000 {
 			return nil
+		}
+	}
+}
+
+// RunPruner drops the member sets of replaced versions once they are older
+// than the retention, until ctx ends. Several instances may run it.
+func (s *Service) RunPruner(ctx context.Context) {
+	every := min(s.cfg.SetRetention/4, 10*time.Minute)
+	for {
+		for {
+			n, err := s.store.PruneMemberSets(ctx, s.cfg.SetRetention, 50)
+			if n > 0 {
+				s.log.Info("member sets of replaced list versions dropped", "sets", n)
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("list member sets not pruned this round", "error", err)
+				}
+				break
+			}
+			if n < 50 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
 		}
 	}
 }

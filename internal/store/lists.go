@@ -748,3 +748,52 @@ func (t *uploadTx) Rollback(ctx context.Context) error {
 	}
 	return err
 }
+
+// PruneMemberSets drops the member tables of list versions replaced more
+// than retention ago, at most limit of them, and returns how many it
+// dropped. The current set of a list is never dropped, nor the set of a
+// version whose successor is younger than retention. Readers only ever
+// read current sets; DROP TABLE waits for any that still reads one.
+func (s *Lists) PruneMemberSets(ctx context.Context, retention time.Duration, limit int) (int, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT v.list_id, v.version, v.member_set FROM person_list_versions v
+		JOIN person_lists l ON l.id = v.list_id
+		JOIN person_list_versions n ON n.list_id = v.list_id AND n.version = v.version + 1
+		WHERE v.set_dropped_at IS NULL AND v.member_set IS DISTINCT FROM l.current_set
+		  AND n.created_at < now() - $1 * interval '1 microsecond'
+		ORDER BY n.created_at
+		LIMIT $2`, retention.Microseconds(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune member sets: %w", err)
+	}
+	type victim struct {
+		list    string
+		version int
+		set     int64
+	}
+	var victims []victim
+	for rows.Next() {
+		var v victim
+		if err := rows.Scan(&v.list, &v.version, &v.set); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("prune member sets: %w", err)
+		}
+		victims = append(victims, v)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("prune member sets: %w", err)
+	}
+	for i, v := range victims {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+setTable(v.set)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `UPDATE person_list_versions SET set_dropped_at = now() WHERE list_id = $1 AND version = $2`, v.list, v.version)
+			return err
+		})
+		if err != nil {
+			return i, fmt.Errorf("prune member set of %s v%d: %w", v.list, v.version, err)
+		}
+	}
+	return len(victims), nil
+}

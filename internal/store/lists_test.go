@@ -450,3 +450,51 @@ func countCurrent(ctx context.Context, pool *pgxpool.Pool, list string, split in
 	})
 	return below, from, err
 }
+
+// Member sets of versions replaced longer ago than the retention are
+// dropped; the current set, younger ones and every version record stay.
+func TestPruneMemberSets(t *testing.T) {
+	t.Parallel()
+	st, pool := newLists(t)
+	ctx := context.Background()
+	for range 3 {
+		apply(t, st, "p", lists.ModeAdd, codesRange(32000000000, 32000000010))
+	}
+	// Version 1 was replaced (by version 2) two hours ago.
+	if _, err := pool.Exec(ctx, `UPDATE person_list_versions SET created_at = now() - interval '2 hours' WHERE list_id = 'p' AND version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	tables := func() int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'list_sets'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := tables(); n != 3 {
+		t.Fatalf("%d member tables before pruning", n)
+	}
+	if n, err := st.PruneMemberSets(ctx, time.Hour, 50); err != nil || n != 1 {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+	if n := tables(); n != 2 {
+		t.Errorf("%d member tables after pruning, want 2", n)
+	}
+	var dropped []int
+	rows, _ := pool.Query(ctx, `SELECT version FROM person_list_versions WHERE list_id = 'p' AND set_dropped_at IS NOT NULL`)
+	for rows.Next() {
+		var v int
+		_ = rows.Scan(&v)
+		dropped = append(dropped, v)
+	}
+	rows.Close()
+	if fmt.Sprint(dropped) != "[1]" {
+		t.Errorf("versions whose sets were dropped: %v", dropped)
+	}
+	if n, err := st.PruneMemberSets(ctx, time.Hour, 50); err != nil || n != 0 {
+		t.Errorf("pruned again: %d (%v)", n, err)
+	}
+	if ok, v, err := st.IsMember(ctx, "p", lists.FormatCode(32000000003), day(2026, 2, 1)); !ok || v != 3 || err != nil {
+		t.Errorf("the current version after pruning: %v v%d %v", ok, v, err)
+	}
+}
