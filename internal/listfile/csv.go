@@ -93,7 +93,7 @@ func (c *csvReader) start() error {
 		for i := range c.ends {
 			fields[i] = c.field(s, i)
 		}
-		hdr, ferr := parseHeader(fields, c.line)
+		hdr, ferr := parseHeader(fields, c.line, c.lim.DatesIgnored)
 		if ferr != nil {
 			return ferr
 		}

@@ -50,7 +50,7 @@ func canonicalColumn(s string) (kind string, latvian bool) {
 
 // parseHeader finds the three columns. Unknown columns are ignored so a
 // clerk's extra columns (name, notes) do not block the upload.
-func parseHeader(fields []string, row int) (header, *FileError) {
+func parseHeader(fields []string, row int, datesIgnored bool) (header, *FileError) {
 	h := header{code: -1, from: -1, to: -1}
 	lvVotes, enVotes := 0, 0
 	for i, f := range fields {
@@ -85,7 +85,7 @@ func parseHeader(fields []string, row int) (header, *FileError) {
 	switch {
 	case h.code < 0:
 		return h, &FileError{Code: CodeFileHeader, Row: row, Detail: h.want("code")}
-	case h.from < 0:
+	case h.from < 0 && !datesIgnored:
 		return h, &FileError{Code: CodeFileHeader, Row: row, Detail: h.want("from")}
 	}
 	if h.to < 0 {
@@ -147,7 +147,13 @@ func (v *validator) rowError(e *RowError) error {
 
 // check validates one row's fields (already picked out by column).
 func (v *validator) check(line int, code, from, to string) (Row, error) {
-	r, rerr := v.hdr.names.row(line, code, from, to)
+	var r Row
+	var rerr *RowError
+	if v.lim.DatesIgnored {
+		r, rerr = v.hdr.names.codeOnly(line, code)
+	} else {
+		r, rerr = v.hdr.names.row(line, code, from, to)
+	}
 	if rerr != nil {
 		return Row{}, v.rowError(rerr)
 	}

@@ -51,6 +51,10 @@ type Limits struct {
 	// TempDir holds a large shared-string table while an XLSX file is read;
 	// empty means the system default.
 	TempDir string
+	// DatesIgnored reads personal codes only: the date columns may be
+	// missing, and their cells are neither checked nor returned (a file of
+	// persons to remove from a list).
+	DatesIgnored bool
 }
 
 // MaxRowNumber is the largest row number the duplicate table can record.

@@ -85,6 +85,19 @@ func RowFromStrings(line int, code, from, to string) (Row, *RowError) {
 	return englishColumns.row(line, code, from, to)
 }
 
+// codeOnly checks the personal code of a row whose dates do not matter.
+func (c columns) codeOnly(line int, code string) (Row, *RowError) {
+	code = trimCell(code)
+	if code == "" {
+		return Row{}, &RowError{Row: line, Column: c.code, Code: CodePersonCodeRequired, Value: ""}
+	}
+	pc, err := personcode.Parse(code)
+	if err != nil {
+		return Row{}, &RowError{Row: line, Column: c.code, Code: personcode.ErrorCode(err), Value: NeutraliseCell(code)}
+	}
+	return Row{Line: line, PersonCode: pc}, nil
+}
+
 func (c columns) row(line int, code, from, to string) (Row, *RowError) {
 	code, from, to = trimCell(code), trimCell(from), trimCell(to)
 	bad := func(col, errCode, val string) (Row, *RowError) {

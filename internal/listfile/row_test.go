@@ -201,11 +201,11 @@ func TestHeaderNames(t *testing.T) {
 			t.Errorf("canonicalColumn(%q) = %q, %v; want %q, %v", tc.in, kind, lv, tc.kind, tc.lv)
 		}
 	}
-	_, err := parseHeader([]string{"personas_kods", "vārds"}, 1)
+	_, err := parseHeader([]string{"personas_kods", "vārds"}, 1, false)
 	if err == nil || err.Code != CodeFileHeader || err.Detail != "derīgs_no" {
 		t.Errorf("Latvian header missing a column: %+v, want the Latvian name", err)
 	}
-	_, err = parseHeader([]string{"valid_from"}, 1)
+	_, err = parseHeader([]string{"valid_from"}, 1, false)
 	if err == nil || err.Detail != "person_code" {
 		t.Errorf("English header missing the code: %+v", err)
 	}

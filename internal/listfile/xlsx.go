@@ -143,7 +143,7 @@ func (x *xlsxReader) open(size int64) error {
 				return err
 			}
 		}
-		hdr, ferr := parseHeader(names, x.line)
+		hdr, ferr := parseHeader(names, x.line, x.lim.DatesIgnored)
 		if ferr != nil {
 			return ferr
 		}

@@ -73,8 +73,9 @@ func TestXLSXMarkup(t *testing.T) {
 			fatal: CodeXLSXCorrupt,
 		},
 		{
-			name:  "cell text beyond the token limit",
-			data:  hdr + row(2, iCell("A2", strings.Repeat("x", xmlTokenLimit+10)), nCell("B2", "45658")),
+			// (Cell text is refused sooner, at Excel's own cell limit.)
+			name:  "a tag beyond the token limit",
+			data:  hdr + `<row r="2" x="` + strings.Repeat("x", xmlTokenLimit+10) + `">` + nCell("B2", "45658") + `</row>`,
 			fatal: CodeLineTooLong,
 		},
 	}

@@ -195,9 +195,12 @@ func (s *Service) openReader(ctx context.Context, u Upload) (listfile.Reader, *F
 		}
 	}()
 	var rd listfile.Reader
+	// Persons to remove need no dates: a file of codes alone will do, and a
+	// date nobody uses cannot block the removal.
+	lim := s.cfg.Limits
+	lim.DatesIgnored = u.Mode == ModeRemove
 	switch u.Format {
 	case listfile.FormatCSV:
-		lim := s.cfg.Limits
 		lim.SizeHint = u.Bytes // the duplicate table is sized for the file's rows
 		rd, err = listfile.NewCSVReader(storageReader{f}, lim)
 		if err == nil {
@@ -218,7 +221,7 @@ func (s *Service) openReader(ctx context.Context, u Upload) (listfile.Reader, *F
 			os.Remove(name)
 			return nil, nil, fmt.Errorf("spool xlsx: %w", cerr)
 		}
-		rd, err = listfile.NewXLSXReader(tmp, u.Bytes, s.cfg.Limits)
+		rd, err = listfile.NewXLSXReader(tmp, u.Bytes, lim)
 		if err != nil {
 			tmp.Close()
 			os.Remove(name)

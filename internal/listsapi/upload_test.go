@@ -224,6 +224,19 @@ func TestUploadModesAndXLSX(t *testing.T) {
 	if l := getList(h, tk.a, "modes"); u.Status != "applied" || l.Size != base.Size+1 || *l.Removed != 1 || l.Version != 3 {
 		t.Fatalf("remove: %+v %+v", u, l)
 	}
+	// Removal needs codes only: no date column, or dates nobody checks.
+	u = uploadAndWait(h, tk.a, "modes", form{mode: "remove", file: []byte("personas_kods\n" + newCode(2) + "\n")})
+	if l := getList(h, tk.a, "modes"); u.Status != "applied" || l.Size != base.Size || *l.Removed != 1 || l.Version != 4 {
+		t.Fatalf("remove by codes alone: %+v %+v", u, l)
+	}
+	u = uploadAndWait(h, tk.a, "modes", form{mode: "remove", file: csvFile(newCode(3) + ";not a date;")})
+	if u.Status != "applied" || *u.InvalidRows != 0 {
+		t.Fatalf("remove with a date nobody uses: %+v", u)
+	}
+	// Adding still needs the dates.
+	if u := uploadAndWait(h, tk.a, "modes", form{mode: "add", file: []byte("personas_kods\n" + newCode(4) + "\n")}); u.Status != "rejected" {
+		t.Fatalf("add without dates: %+v", u)
+	}
 }
 
 // TestUploadIsStreamed checks that an upload goes from the socket to
