@@ -63,6 +63,7 @@ func (c *csvReader) start() error {
 	if err := c.detectDelimiter(); err != nil {
 		return err
 	}
+	hint := c.sepHint
 	for c.sepHint {
 		st, err := c.readRecord()
 		if err != nil {
@@ -72,6 +73,11 @@ func (c *csvReader) start() error {
 			return &FileError{Code: CodeFileEmpty}
 		}
 		c.sepHint = st.blank
+	}
+	if hint {
+		// Excel reads the sep= line as a setting and does not show it: rows
+		// are numbered as the clerk sees them there.
+		c.line--
 	}
 	for {
 		st, err := c.readRecord()
