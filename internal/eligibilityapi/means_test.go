@@ -1,6 +1,8 @@
 package eligibilityapi_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"testing"
 	"time"
@@ -161,8 +163,8 @@ func TestListVersionReceipt(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	pupil := code(t, "2014-09-01", 222)
-	res := e.h.Do("POST", "/v1/lists/receipted/members", e.grantor,
-		map[string]any{"mode": "replace", "members": []map[string]any{{"personCode": pupil}}}, "Idempotency-Key", "list-receipt-1")
+	body := []byte(`{"mode":"replace","members":[{"personCode":"` + pupil + `"}]}`)
+	res := e.h.Do("POST", "/v1/lists/receipted/members", e.grantor, body, "Idempotency-Key", "list-receipt-1", "Content-Type", "application/json")
 	var pushed struct {
 		Version   int    `json:"version"`
 		ReceiptID string `json:"receiptId"`
@@ -186,8 +188,10 @@ func TestListVersionReceipt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the receipt does not verify: %v\n%s", err, res.Body)
 	}
+	sum := sha256.Sum256(body)
 	for path, want := range map[string]string{"Kind": "list_version", "ListVersion/ListId": "receipted", "ListVersion/Version": "1",
-		"ListVersion/Size": "1", "ListVersion/Mode": "replace", "ListVersion/Grantor": grantorOrg} {
+		"ListVersion/Size": "1", "ListVersion/Mode": "replace", "ListVersion/Grantor": grantorOrg,
+		"ListVersion/ContentSha256": hex.EncodeToString(sum[:])} {
 		if got := el.FindElement(path); got == nil || got.Text() != want {
 			t.Errorf("%s in the signed receipt: %v, want %s", path, got, want)
 		}

@@ -143,6 +143,9 @@ type VersionMeta struct {
 	Mode      Mode
 	CreatedBy string
 	UploadID  *uuid.UUID
+	// ContentSHA256 is the SHA-256 of what the grantor sent: the pushed
+	// request body, or the uploaded file. The version's receipt attests it.
+	ContentSHA256 [32]byte
 }
 
 // Upload is a stored list file and its processing job.

@@ -184,7 +184,7 @@ func (s *Service) Push(ctx context.Context, c Caller, id string, req PushRequest
 	if _, err := tx.WriteMembers(ctx, req.Mode, &sliceSource{members: members, i: -1}); err != nil {
 		return List{}, fmt.Errorf("push list %s: %w", id, err)
 	}
-	nl, err := tx.Publish(ctx, l, VersionMeta{Mode: req.Mode, CreatedBy: c.ClientID})
+	nl, err := tx.Publish(ctx, l, VersionMeta{Mode: req.Mode, CreatedBy: c.ClientID, ContentSHA256: sha256.Sum256(req.Body)})
 	if err != nil {
 		return List{}, fmt.Errorf("push list %s: %w", id, err)
 	}

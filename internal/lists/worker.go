@@ -430,7 +430,7 @@ func (s *Service) apply(ctx context.Context, u Upload, owner string, prog *progr
 		return Outcome{}, err
 	}
 	id := u.ID
-	nl, err := tx.Publish(ctx, l, VersionMeta{Mode: u.Mode, CreatedBy: u.CreatedBy, UploadID: &id})
+	nl, err := tx.Publish(ctx, l, VersionMeta{Mode: u.Mode, CreatedBy: u.CreatedBy, UploadID: &id, ContentSHA256: u.SHA256})
 	if err != nil {
 		return Outcome{}, err
 	}

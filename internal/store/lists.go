@@ -275,7 +275,8 @@ func (t *listTx) Publish(ctx context.Context, _ lists.List, meta lists.VersionMe
 		return lists.List{}, fmt.Errorf("record version: %w", err)
 	}
 	rec := transactions.ListVersionReceipt(receiptID, transactions.ListVersion{ListID: prev.ID, Grantor: prev.Grantor, Mode: string(t.mode),
-		Version: version, Previous: prev.Version, Size: size, Added: added, Removed: removed, UploadID: meta.UploadID, CreatedAt: createdAt.UTC()})
+		Version: version, Previous: prev.Version, Size: size, Added: added, Removed: removed, UploadID: meta.UploadID,
+		ContentSHA256: meta.ContentSHA256, CreatedAt: createdAt.UTC()})
 	if err := insertReceipt(ctx, t.tx, rec); err != nil {
 		return lists.List{}, err
 	}

@@ -113,7 +113,10 @@ type ListVersion struct {
 	Version, Previous     int
 	Size, Added, Removed  int64
 	UploadID              *uuid.UUID
-	CreatedAt             time.Time
+	// ContentSHA256 is the SHA-256 of what the grantor sent (the pushed
+	// body or the uploaded file); zero when not known.
+	ContentSHA256 [32]byte
+	CreatedAt     time.Time
 }
 
 // ListVersionReceipt builds the unsigned receipt of a person list version.
@@ -134,6 +137,9 @@ func ListVersionReceipt(id uuid.UUID, v ListVersion) Receipt {
 	element(&b, "Removed", strconv.FormatInt(v.Removed, 10))
 	if v.UploadID != nil {
 		element(&b, "UploadId", v.UploadID.String())
+	}
+	if v.ContentSHA256 != ([32]byte{}) {
+		element(&b, "ContentSha256", hex.EncodeToString(v.ContentSHA256[:]))
 	}
 	b.WriteString("</ListVersion></Receipt>")
 	return newReceipt(id, KindListVersion, v.ListID+":"+strconv.Itoa(v.Version), v.Grantor, v.CreatedAt, b.String())
