@@ -432,8 +432,8 @@ func (s *Lists) Lease(ctx context.Context, owner string, lease time.Duration) (l
 			AND NOT EXISTS (
 				SELECT 1 FROM list_uploads e
 				WHERE e.list_id = u.list_id AND e.status IN ('queued', 'processing')
-				AND (e.created_at, e.id) < (u.created_at, u.id))
-			ORDER BY u.created_at, u.id
+				AND e.queue_seq < u.queue_seq)
+			ORDER BY u.queue_seq
 			LIMIT 1
 			FOR UPDATE SKIP LOCKED)
 		RETURNING `+uploadColumns, owner, lease.Milliseconds()))
@@ -729,6 +729,12 @@ func (c *chunkCopy) next() error {
 }
 
 func (t *uploadTx) Insert(ctx context.Context, u lists.Upload) error {
+	// Uploads of one list take their queue_seq one at a time, so that the
+	// order of the numbers is the order of the commits (see migration
+	// 00013). The lock is the list's own, held only until this commits.
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('list-upload-queue:' || $1, 0))`, u.ListID); err != nil {
+		return fmt.Errorf("insert upload: queue lock: %w", err)
+	}
 	_, err := t.tx.Exec(ctx, `
 		INSERT INTO list_uploads (id, list_id, grantor_reg_no, created_by, status, format, policy, mode, filename, bytes, sha256, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,

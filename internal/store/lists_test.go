@@ -231,6 +231,12 @@ func TestApplyIsAtomic(t *testing.T) {
 // newUpload stores an upload as the HTTP handler does.
 func newUpload(t *testing.T, st *store.Lists, list string, file []byte) uuid.UUID {
 	t.Helper()
+	return newUploadAt(t, st, list, file, time.Now())
+}
+
+// newUploadAt stores an upload whose accepting instance's clock said at.
+func newUploadAt(t *testing.T, st *store.Lists, list string, file []byte, at time.Time) uuid.UUID {
+	t.Helper()
 	ctx := context.Background()
 	tx, err := st.BeginUpload(ctx)
 	if err != nil {
@@ -248,7 +254,7 @@ func newUpload(t *testing.T, st *store.Lists, list string, file []byte) uuid.UUI
 	if err := tx.Insert(ctx, lists.Upload{
 		ID: id, ListID: list, Grantor: listGrantor, CreatedBy: "c-" + listGrantor, Status: lists.StatusQueued,
 		Format: listfile.FormatCSV, Policy: lists.PolicyAllOrNothing, Mode: lists.ModeReplace,
-		Bytes: int64(len(file)), CreatedAt: time.Now(),
+		Bytes: int64(len(file)), CreatedAt: at,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -433,6 +439,19 @@ func TestLeaseKeepsUploadOrderPerList(t *testing.T) {
 	}
 	if u, ok, _ := st.Lease(ctx, "w3", time.Minute); !ok || u.ID != second {
 		t.Fatalf("after the first ended: %v %v", u.ID, ok)
+	}
+}
+
+// Uploads of a list are applied in the order they were accepted, even when
+// the instance that accepted the later one has a clock that is behind.
+func TestUploadOrderIgnoresClocks(t *testing.T) {
+	t.Parallel()
+	st, _ := newLists(t)
+	ctx := context.Background()
+	first := newUploadAt(t, st, "skewed", []byte("1"), time.Now())
+	newUploadAt(t, st, "skewed", []byte("2"), time.Now().Add(-time.Minute))
+	if u, ok, err := st.Lease(ctx, "w1", time.Minute); !ok || err != nil || u.ID != first {
+		t.Fatalf("leased %v (%v %v), want the upload accepted first", u.ID, ok, err)
 	}
 }
 
