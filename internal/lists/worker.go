@@ -137,6 +137,12 @@ func (s *Service) process(ctx context.Context, u Upload, owner string) (Outcome,
 	}()
 
 	o, err := s.apply(ctx, u, owner, prog)
+	if err == nil {
+		// Finished under this worker's lease (finishing is fenced by it);
+		// a heartbeat that raced the finish and found the upload no longer
+		// processing does not make it lost.
+		return o, nil
+	}
 	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
 		return o, ErrLeaseLost
 	}
