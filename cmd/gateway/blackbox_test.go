@@ -157,6 +157,32 @@ func TestBlackBox(t *testing.T) {
 		t.Fatalf("problem does not name /ekkCode: %s", bad.Body)
 	}
 
+	// An eligibility check is audited: the operator can tell who asked about
+	// the person, without the personal code stored anywhere.
+	check, err := p.CheckEligibilityWithBodyWithResponse(ctx, nil, "application/json",
+		strings.NewReader(`{"person":{"personCode":"010190-10001"},"pointOfSale":{"id":"till-1"}}`))
+	if err != nil || check.StatusCode() != http.StatusOK {
+		t.Fatalf("eligibility check: %v %d %s", err, check.StatusCode(), check.Body)
+	}
+	var audited []map[string]any
+	for range 50 { // written with its decision's batch
+		audited = audited[:0]
+		for line := range strings.Lines(string(cli("audit", "-person-code", "010190-10001"))) {
+			var c map[string]any
+			if err := json.Unmarshal([]byte(line), &c); err != nil {
+				t.Fatalf("audit line %q: %v", line, err)
+			}
+			audited = append(audited, c)
+		}
+		if len(audited) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(audited) != 1 || audited[0]["provider"] != "40000000001" {
+		t.Fatalf("audit of the person's checks: %v", audited)
+	}
+
 	// Graceful shutdown on SIGTERM.
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

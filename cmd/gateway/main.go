@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return certificatesCommand(ctx, args, getenv, stdout, stderr)
 	case "sample":
 		return sampleCommand(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, args, getenv, stdout, stderr)
 	case "config-doc":
 		_, err := io.WriteString(stdout, config.Markdown())
 		return err
@@ -78,6 +80,7 @@ const usage = `usage:
   gateway certificates add -org REGNO -cert FILE.pem   trust a grantor's certificate for signed XML lists
   gateway certificates list -org REGNO
   gateway certificates revoke -org REGNO -fingerprint HEX
+  gateway audit -person-code CODE [-since YYYY-MM-DD]   which providers checked a person's eligibility, and when
   gateway sample [-out FILE]              load sample organisations, clients and benefits
   gateway config-doc                      print every setting as a Markdown table
 Every command also takes the settings' flags (see 'gateway serve -h').

@@ -98,6 +98,7 @@ func (a *App) wireEligibility(ctx context.Context, deps *httpapi.Deps) error {
 	}
 
 	eligStore := store.NewEligibility(a.Pool, a.Log)
+	eligStore.KeepAuditFor(cfg.AuditRetention)
 	lists := store.NewLists(a.Pool)
 	versions := eligibility.NewListVersionTracker(lists.CurrentVersion, a.Redis, cfg.RedisPrefix, 5*time.Second, a.Log)
 	var elig *eligibility.Service

@@ -46,6 +46,9 @@ type Eligibility struct {
 	count   int
 	wake    chan struct{}
 	running atomic.Bool
+
+	// auditFor is how long the audit rows of checks are kept.
+	auditFor time.Duration
 }
 
 const (
@@ -71,7 +74,19 @@ const (
 // writes; without it each decision is written on its own.
 func NewEligibility(pool *pgxpool.Pool, log *slog.Logger) *Eligibility {
 	return &Eligibility{pool: pool, log: log, pending: map[uuid.UUID]eligibility.Decision{},
-		recent: map[uuid.UUID]int32{}, ring: make([]recentDecision, 1024), wake: make(chan struct{}, 1)}
+		recent: map[uuid.UUID]int32{}, ring: make([]recentDecision, 1024), wake: make(chan struct{}, 1),
+		auditFor: defaultAuditRetention}
+}
+
+// defaultAuditRetention is how long checks stay in the audit by default.
+const defaultAuditRetention = 365 * 24 * time.Hour
+
+// KeepAuditFor sets how long the audit rows of checks are kept; call it
+// before Run.
+func (s *Eligibility) KeepAuditFor(d time.Duration) {
+	if d > 0 {
+		s.auditFor = d
+	}
 }
 
 var _ eligibility.Store = (*Eligibility)(nil)
@@ -164,7 +179,70 @@ func (s *Eligibility) SaveDecision(ctx context.Context, d eligibility.Decision) 
 		s.mu.Unlock()
 	}
 	one := []eligibility.Decision{d}
-	return s.copyDecisions(ctx, one, decisionDocs(one))
+	if err := s.copyDecisions(ctx, one, decisionDocs(one)); err != nil {
+		return err
+	}
+	return s.insertAudit(ctx, one)
+}
+
+// insertAudit records who asked about whom, and how many benefits the
+// answer held. A batch written again after a lost answer skips the rows
+// already there.
+func (s *Eligibility) insertAudit(ctx context.Context, ds []eligibility.Decision) error {
+	n := len(ds)
+	ids, at, providers, refs := make([][16]byte, n), make([]time.Time, n), make([]string, n), make([][]byte, n)
+	applied, unknown := make([]int16, n), make([]int16, n)
+	for i, d := range ds {
+		ids[i], at[i], providers[i], refs[i] = d.ID, d.CreatedAt, d.Provider, d.PersonRef
+		for _, b := range d.Benefits {
+			switch b.Status {
+			case eligibility.StatusApplies:
+				applied[i]++
+			case eligibility.StatusUnknown:
+				unknown[i]++
+			}
+		}
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO eligibility_audit (decision_id, checked_at, provider_reg_no, person_ref, applied, unknown)
+		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::bytea[], $5::smallint[], $6::smallint[])
+		ON CONFLICT (decision_id) DO NOTHING`, ids, at, providers, refs, applied, unknown)
+	if err != nil {
+		return fmt.Errorf("audit checks: %w", err)
+	}
+	return nil
+}
+
+// AuditedCheck is one eligibility check in the audit.
+type AuditedCheck struct {
+	DecisionID uuid.UUID `json:"decisionId"`
+	CheckedAt  time.Time `json:"checkedAt"`
+	Provider   string    `json:"provider"`
+	Applied    int       `json:"applied"`
+	Unknown    int       `json:"unknown"`
+}
+
+// ChecksOf lists the audited checks of the person with personRef since a
+// time, oldest first, at most limit of them.
+func (s *Eligibility) ChecksOf(ctx context.Context, personRef []byte, since time.Time, limit int) ([]AuditedCheck, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT decision_id, checked_at, provider_reg_no, applied, unknown FROM eligibility_audit
+		WHERE person_ref = $1 AND checked_at >= $2 ORDER BY checked_at LIMIT $3`, personRef, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("audited checks: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditedCheck
+	for rows.Next() {
+		var c AuditedCheck
+		var applied, unknown int16
+		if err := rows.Scan(&c.DecisionID, &c.CheckedAt, &c.Provider, &applied, &unknown); err != nil {
+			return nil, fmt.Errorf("audited checks: %w", err)
+		}
+		c.Applied, c.Unknown = int(applied), int(unknown)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // Run writes queued decisions in batches until ctx ends, and deletes
@@ -200,7 +278,11 @@ func (s *Eligibility) flush(ctx context.Context) {
 		return
 	}
 	docs := decisionDocs(batch)
-	if err := s.copyDecisions(ctx, batch, docs); err != nil {
+	err := s.copyDecisions(ctx, batch, docs)
+	if err == nil {
+		err = s.insertAudit(ctx, batch)
+	}
+	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("write eligibility decisions; will retry", "decisions", len(batch), "error", err)
 		}
@@ -351,6 +433,21 @@ func (s *Eligibility) purge(ctx context.Context) {
 	bound[0], bound[1], bound[2], bound[3], bound[4], bound[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
 	if _, err := s.pool.Exec(ctx, `DELETE FROM eligibility_decisions WHERE id < $1`, bound); err != nil && ctx.Err() == nil {
 		s.log.Warn("purge old decisions", "error", err)
+	}
+	// Audit rows past their retention, a bounded slice at a time.
+	for {
+		tag, err := s.pool.Exec(ctx, `
+			DELETE FROM eligibility_audit WHERE decision_id IN (
+				SELECT decision_id FROM eligibility_audit WHERE checked_at < $1 LIMIT 10000)`, time.Now().Add(-s.auditFor))
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("purge old audit rows", "error", err)
+			}
+			return
+		}
+		if tag.RowsAffected() < 10000 {
+			return
+		}
 	}
 }
 

@@ -14,3 +14,6 @@ func InsertInTx(ctx context.Context, tx pgx.Tx, in transactions.Insert) error {
 	_, err := insertGroup(ctx, tx, []*insertJob{{in: in}})
 	return err
 }
+
+// PurgeNow runs the hourly purge of decisions and audit rows.
+func (s *Eligibility) PurgeNow(ctx context.Context) { s.purge(ctx) }

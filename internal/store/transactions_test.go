@@ -113,6 +113,60 @@ func TestDecisionWrittenTwice(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM eligibility_decisions WHERE id = $1`, d.ID).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("rows: %d, %v", n, err)
 	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM eligibility_audit WHERE decision_id = $1`, d.ID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("audit rows: %d, %v", n, err)
+	}
+}
+
+// Every check is audited, batched with its decision: who asked about the
+// person, when, and how many benefits applied or were unknown, never
+// which. The audit outlives the decisions and is purged after its own
+// retention.
+func TestChecksAudited(t *testing.T) {
+	t.Parallel()
+	_, el, pool := newTxStore(t)
+	el.KeepAuditFor(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { el.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(10 * time.Millisecond) // Run has started
+
+	unknown := applied("u", 0, nil)
+	unknown.Status = eligibility.StatusUnknown
+	first := decision("40000000001", "audited", applied("b", 150, nil), unknown)
+	second := decision("40000000002", "audited", applied("b", 150, nil))
+	other := decision("40000000001", "someone else")
+	for _, d := range []eligibility.Decision{first, second, other} {
+		if err := el.SaveDecision(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var checks []store.AuditedCheck
+	for deadline := time.Now().Add(5 * time.Second); len(checks) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		if checks, err = el.ChecksOf(ctx, ref("audited"), time.Time{}, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(checks) != 2 || checks[0].DecisionID != first.ID || checks[0].Provider != "40000000001" ||
+		checks[0].Applied != 1 || checks[0].Unknown != 1 || checks[1].Provider != "40000000002" {
+		t.Fatalf("audited checks: %+v", checks)
+	}
+	// The decisions go after an hour; the audit stays until its retention.
+	if _, err := pool.Exec(ctx, `DELETE FROM eligibility_decisions`); err != nil {
+		t.Fatal(err)
+	}
+	if checks, _ := el.ChecksOf(ctx, ref("audited"), time.Time{}, 10); len(checks) != 2 {
+		t.Fatalf("after the decisions were purged: %+v", checks)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE eligibility_audit SET checked_at = now() - interval '2 hours' WHERE decision_id = $1`, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	el.PurgeNow(ctx)
+	if checks, _ := el.ChecksOf(ctx, ref("audited"), time.Time{}, 10); len(checks) != 1 || checks[0].DecisionID != second.ID {
+		t.Errorf("after the retention: %+v", checks)
+	}
 }
 
 func TestInsertIdempotentAndOnce(t *testing.T) {

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/avis-lv/gateway/internal/eligibility"
+	"github.com/avis-lv/gateway/internal/personcode"
+	"github.com/avis-lv/gateway/internal/store"
+)
+
+// auditCommand answers "which providers checked this person, and when"
+// from the audit of eligibility checks, one JSON object per line. The
+// personal code is turned into the gateway's keyed hash here and never
+// stored or printed.
+func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	code := fs.String("person-code", "", "the person's personal code (either format)")
+	since := fs.String("since", "", "first day to list, YYYY-MM-DD (default: as far back as kept)")
+	limit := fs.Int("limit", 10000, "at most this many checks")
+	mine, rest := splitFlags(args, map[string]bool{"person-code": true, "since": true, "limit": true})
+	if err := fs.Parse(mine); err != nil {
+		return err
+	}
+	pc, err := personcode.Parse(*code)
+	if err != nil {
+		return fmt.Errorf("audit: -person-code: %w", err)
+	}
+	var from time.Time
+	if *since != "" {
+		if from, err = time.Parse(time.DateOnly, *since); err != nil {
+			return fmt.Errorf("audit: -since must be YYYY-MM-DD")
+		}
+	}
+	cfg, log, err := setup("audit", rest, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := store.Migrate(ctx, pool, log); err != nil {
+		return err
+	}
+	master, err := store.Secret(ctx, pool, "pseudonymisation")
+	if err != nil {
+		return err
+	}
+	keys, err := eligibility.DeriveKeys(master, nil)
+	if err != nil {
+		return err
+	}
+	checks, err := store.NewEligibility(pool, log).ChecksOf(ctx, keys.PersonRefOf(string(pc)), from, *limit)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	for _, c := range checks {
+		if err := enc.Encode(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
