@@ -203,7 +203,21 @@ func (s *Eligibility) insertAudit(ctx context.Context, ds []eligibility.Decision
 			}
 		}
 	}
-	_, err := s.pool.Exec(ctx, `
+	rows := make([][]any, n)
+	for i := range ds {
+		rows[i] = []any{ids[i], at[i], providers[i], refs[i], applied[i], unknown[i]}
+	}
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"eligibility_audit"},
+		[]string{"decision_id", "checked_at", "provider_reg_no", "person_ref", "applied", "unknown"}, pgx.CopyFromRows(rows))
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		if err != nil {
+			return fmt.Errorf("audit checks: %w", err)
+		}
+		return nil
+	}
+	// Written before, its answer lost: again, skipping what is there.
+	_, err = s.pool.Exec(ctx, `
 		INSERT INTO eligibility_audit (decision_id, checked_at, provider_reg_no, person_ref, applied, unknown)
 		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::bytea[], $5::smallint[], $6::smallint[])
 		ON CONFLICT (decision_id) DO NOTHING`, ids, at, providers, refs, applied, unknown)
@@ -428,17 +442,15 @@ func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decisi
 // purge deletes decisions made more than an hour ago: with UUIDv7 ids that
 // is a range of the primary key. (Their transactions keep what they used.)
 func (s *Eligibility) purge(ctx context.Context) {
-	var bound uuid.UUID
-	ms := uint64(time.Now().Add(-time.Hour).UnixMilli())
-	bound[0], bound[1], bound[2], bound[3], bound[4], bound[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-	if _, err := s.pool.Exec(ctx, `DELETE FROM eligibility_decisions WHERE id < $1`, bound); err != nil && ctx.Err() == nil {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM eligibility_decisions WHERE id < $1`, uuidBound(time.Now().Add(-time.Hour))); err != nil && ctx.Err() == nil {
 		s.log.Warn("purge old decisions", "error", err)
 	}
 	// Audit rows past their retention, a bounded slice at a time.
+	bound := uuidBound(time.Now().Add(-s.auditFor))
 	for {
 		tag, err := s.pool.Exec(ctx, `
 			DELETE FROM eligibility_audit WHERE decision_id IN (
-				SELECT decision_id FROM eligibility_audit WHERE checked_at < $1 LIMIT 10000)`, time.Now().Add(-s.auditFor))
+				SELECT decision_id FROM eligibility_audit WHERE decision_id < $1 LIMIT 10000)`, bound)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("purge old audit rows", "error", err)
@@ -449,6 +461,14 @@ func (s *Eligibility) purge(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// uuidBound is the smallest UUIDv7 of time t: ids below it were made before.
+func uuidBound(t time.Time) uuid.UUID {
+	var bound uuid.UUID
+	ms := uint64(t.UnixMilli())
+	bound[0], bound[1], bound[2], bound[3], bound[4], bound[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	return bound
 }
 
 // Decision returns a decision, from memory while its batch is pending,

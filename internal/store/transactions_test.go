@@ -160,11 +160,22 @@ func TestChecksAudited(t *testing.T) {
 	if checks, _ := el.ChecksOf(ctx, ref("audited"), time.Time{}, 10); len(checks) != 2 {
 		t.Fatalf("after the decisions were purged: %+v", checks)
 	}
-	if _, err := pool.Exec(ctx, `UPDATE eligibility_audit SET checked_at = now() - interval '2 hours' WHERE decision_id = $1`, first.ID); err != nil {
+	// A check from two hours ago (its UUIDv7 says when) is past the
+	// retention of an hour.
+	old := decision("40000000003", "audited")
+	ms := uint64(time.Now().Add(-2 * time.Hour).UnixMilli())
+	old.ID[0], old.ID[1], old.ID[2], old.ID[3], old.ID[4], old.ID[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	old.CreatedAt = time.Now().Add(-2 * time.Hour)
+	if err := el.SaveDecision(ctx, old); err != nil {
 		t.Fatal(err)
 	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if checks, _ := el.ChecksOf(ctx, ref("audited"), time.Time{}, 10); len(checks) == 3 {
+			break
+		}
+	}
 	el.PurgeNow(ctx)
-	if checks, _ := el.ChecksOf(ctx, ref("audited"), time.Time{}, 10); len(checks) != 1 || checks[0].DecisionID != second.ID {
+	if checks, _ := el.ChecksOf(ctx, ref("audited"), time.Time{}, 10); len(checks) != 2 || checks[0].DecisionID != first.ID {
 		t.Errorf("after the retention: %+v", checks)
 	}
 }
