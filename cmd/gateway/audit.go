@@ -37,18 +37,11 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 			return fmt.Errorf("audit: -since must be YYYY-MM-DD")
 		}
 	}
-	cfg, log, err := setup("audit", rest, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
+	pool, log, err := openStore(ctx, "audit", rest, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := store.Migrate(ctx, pool, log); err != nil {
-		return err
-	}
 	master, err := store.Secret(ctx, pool, "pseudonymisation")
 	if err != nil {
 		return err

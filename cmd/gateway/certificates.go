@@ -31,18 +31,11 @@ func certificatesCommand(ctx context.Context, args []string, getenv func(string)
 	if !regNoPattern.MatchString(*org) {
 		return fmt.Errorf("certificates %s: -org must be an 11-digit registration number", sub)
 	}
-	cfg, log, err := setup("certificates "+sub, rest, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
+	pool, _, err := openStore(ctx, "certificates "+sub, rest, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := store.Migrate(ctx, pool, log); err != nil {
-		return err
-	}
 	lists := store.NewLists(pool)
 	switch sub {
 	case "add":

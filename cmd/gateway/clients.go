@@ -7,11 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/avis-lv/gateway/internal/auth"
 	"github.com/avis-lv/gateway/internal/config"
@@ -43,6 +46,16 @@ func splitFlags(args []string, own map[string]bool) (mine, rest []string) {
 }
 
 func openClients(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*store.Clients, func(), error) {
+	pool, _, err := openStore(ctx, name, args, getenv, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store.NewClients(pool), pool.Close, nil
+}
+
+// openStore reads the configuration of an operator command and opens the
+// database, migrated; the caller closes the pool.
+func openStore(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*pgxpool.Pool, *slog.Logger, error) {
 	cfg, log, err := setup(name, args, getenv, stderr)
 	if err != nil {
 		return nil, nil, err
@@ -55,7 +68,7 @@ func openClients(ctx context.Context, name string, args []string, getenv func(st
 		pool.Close()
 		return nil, nil, err
 	}
-	return store.NewClients(pool), pool.Close, nil
+	return pool, log, nil
 }
 
 // NewClient is what "clients add" prints, once: the secret is not stored.

@@ -20,7 +20,6 @@ import (
 
 	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/gateway"
-	"github.com/avis-lv/gateway/internal/store"
 )
 
 func main() {
@@ -42,16 +41,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		return serve(ctx, args, getenv, stderr)
 	case "migrate":
-		cfg, log, err := setup("migrate", args, getenv, stderr)
+		pool, _, err := openStore(ctx, "migrate", args, getenv, stderr)
 		if err != nil {
 			return err
 		}
-		pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		return store.Migrate(ctx, pool, log)
+		pool.Close()
+		return nil
 	case "clients":
 		return clientsCommand(ctx, args, getenv, stdout, stderr)
 	case "certificates":

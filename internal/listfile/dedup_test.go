@@ -113,23 +113,7 @@ func TestDuplicateTableOffHeap(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := rd.(*csvReader)
-	var dups []int
-	var valid int
-	for {
-		_, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		var re *RowError
-		switch {
-		case errors.As(err, &re) && re.Code == CodeRowDuplicate:
-			dups = append(dups, re.FirstRow)
-		case err != nil:
-			t.Fatal(err)
-		default:
-			valid++
-		}
-	}
+	valid, dups, _ := readDuplicates(t, rd, c.v)
 	if c.v.set.region == nil {
 		t.Fatal("the table stayed on the heap")
 	}
@@ -164,25 +148,7 @@ func TestDuplicateTableOffHeapXLSX(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := rd.(*xlsxReader)
-	var dups []int
-	var valid int
-	moved := false
-	for {
-		_, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		var re *RowError
-		switch {
-		case errors.As(err, &re) && re.Code == CodeRowDuplicate:
-			dups = append(dups, re.FirstRow)
-		case err != nil:
-			t.Fatal(err)
-		default:
-			valid++
-			moved = moved || x.v.set.region != nil
-		}
-	}
+	valid, dups, moved := readDuplicates(t, rd, x.v)
 	if !moved {
 		t.Fatal("the table stayed on the heap")
 	}
@@ -193,4 +159,26 @@ func TestDuplicateTableOffHeapXLSX(t *testing.T) {
 		t.Error("the end of the sheet kept the mapping")
 	}
 	rd.Close()
+}
+
+// readDuplicates reads rd to the end: the valid rows, the first rows of
+// the duplicates found, and whether v's table was off the heap meanwhile.
+func readDuplicates(t *testing.T, rd Reader, v *validator) (valid int, dups []int, moved bool) {
+	t.Helper()
+	for {
+		_, err := rd.Next()
+		if err == io.EOF {
+			return valid, dups, moved
+		}
+		var re *RowError
+		switch {
+		case errors.As(err, &re) && re.Code == CodeRowDuplicate:
+			dups = append(dups, re.FirstRow)
+		case err != nil:
+			t.Fatal(err)
+		default:
+			valid++
+			moved = moved || v.set.region != nil
+		}
+	}
 }

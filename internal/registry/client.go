@@ -234,18 +234,7 @@ func (c *Client) fetch(ctx context.Context, st *datasetState, path string) ([]by
 	defer func() { <-st.slots }()
 
 	body, err := c.get(ctx, st, path, false)
-	outcome := "ok"
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrNotFound):
-		outcome = "not_found"
-	case errors.Is(err, ErrCursorExpired):
-		outcome = "cursor_expired"
-	case ctx.Err() != nil:
-		outcome = "timeout"
-	default:
-		outcome = "error"
-	}
+	outcome := outcomeOf(ctx, err)
 	st.breaker.done(outcome == "ok" || outcome == "not_found" || outcome == "cursor_expired")
 	c.metrics.observe(st.dataset, outcome, c.cfg.Now().Sub(start))
 	if outcome == "error" || outcome == "timeout" {
@@ -263,18 +252,25 @@ func (c *Client) fetchFeed(ctx context.Context, st *datasetState, path string) (
 	defer cancel()
 	start := c.cfg.Now()
 	body, err := c.get(ctx, st, path, false)
-	outcome := "ok"
+	c.metrics.observe(st.dataset, outcomeOf(ctx, err), c.cfg.Now().Sub(start))
+	return body, err
+}
+
+// outcomeOf names how a registry request ended, for metrics and the
+// breaker.
+func outcomeOf(ctx context.Context, err error) string {
 	switch {
 	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrNotFound):
+		return "not_found"
 	case errors.Is(err, ErrCursorExpired):
-		outcome = "cursor_expired"
+		return "cursor_expired"
 	case ctx.Err() != nil:
-		outcome = "timeout"
+		return "timeout"
 	default:
-		outcome = "error"
+		return "error"
 	}
-	c.metrics.observe(st.dataset, outcome, c.cfg.Now().Sub(start))
-	return body, err
 }
 
 // problemDoc is the part of a registry's problem+json answer the client

@@ -29,6 +29,25 @@ func testSigner(t testing.TB) *signing.Signer {
 	return s
 }
 
+// receiptSigner makes a receipt key with a self-signed certificate valid
+// from five minutes ago for validFor, and a signer (without a store) for it.
+func receiptSigner(t *testing.T, name string, validFor time.Duration) (*ReceiptSigner, *ReceiptKey) {
+	t.Helper()
+	key, cert, err := signing.GenerateSelfSigned(name, validFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := NewReceiptKey(key, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewReceiptSigner(k, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, k
+}
+
 func sampleTransaction(number string) Transaction {
 	total := int64(1999)
 	return Transaction{
@@ -77,18 +96,8 @@ func TestReceiptDigestIsTheSignedDigest(t *testing.T) {
 
 func TestVerifyChecksTheStoredContent(t *testing.T) {
 	t.Parallel()
-	key, cert, err := signing.GenerateSelfSigned("receipts-test", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := NewReceiptKey(key, cert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := NewReceiptSigner(k, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, k := receiptSigner(t, "receipts-test", time.Hour)
+	cert := k.cert
 	sign := func(r Receipt, k *ReceiptKey) Receipt {
 		v, err := k.Sign(r.Digest)
 		if err != nil {
@@ -128,18 +137,8 @@ func TestVerifyChecksTheStoredContent(t *testing.T) {
 func TestReceiptOutlivesItsCertificate(t *testing.T) {
 	t.Parallel()
 	// Valid from five minutes ago until a minute ago.
-	key, cert, err := signing.GenerateSelfSigned("expired-receipts", 4*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := NewReceiptKey(key, cert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := NewReceiptSigner(k, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, k := receiptSigner(t, "expired-receipts", 4*time.Minute)
+	cert := k.cert
 	tr := sampleTransaction("K-9")
 	r := transactionReceipt(tr.ReceiptID, tr)
 	v, err := k.Sign(r.Digest)
