@@ -124,3 +124,37 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// The static routes must be the ones the general router finds, or a
+// request would be checked against another operation than it reaches.
+func TestStaticRoutesAgreeWithRouter(t *testing.T) {
+	_, _, ct := fastOps(t)
+	if len(ct.static) == 0 {
+		t.Fatal("no static routes")
+	}
+	for path, byMethod := range ct.static {
+		for method, route := range byMethod {
+			req, err := http.NewRequest(method, "http://gateway"+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, params, err := ct.router.FindRoute(req)
+			if err != nil {
+				t.Errorf("%s %s: router: %v", method, path, err)
+				continue
+			}
+			if want.Operation != route.Operation || want.PathItem != route.PathItem || len(params) != 0 {
+				t.Errorf("%s %s: static route %s, router %s %v", method, path, route.Operation.OperationID, want.Operation.OperationID, params)
+			}
+		}
+	}
+	if _, ok := ct.static["/v1/eligibility"]["POST"]; !ok {
+		t.Error("POST /v1/eligibility is not routed statically")
+	}
+	if !ct.anyParams[ct.static["/v1/eligibility"]["POST"].Operation] {
+		t.Error("checkEligibility has a parameter to check; its fast path now runs kin-openapi")
+	}
+	if ct.anyParams[ct.static["/v1/transactions"]["POST"].Operation] {
+		t.Error("reportTransaction's required Idempotency-Key would go unchecked")
+	}
+}
