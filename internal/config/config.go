@@ -5,10 +5,14 @@ package config
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Config is every setting of the gateway. Each field's variable is listed in
@@ -135,13 +139,25 @@ func settings() []setting {
 
 // Load reads the settings: defaults, then environment, then flags in args.
 func Load(name string, args []string, getenv func(string) string) (Config, error) {
+	return load(name, args, getenv, os.Stderr)
+}
+
+func load(name string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(usage)
 	values := map[string]*string{}
 	for _, s := range settings() {
 		v := s.def
 		if e := getenv(s.env); e != "" {
 			v = e
+		}
+		if s.secret {
+			// A flag's default is printed by -h and by every usage error,
+			// which end up in service logs: a secret from the environment
+			// is applied after parsing instead.
+			values[s.flag] = fs.String(s.flag, "", s.usage+" ($"+s.env+"; prefer the variable: a flag shows in ps)")
+			continue
 		}
 		values[s.flag] = fs.String(s.flag, v, s.usage+" ($"+s.env+")")
 	}
@@ -152,8 +168,19 @@ func Load(name string, args []string, getenv func(string) string) (Config, error
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	for _, s := range settings() {
-		if err := s.apply(&c, *values[s.flag]); err != nil {
-			return c, fmt.Errorf("%s / -%s = %q: %w", s.env, s.flag, *values[s.flag], err)
+		v := *values[s.flag]
+		if s.secret && v == "" {
+			v = s.def
+			if e := getenv(s.env); e != "" {
+				v = e
+			}
+		}
+		if err := s.apply(&c, v); err != nil {
+			shown := strconv.Quote(v)
+			if s.secret {
+				shown = "(not shown)"
+			}
+			return c, fmt.Errorf("%s / -%s = %s: %w", s.env, s.flag, shown, err)
 		}
 	}
 	if _, err := url.Parse(c.PublicURL); err != nil {
@@ -171,17 +198,10 @@ func (c Config) LogValue() slog.Value {
 		}
 		return "***"
 	}
-	db := c.DatabaseURL
-	if u, err := url.Parse(db); err == nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "***")
-		}
-		db = u.String()
-	}
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
 		slog.String("public_url", c.PublicURL),
-		slog.String("database_url", db),
+		slog.String("database", databaseShown(c.DatabaseURL)),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.String("redis_addr", c.RedisAddr),
 		slog.String("redis_password", mask(c.RedisPassword)),
@@ -207,4 +227,15 @@ func Markdown() string {
 		out += fmt.Sprintf("| `%s` | `-%s` | `%s` | %s |\n", s.env, s.flag, s.def, s.usage)
 	}
 	return out
+}
+
+// databaseShown names the database a connection string points at without
+// anything else it may hold: a password can sit in the URL's user part,
+// in its query or in a key=value string, and pgx accepts all three.
+func databaseShown(conn string) string {
+	cfg, err := pgconn.ParseConfig(conn)
+	if err != nil {
+		return "(unparsable connection string)"
+	}
+	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 }

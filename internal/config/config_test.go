@@ -32,11 +32,47 @@ func TestLoadRejectsBadValues(t *testing.T) {
 }
 
 func TestSecretsAreMaskedInLogs(t *testing.T) {
-	c, _ := Load("test", nil, func(k string) string {
-		return map[string]string{"AVIS_DATABASE_URL": "postgres://u:hunter2@db/avis", "AVIS_REDIS_PASSWORD": "s3cret"}[k]
-	})
-	if s := c.LogValue().String(); strings.Contains(s, "hunter2") || strings.Contains(s, "s3cret") {
-		t.Fatalf("secret in log value: %s", s)
+	for _, db := range []string{
+		"postgres://u:hunter2@db/avis",
+		"postgres://u@db/avis?password=hunter2",
+		"host=db user=u password=hunter2 dbname=avis",
+	} {
+		c, err := Load("test", nil, func(k string) string {
+			return map[string]string{"AVIS_DATABASE_URL": db, "AVIS_REDIS_PASSWORD": "s3cret"}[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := c.LogValue().String()
+		if strings.Contains(s, "hunter2") || strings.Contains(s, "s3cret") {
+			t.Errorf("secret in log value: %s", s)
+		}
+		if !strings.Contains(s, "u@db:5432/avis") {
+			t.Errorf("log value does not name the database: %s", s)
+		}
+	}
+}
+
+// Usage and flag errors print every flag's default; a secret from the
+// environment must not be among them, yet still apply, and a flag still
+// wins over it.
+func TestSecretsStayOutOfUsage(t *testing.T) {
+	env := map[string]string{"AVIS_DATABASE_URL": "postgres://u:hunter2@db/avis", "AVIS_REDIS_PASSWORD": "s3cret"}
+	var usage strings.Builder
+	_, err := load("test", []string{"-no-such-flag"}, func(k string) string { return env[k] }, &usage)
+	if err == nil {
+		t.Fatal("unknown flag accepted")
+	}
+	if strings.Contains(usage.String(), "hunter2") || strings.Contains(usage.String(), "s3cret") {
+		t.Fatalf("secret in usage output:\n%s", usage.String())
+	}
+	c, err := Load("test", nil, func(k string) string { return env[k] })
+	if err != nil || c.DatabaseURL != env["AVIS_DATABASE_URL"] || c.RedisPassword != "s3cret" {
+		t.Fatalf("secrets from the environment not applied: %v %+v", err, c)
+	}
+	c, err = Load("test", []string{"-redis-password", "other"}, func(k string) string { return env[k] })
+	if err != nil || c.RedisPassword != "other" {
+		t.Fatalf("flag does not win over the environment: %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -156,5 +157,25 @@ func TestStaticRoutesAgreeWithRouter(t *testing.T) {
 	}
 	if ct.anyParams[ct.static["/v1/transactions"]["POST"].Operation] {
 		t.Error("reportTransaction's required Idempotency-Key would go unchecked")
+	}
+}
+
+// A caller announcing a large body and sending a few bytes must not make
+// the gateway allocate what was announced.
+func TestReadBodyDoesNotTrustAnnouncedLength(t *testing.T) {
+	req, err := http.NewRequest(http.MethodPost, "http://gateway/x", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 1 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	body, err := readBody(req, 1<<20)
+	runtime.ReadMemStats(&after)
+	if err != nil || string(body) != "{}" {
+		t.Fatalf("body %q, %v", body, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > presizeLimit {
+		t.Fatalf("allocated %d bytes for a 2-byte body announced as 1 MiB", grew)
 	}
 }

@@ -16,13 +16,26 @@ import (
 
 // IssueToken is the OAuth 2.0 token endpoint (client credentials).
 func (s *Server) IssueToken(c echo.Context, _ api.IssueTokenParams) error {
+	// A secret in the URL is in every proxy's access log by now (RFC 6749
+	// §2.3.1 forbids it); refusing it tells the integrator before
+	// production does.
+	if q := c.QueryParams(); q.Has("client_secret") || q.Has("client_assertion") {
+		return oauthProblem(problem.InvalidGrant, "invalid_request",
+			"Send client credentials in the form body or with HTTP Basic, never in the URL; this secret has been exposed: have it replaced",
+			"Klienta akreditācijas datus sūtiet formas saturā vai ar HTTP Basic, nekad URL; šis noslēpums ir atklāts: nomainiet to")
+	}
+	if _, err := c.FormParams(); err != nil {
+		return oauthProblem(problem.InvalidGrant, "invalid_request", "The body is not a readable form", "Saturs nav nolasāma forma")
+	}
+	// Only the body's fields: FormValue would also take them from the URL.
+	body := c.Request().PostForm
 	req := auth.TokenRequest{
-		GrantType:           c.FormValue("grant_type"),
-		ClientID:            c.FormValue("client_id"),
-		ClientSecret:        c.FormValue("client_secret"),
-		ClientAssertionType: c.FormValue("client_assertion_type"),
-		ClientAssertion:     c.FormValue("client_assertion"),
-		Scope:               c.FormValue("scope"),
+		GrantType:           body.Get("grant_type"),
+		ClientID:            body.Get("client_id"),
+		ClientSecret:        body.Get("client_secret"),
+		ClientAssertionType: body.Get("client_assertion_type"),
+		ClientAssertion:     body.Get("client_assertion"),
+		Scope:               body.Get("scope"),
 	}
 	if id, secret, ok := c.Request().BasicAuth(); ok {
 		if req.ClientSecret != "" {

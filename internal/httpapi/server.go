@@ -92,6 +92,9 @@ type Deps struct {
 	BenchRoutes bool
 }
 
+// tokenBodyLimit caps a token request's body.
+const tokenBodyLimit = 16 << 10
+
 // Server implements the generated api.ServerInterface.
 type Server struct {
 	d         Deps
@@ -115,7 +118,14 @@ func New(ctx context.Context, d Deps) (*echo.Echo, error) {
 	e.HTTPErrorHandler = httpx.ErrorHandler(d.Log, append(d.ErrorMappers, benefitsErrors)...)
 
 	m := newHTTPMetrics(d.Registry)
-	limits := bodyLimits{byOperation: d.BodyLimits, fallback: d.BodyLimit, streamed: map[string]bool{}}
+	limits := bodyLimits{byOperation: map[string]int64{
+		// The one public operation with a body: a form of a few fields
+		// or a signed assertion, never near the default cap.
+		"issueToken": tokenBodyLimit,
+	}, fallback: d.BodyLimit, streamed: map[string]bool{}}
+	for op, limit := range d.BodyLimits {
+		limits.byOperation[op] = limit
+	}
 	for _, op := range d.Streamed {
 		limits.streamed[op] = true
 	}

@@ -404,10 +404,15 @@ func escapePointer(parts []string) []string {
 	return out
 }
 
+// presizeLimit bounds the buffer allocated from an announced length
+// before any of it has arrived: a caller announcing a megabyte and sending
+// a byte must not hold a megabyte of memory per connection.
+const presizeLimit = 64 << 10
+
 // readBody reads at most limit+1 bytes of the body, into a buffer of the
-// announced length when there is one.
+// announced length when that is small.
 func readBody(req *http.Request, limit int64) ([]byte, error) {
-	if req.ContentLength < 0 || req.ContentLength > limit {
+	if req.ContentLength < 0 || req.ContentLength > limit || req.ContentLength > presizeLimit {
 		return io.ReadAll(io.LimitReader(req.Body, limit+1))
 	}
 	// net/http's body reader ends at the announced length.
