@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 	"unsafe"
@@ -146,38 +147,63 @@ func (t *Tokens) remember(key [32]byte, v verifiedToken) {
 }
 
 // LoadOrCreateKey reads an Ed25519 private key (PKCS#8 PEM) from path, or
-// creates one there if the file does not exist. Creation uses O_EXCL, so
-// instances starting together on one host end up with the same key.
-func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
+// creates one there if the file does not exist, and says whether it did.
+// The key is written to a temporary file and linked into place, so that
+// instances starting together on one host end up with the same complete
+// key, and a crash never leaves an empty key file behind.
+func LoadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		_, priv, gerr := ed25519.GenerateKey(rand.Reader)
-		if gerr != nil {
-			return nil, fmt.Errorf("generate token key: %w", gerr)
+		priv, cerr := createKey(path)
+		if cerr == nil {
+			return priv, true, nil
 		}
-		der, merr := x509.MarshalPKCS8PrivateKey(priv)
-		if merr != nil {
-			return nil, fmt.Errorf("encode token key: %w", merr)
-		}
-		f, oerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if oerr == nil {
-			werr := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
-			if cerr := f.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr != nil {
-				return nil, fmt.Errorf("write token key: %w", werr)
-			}
-			return priv, nil
-		}
-		if !errors.Is(oerr, os.ErrExist) {
-			return nil, fmt.Errorf("create token key: %w", oerr)
+		if !errors.Is(cerr, os.ErrExist) {
+			return nil, false, cerr
 		}
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read token key: %w", err)
+		return nil, false, fmt.Errorf("read token key: %w", err)
 	}
+	priv, err := parseKey(path, data)
+	return priv, false, err
+}
+
+// createKey writes a new key to path; an error wrapping os.ErrExist means
+// another process created it first.
+func createKey(path string) (ed25519.PrivateKey, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate token key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("encode token key: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".token-key-*")
+	if err != nil {
+		return nil, fmt.Errorf("create token key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	werr := pem.Encode(tmp, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("write token key: %w", werr)
+	}
+	// A hard link fails if path exists: the first complete key wins.
+	if err := os.Link(tmp.Name(), path); err != nil {
+		return nil, fmt.Errorf("create token key: %w", err)
+	}
+	return priv, nil
+}
+
+func parseKey(path string, data []byte) (ed25519.PrivateKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("token key %s: no PEM block", path)

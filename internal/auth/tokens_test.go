@@ -4,8 +4,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -75,13 +77,36 @@ func TestVerifiedCacheIsBounded(t *testing.T) {
 
 func TestLoadOrCreateKeyIsStable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token.key")
-	a, err := LoadOrCreateKey(path)
-	if err != nil {
-		t.Fatal(err)
+	a, created, err := LoadOrCreateKey(path)
+	if err != nil || !created {
+		t.Fatalf("first load: created %v, %v", created, err)
 	}
-	b, err := LoadOrCreateKey(path)
-	if err != nil || !a.Equal(b) {
-		t.Fatalf("second load gave another key: %v", err)
+	b, created, err := LoadOrCreateKey(path)
+	if err != nil || created || !a.Equal(b) {
+		t.Fatalf("second load gave another key (created %v): %v", created, err)
+	}
+}
+
+// Instances starting together all end up with the one key that was
+// written completely, and no temporary file stays behind.
+func TestLoadOrCreateKeyRace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token.key")
+	keys := make([]ed25519.PrivateKey, 16)
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Go(func() { keys[i], _, errs[i] = LoadOrCreateKey(path) })
+	}
+	wg.Wait()
+	for i := range keys {
+		if errs[i] != nil || !keys[i].Equal(keys[0]) {
+			t.Fatalf("instance %d: %v (same key: %v)", i, errs[i], keys[i].Equal(keys[0]))
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("files left in the key directory: %v", entries)
 	}
 }
 

@@ -89,7 +89,7 @@ func settings() []setting {
 		{"AVIS_REDIS_PASSWORD", "redis-password", "", "Redis password", true, str(func(c *Config) *string { return &c.RedisPassword })},
 		{"AVIS_REDIS_DB", "redis-db", "0", "Redis database number", false, integer(func(c *Config) *int { return &c.RedisDB })},
 		{"AVIS_REDIS_PREFIX", "redis-prefix", "avis:", "prefix of every Redis key", false, str(func(c *Config) *string { return &c.RedisPrefix })},
-		{"AVIS_TOKEN_KEY_FILE", "token-key-file", "var/keys/token.key", "Ed25519 key (PKCS#8 PEM) that signs access tokens; created if missing", false, str(func(c *Config) *string { return &c.TokenKeyFile })},
+		{"AVIS_TOKEN_KEY_FILE", "token-key-file", "var/keys/token.key", "Ed25519 key (PKCS#8 PEM) that signs access tokens; created if missing (with a warning): every instance behind one address needs the same file", false, str(func(c *Config) *string { return &c.TokenKeyFile })},
 		{"AVIS_TOKEN_TTL", "token-ttl", "5m", "lifetime of access tokens", false, dur(func(c *Config) *time.Duration { return &c.TokenTTL })},
 		{"AVIS_SIGNING_KEY_FILE", "signing-key-file", "var/keys/gateway.key", "X.509 private key (PEM) for XML-DSig of registry requests and receipts", false, str(func(c *Config) *string { return &c.SigningKeyFile })},
 		{"AVIS_SIGNING_CERT_FILE", "signing-cert-file", "var/keys/gateway.crt", "the gateway's X.509 certificate (PEM)", false, str(func(c *Config) *string { return &c.SigningCertFile })},

@@ -81,9 +81,15 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 			return nil, fmt.Errorf("token key directory: %w", err)
 		}
 	}
-	key, err := auth.LoadOrCreateKey(cfg.TokenKeyFile)
+	key, created, err := auth.LoadOrCreateKey(cfg.TokenKeyFile)
 	if err != nil {
 		return nil, err
+	}
+	if created {
+		// Every instance behind one address must sign with the same key,
+		// or a token from one is refused by the next.
+		log.Warn("created a new token signing key: tokens issued before by other keys are no longer accepted here; give every instance this same file",
+			"token_key_file", cfg.TokenKeyFile)
 	}
 	tokens := auth.NewTokens(key, cfg.PublicURL, cfg.TokenTTL, nil)
 	a.Clients = store.NewClients(pool)
