@@ -26,7 +26,7 @@ run: sample
 
 # The whole test suite, as CI runs it.
 test: services
-	bash scripts/chromium.sh
+	bash scripts/testtools.sh
 	$(MAKE) check-generated
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...

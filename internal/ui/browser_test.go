@@ -26,7 +26,7 @@ import (
 	"github.com/avis-lv/gateway/internal/personcode"
 )
 
-// chromiumPath is Debian's chromium, installed by scripts/chromium.sh.
+// chromiumPath is Debian's chromium, installed by scripts/testtools.sh.
 const chromiumPath = "/usr/bin/chromium"
 
 // TestUploadPageInBrowser drives the clerk's page end to end in headless
@@ -37,9 +37,9 @@ const chromiumPath = "/usr/bin/chromium"
 func TestUploadPageInBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI must run scripts/chromium.sh before the tests (%v)", chromiumPath, err)
+			t.Fatalf("%s is missing: CI must run scripts/testtools.sh before the tests (%v)", chromiumPath, err)
 		}
-		t.Skipf("%s is missing; run scripts/chromium.sh to install Debian's chromium (%v)", chromiumPath, err)
+		t.Skipf("%s is missing; run scripts/testtools.sh to install Debian's chromium (%v)", chromiumPath, err)
 	}
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
