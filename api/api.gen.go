@@ -977,6 +977,9 @@ type ReceiptLine struct {
 
 // RecipientGroup Exactly one of `registryGroup` and `personListId`.
 type RecipientGroup struct {
+	// PersonListId One of your own person lists (`POST /v1/lists/{listId}/members` or an upload). Another grantor's
+	// list is refused with 422 `list.not_owner`. An id no list has yet becomes yours, as your first push
+	// to it would, so that nobody else can create it and fill your benefit with their members.
 	PersonListId *string `json:"personListId,omitempty"`
 
 	// RegistryGroup A registry-based recipient group.

@@ -14,8 +14,22 @@ import (
 type Service struct {
 	store Store
 	ekk   EKKChecker
+	lists ListClaimer
 	now   func() time.Time
 }
+
+// ListClaimer tells who owns a person list, making the caller its owner
+// when nobody does yet.
+type ListClaimer interface {
+	ClaimList(ctx context.Context, id, grantor string) (owner string, err error)
+}
+
+// CheckListsWith makes Put refuse a benefit whose recipients are another
+// grantor's person list: its answers at the till would tell the benefit's
+// grantor (and its providers) who is on that list. A list nobody owns yet
+// becomes the caller's, so that nobody else can create it later and fill
+// the benefit with their own members.
+func (s *Service) CheckListsWith(l ListClaimer) { s.lists = l }
 
 // NewService builds the service; now may be nil for time.Now.
 func NewService(store Store, classifier EKKChecker, now func() time.Time) *Service {
@@ -45,6 +59,18 @@ func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruct
 		}
 		if prev.Status == StatusWithdrawn {
 			return Benefit{}, false, ErrWithdrawn
+		}
+	}
+	if listID := in.RecipientGroup.PersonListID; listID != "" && s.lists != nil {
+		owner, err := s.lists.ClaimList(ctx, listID, caller.OrgRegNo)
+		if err != nil {
+			return Benefit{}, false, fmt.Errorf("put benefit %s: %w", id, err)
+		}
+		if owner != caller.OrgRegNo {
+			return Benefit{}, false, &ValidationError{Violations: []Violation{{
+				Pointer: "/recipientGroup/personListId", Code: "list.not_owner",
+				Detail: "this person list belongs to another grantor; a benefit can be given only to your own lists",
+			}}}
 		}
 	}
 	if ifMatch != nil && (created || *ifMatch != prev.Version) {

@@ -30,7 +30,9 @@ func (a *App) wireLists(ctx context.Context, deps *httpapi.Deps) error {
 	}
 	cfg.SetRetention = a.Config.ListSetRetention
 	notify := &listVersionNotifier{rdb: a.Redis, prefix: a.Config.RedisPrefix, log: a.Log}
-	svc := lists.NewService(store.NewLists(a.Pool), notify, cfg, a.Log)
+	listStore := store.NewLists(a.Pool)
+	svc := lists.NewService(listStore, notify, cfg, a.Log)
+	a.Benefits.CheckListsWith(listStore)
 
 	deps.Lists = listsapi.New(svc)
 	deps.ErrorMappers = append(deps.ErrorMappers, listsapi.ErrorMapper)

@@ -222,3 +222,36 @@ func TestPushLarge(t *testing.T) {
 		t.Fatalf("%+v", l)
 	}
 }
+
+// A benefit may be given only to the grantor's own person lists: one built
+// on another grantor's list would tell its grantor, check by check, who is
+// on that list. A list nobody owns yet becomes the benefit's grantor's.
+func TestBenefitOnlyOnOwnLists(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	tk := newTokens(h)
+	if res := h.Do("POST", "/v1/lists/needy-of-b/members", tk.b, push{Mode: "replace", Members: members(0, 2)}, "Idempotency-Key", "key-b-needy-1"); res.Status != 200 {
+		t.Fatalf("setup: %d %s", res.Status, res.Body)
+	}
+	benefit := func(list string) map[string]any {
+		return map[string]any{
+			"name": "Spy", "category": "catering", "ekkCode": "6421", "validFrom": "2026-01-01", "priority": 1,
+			"combinable": true, "discount": map[string]any{"type": "fixed", "amountCents": 1}, "goodsCodes": []string{"*"},
+			"providers": []string{provider}, "recipientGroup": map[string]any{"personListId": list},
+		}
+	}
+	res := h.Do("PUT", "/v1/benefits/spy", tk.a, benefit("needy-of-b"))
+	if res.Status != 422 || !strings.Contains(string(res.Body), `"pointer":"/recipientGroup/personListId"`) || !strings.Contains(string(res.Body), "list.not_owner") {
+		t.Fatalf("benefit on another grantor's list: %d %s", res.Status, res.Body)
+	}
+	// A list that does not exist yet is claimed by the benefit's grantor.
+	if res := h.Do("PUT", "/v1/benefits/own", tk.a, benefit("future-list-of-a")); res.Status != 201 {
+		t.Fatalf("benefit on a new list: %d %s", res.Status, res.Body)
+	}
+	if res := h.Do("POST", "/v1/lists/future-list-of-a/members", tk.b, push{Mode: "replace", Members: members(0, 1)}, "Idempotency-Key", "key-b-squat-1"); res.Status != 403 {
+		t.Fatalf("another grantor took over the claimed list: %d %s", res.Status, res.Body)
+	}
+	if res := h.Do("POST", "/v1/lists/future-list-of-a/members", tk.a, push{Mode: "replace", Members: members(0, 1)}, "Idempotency-Key", "key-a-claim-1"); res.Status != 200 {
+		t.Fatalf("the claiming grantor's first push: %d %s", res.Status, res.Body)
+	}
+}

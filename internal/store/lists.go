@@ -54,6 +54,25 @@ func (s *Lists) List(ctx context.Context, id string) (lists.List, error) {
 	return l, nil
 }
 
+// ClaimList returns the owner of list id, making grantor its owner first
+// when nobody owns it yet (as its first push or upload would).
+func (s *Lists) ClaimList(ctx context.Context, id, grantor string) (string, error) {
+	var owner string
+	err := s.pool.QueryRow(ctx, `
+		WITH claimed AS (
+			INSERT INTO person_lists (id, grantor_reg_no) VALUES ($1, $2)
+			ON CONFLICT (id) DO NOTHING
+			RETURNING grantor_reg_no)
+		SELECT grantor_reg_no FROM claimed
+		UNION ALL
+		SELECT grantor_reg_no FROM person_lists WHERE id = $1
+		LIMIT 1`, id, grantor).Scan(&owner)
+	if err != nil {
+		return "", fmt.Errorf("claim list %s: %w", id, err)
+	}
+	return owner, nil
+}
+
 // CurrentVersion is the list's current version number; 0 for a list that
 // has nothing applied or does not exist. Caches keyed by (list, version)
 // stay correct by comparing it.
