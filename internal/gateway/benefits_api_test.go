@@ -268,7 +268,7 @@ func TestProblemsSpeakLatvian(t *testing.T) {
 	ga := h.Token(grantorA, auth.RoleGrantor)
 	r := h.Do("PUT", "/v1/benefits/b-1", ga, instruction(func(m map[string]any) { delete(m, "name") }), "Accept-Language", "lv-LV,lv;q=0.9,en;q=0.5")
 	p := r.Problem(t)
-	if p.Title != "Pieprasījums nav derīgs" || len(p.Errors) != 1 || p.Errors[0].Detail != "ir obligāts" || p.Errors[0].Pointer != "/name" {
+	if p.Title != "Pieprasījums nav derīgs" || len(p.Errors) != 1 || !strings.HasPrefix(p.Errors[0].Detail, "ir obligāts") || p.Errors[0].Pointer != "/name" {
 		body, _ := json.Marshal(p)
 		t.Fatalf("latvian problem: %s", body)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/avis-lv/gateway/api"
@@ -64,10 +65,26 @@ func requestOptions() *openapi3filter.Options {
 		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
 		// kin-openapi checks a date's shape only; 2026-02-30 must fail
 		// here, where the error can still name the field.
+		// The messages say what is expected with an example: they reach
+		// integrators as the detail of the field's problem.
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{
 			openapi3.WithStringFormatValidator("date", openapi3.NewCallbackValidator(func(s string) error {
-				_, err := time.Parse(time.DateOnly, s)
-				return err
+				if _, err := time.Parse(time.DateOnly, s); err != nil {
+					return errors.New("must be a calendar date as YYYY-MM-DD, e.g. 2026-11-23")
+				}
+				return nil
+			})),
+			openapi3.WithStringFormatValidator("date-time", openapi3.NewCallbackValidator(func(s string) error {
+				if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+					return errors.New("must be an RFC 3339 date-time with its offset, e.g. 2026-11-23T10:15:00+02:00 or 2026-11-23T08:15:00Z")
+				}
+				return nil
+			})),
+			openapi3.WithStringFormatValidator("uuid", openapi3.NewCallbackValidator(func(s string) error {
+				if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
+					return errors.New("must be a UUID as 8-4-4-4-12 hex digits, e.g. 01a2060c-b7a1-7bb8-838e-3c19ef13da72")
+				}
+				return nil
 			})),
 		},
 	}
@@ -336,11 +353,20 @@ func requestProblem(err error) *problem.Problem {
 	return problem.Fields(problem.Validation, fields...)
 }
 
+// requiredHints tell what to send for a required parameter that is
+// missing, where its name alone does not.
+var requiredHints = map[string]string{
+	"Idempotency-Key": "send a new key (a UUID) with each new request, and the same key again when you retry that request",
+}
+
 func requestErrorFields(re *openapi3filter.RequestError) []problem.FieldError {
 	if re.Parameter != nil {
 		code := "parameter.invalid"
 		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
 			code = "parameter.required"
+			if hint, ok := requiredHints[re.Parameter.Name]; ok {
+				return []problem.FieldError{{Parameter: re.Parameter.Name, Code: code, Detail: hint}}
+			}
 		}
 		detail := re.Reason
 		var se *openapi3.SchemaError

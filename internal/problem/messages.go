@@ -78,6 +78,12 @@ func Message(code, lang, fallback string) string {
 		return fallback
 	}
 	if lang == "lv" {
+		// The specific explanation (a minimum, a format, the codes that
+		// would do) exists in English only; dropping it would leave a
+		// Latvian reader with less than an English one.
+		if fallback != "" && fallback != m[0] {
+			return m[1] + " (" + fallback + ")"
+		}
 		return m[1]
 	}
 	if fallback != "" && fallback != m[0] {

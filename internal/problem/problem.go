@@ -5,6 +5,7 @@ package problem
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -154,14 +155,32 @@ func (p *Problem) Render(lang, instance, requestID string) Body {
 // Language picks "lv" or "en" from an Accept-Language header, honouring the
 // order (and ignoring q-values beyond order, which clients rarely vary).
 func Language(acceptLanguage string) string {
+	best, bestQ := "en", 0.0
 	for _, part := range strings.Split(acceptLanguage, ",") {
-		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		tag, params, _ := strings.Cut(part, ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		var lang string
 		switch {
 		case tag == "lv" || strings.HasPrefix(tag, "lv-"):
-			return "lv"
+			lang = "lv"
 		case tag == "en" || strings.HasPrefix(tag, "en-"):
-			return "en"
+			lang = "en"
+		default:
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		// q=0 means "not this one"; among the rest the highest wins, the
+		// first of equals.
+		if q > bestQ {
+			best, bestQ = lang, q
 		}
 	}
-	return "en"
+	return best
 }

@@ -5,6 +5,7 @@ import "testing"
 func TestLanguage(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "en", "lv": "lv", "lv-LV,en;q=0.8": "lv", "en-GB,lv;q=0.5": "en", "de, lv;q=0.1": "lv", "de": "en", "LV": "lv",
+		"lv;q=0": "en", "en;q=0.5, lv;q=0.9": "lv", "lv;q=0.4, en": "en", "lv;q=bad": "en",
 	} {
 		if got := Language(in); got != want {
 			t.Errorf("Language(%q) = %q, want %q", in, got, want)
@@ -15,7 +16,7 @@ func TestLanguage(t *testing.T) {
 func TestRenderUsesCatalog(t *testing.T) {
 	p := Fields(Validation, FieldError{Pointer: "/name", Code: "schema.required", Detail: `property "name" is missing`})
 	lv := p.Render("lv", "/v1/x", "rid")
-	if lv.Title != Validation.TitleLV || lv.Errors[0].Detail != "ir obligāts" || lv.Type != TypeBase+"validation" || lv.Status != 400 {
+	if lv.Title != Validation.TitleLV || lv.Errors[0].Detail != `ir obligāts (property "name" is missing)` || lv.Type != TypeBase+"validation" || lv.Status != 400 {
 		t.Fatalf("lv render %+v", lv)
 	}
 	en := p.Render("en", "/v1/x", "rid")
