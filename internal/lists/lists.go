@@ -207,8 +207,12 @@ type Progress struct {
 
 // Outcome is how an upload ended, written with its final status.
 type Outcome struct {
-	Status      Status
-	RowsTotal   int64
+	Status    Status
+	RowsTotal int64
+	// BytesRead is how much of the file was read, recorded with the end so
+	// that an upload finished between two heartbeats does not keep the
+	// last heartbeat's figure (or none).
+	BytesRead   int64
 	ValidRows   int64
 	InvalidRows int64
 	ListVersion int

@@ -373,9 +373,9 @@ func (f *fileSource) fatalIssue() {
 }
 
 func (f *fileSource) outcome(status Status) Outcome {
-	rows, _ := f.rd.Progress()
+	rows, bytes := f.rd.Progress()
 	return Outcome{
-		Status: status, RowsTotal: int64(rows), ValidRows: f.valid, InvalidRows: f.invalid, Issues: f.issues,
+		Status: status, RowsTotal: int64(rows), BytesRead: bytes, ValidRows: f.valid, InvalidRows: f.invalid, Issues: f.issues,
 	}
 }
 

@@ -233,7 +233,7 @@ func TestSignedXML(t *testing.T) {
 
 	good := signedList(t, grantor, "xml", newCode(1), oldCode(t, 2), newCode(3))
 	u = uploadAndWait(h, tk.a, "xml", form{file: good, filename: "list.xml"})
-	if u.Status != "applied" || u.Format != "xml" || *u.ValidRows != 3 {
+	if u.Status != "applied" || u.Format != "xml" || *u.ValidRows != 3 || u.RowsRead != 3 || u.BytesRead != u.Bytes {
 		t.Fatalf("signed list: %+v", u)
 	}
 

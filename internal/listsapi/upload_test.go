@@ -28,6 +28,11 @@ func TestUploadCSVApplied(t *testing.T) {
 	if u.Status != "applied" || u.ListVersion == nil || *u.ListVersion != 1 || *u.ValidRows != 2 {
 		t.Fatalf("upload %+v", u)
 	}
+	// A finished upload has read its whole file: the progress a clerk
+	// watches ends at bytesRead = bytes, however fast processing was.
+	if u.RowsRead != 2 || u.Bytes == 0 || u.BytesRead != u.Bytes {
+		t.Fatalf("progress of a finished upload: rowsRead %d, bytesRead %d of %d bytes", u.RowsRead, u.BytesRead, u.Bytes)
+	}
 	l := getList(h, tk.a, "riga-meals")
 	if l.Version != 1 || l.Size != 2 {
 		t.Fatalf("list %+v", l)
@@ -138,7 +143,7 @@ func TestUploadReadAndReport(t *testing.T) {
 		newCode(1)+";2026-01-01;",
 		newCode(4)+";2026-01-01;",
 	)})
-	if u.Status != "applied" || *u.ValidRows != 2 || *u.InvalidRows != 4 || *u.RowsTotal != 6 || u.RowsRead != 6 {
+	if u.Status != "applied" || *u.ValidRows != 2 || *u.InvalidRows != 4 || *u.RowsTotal != 6 || u.RowsRead != 6 || u.BytesRead != u.Bytes {
 		t.Fatalf("%+v", u)
 	}
 	if l := getList(h, tk.a, "report"); l.Size != 2 {
@@ -209,7 +214,7 @@ func TestUploadModesAndXLSX(t *testing.T) {
 	h := gatewaytest.New(t)
 	tk := newTokens(h)
 	u := uploadAndWait(h, tk.a, "modes", form{file: xlsxFile(t, 500), filename: "list.xlsx", policy: "skip-invalid"})
-	if u.Status != "applied" || u.Format != "xlsx" || *u.RowsTotal != 500 {
+	if u.Status != "applied" || u.Format != "xlsx" || *u.RowsTotal != 500 || u.RowsRead != 500 || u.BytesRead <= 0 || u.BytesRead > u.Bytes {
 		t.Fatalf("xlsx: %+v", u)
 	}
 	base := getList(h, tk.a, "modes")

@@ -337,11 +337,11 @@ func finishUpload(ctx context.Context, tx pgx.Tx, id uuid.UUID, owner string, o 
 		version = &o.ListVersion
 	}
 	tag, err := tx.Exec(ctx, `
-		UPDATE list_uploads SET status = $3, rows_total = $4, rows_read = $4, valid_rows = $5, invalid_rows = $6,
+		UPDATE list_uploads SET status = $3, rows_total = $4, rows_read = $4, bytes_read = $11, valid_rows = $5, invalid_rows = $6,
 			list_version = $7, failure_code = $8, failure_row = $9, failure_detail = $10,
 			finished_at = now(), lease_owner = NULL, lease_expires = NULL
 		WHERE id = $1 AND lease_owner = $2 AND status = 'processing'`,
-		id, owner, string(o.Status), o.RowsTotal, o.ValidRows, o.InvalidRows, version, code, row, detail)
+		id, owner, string(o.Status), o.RowsTotal, o.ValidRows, o.InvalidRows, version, code, row, detail, o.BytesRead)
 	if err != nil {
 		return fmt.Errorf("finish upload: %w", err)
 	}

@@ -352,12 +352,12 @@ func TestLeaseExpiryAndFencing(t *testing.T) {
 	}
 	tx.Rollback(ctx)
 	issues := []lists.Issue{{Seq: 1, Row: 3, Column: "person_code", Code: "person_code.length", Value: "'=1+1"}, {Seq: 2, Fatal: true, Code: "line.too_long", Value: "64 KiB"}}
-	if err := st.Finish(ctx, id, "other", lists.Outcome{Status: lists.StatusRejected, RowsTotal: 3, InvalidRows: 1,
+	if err := st.Finish(ctx, id, "other", lists.Outcome{Status: lists.StatusRejected, RowsTotal: 3, BytesRead: 1, InvalidRows: 1,
 		Failure: &lists.Failure{Code: "line.too_long", Row: 4, Detail: "64 KiB"}, Issues: issues}); err != nil {
 		t.Fatal(err)
 	}
 	u, err = st.Upload(ctx, id)
-	if err != nil || u.Status != lists.StatusRejected || u.Failure == nil || u.Failure.Row != 4 || *u.RowsTotal != 3 || u.FinishedAt == nil {
+	if err != nil || u.Status != lists.StatusRejected || u.Failure == nil || u.Failure.Row != 4 || *u.RowsTotal != 3 || u.RowsRead != 3 || u.BytesRead != 1 || u.FinishedAt == nil {
 		t.Fatalf("%+v %v", u, err)
 	}
 	got, err := st.Issues(ctx, id, 1, 10)
