@@ -110,10 +110,11 @@ func (s *Server) putScenario(w http.ResponseWriter, r *http.Request) *problem {
 		p.errors = errs
 		return p
 	}
+	as := newActiveScenario(sc, s.pop.Seed(), key)
 	s.mu.Lock()
-	s.scenarios[key] = newActiveScenario(sc, s.pop.Seed(), key)
+	s.scenarios[key] = as
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, sc)
+	writeJSON(w, http.StatusOK, as.Scenario) // with the defaults that apply
 	return nil
 }
 

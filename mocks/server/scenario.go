@@ -21,13 +21,13 @@ type Scenario struct {
 	// Outage answers 503 with Retry-After to every request.
 	Outage bool `json:"outage"`
 	// Timeout holds each request without answering until the client gives
-	// up or TimeoutMs passes (default 30000), then answers 504.
+	// up or TimeoutMs passes (0 or absent: 30000), then answers 504.
 	Timeout   bool `json:"timeout"`
 	TimeoutMs int  `json:"timeoutMs"`
 	// StatusCode, if set (400..599), answers every request with it.
 	StatusCode int `json:"statusCode"`
 	// ErrorRate (0..1) answers that share of requests with ErrorStatus
-	// (default 500). The draws come from a generator seeded with the
+	// (0 or absent: 500). The draws come from a generator seeded with the
 	// population seed and the data set, so the same request sequence fails
 	// at the same places on every run.
 	ErrorRate   float64 `json:"errorRate"`
@@ -38,7 +38,24 @@ type Scenario struct {
 // is set above it.
 const maxHold = 120_000
 
-const defaultTimeoutMs = 30_000
+// Defaults of the fields for which 0 means "not given".
+const (
+	defaultTimeoutMs   = 30_000
+	defaultErrorStatus = http.StatusInternalServerError
+)
+
+// withDefaults fills in the fields left at 0 with the values that will be
+// applied, so that what is stored, answered and listed is what happens
+// (and can be put back unchanged).
+func (sc Scenario) withDefaults() Scenario {
+	if sc.TimeoutMs == 0 {
+		sc.TimeoutMs = defaultTimeoutMs
+	}
+	if sc.ErrorStatus == 0 {
+		sc.ErrorStatus = defaultErrorStatus
+	}
+	return sc
+}
 
 func (sc Scenario) validate() []ProblemField {
 	var errs []ProblemField
@@ -72,7 +89,7 @@ type activeScenario struct {
 func newActiveScenario(sc Scenario, seed uint64, key string) *activeScenario {
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	return &activeScenario{Scenario: sc, rng: rand.New(rand.NewPCG(seed, h.Sum64()))}
+	return &activeScenario{Scenario: sc.withDefaults(), rng: rand.New(rand.NewPCG(seed, h.Sum64()))}
 }
 
 // applyScenario runs the scenario for key, if any. It returns true when it
@@ -116,9 +133,6 @@ func (s *Server) applyScenario(ctx context.Context, w http.ResponseWriter, key s
 	case sc.Timeout:
 		note("timeout")
 		hold := sc.TimeoutMs
-		if hold == 0 {
-			hold = defaultTimeoutMs
-		}
 		if sleep(ctx, time.Duration(hold)*time.Millisecond) {
 			writeProblem(w, newProblem(http.StatusGatewayTimeout, "registry-timeout", "Registry did not answer in time",
 				"scenario: held the request for "+strconv.Itoa(hold)+" ms"))
@@ -135,9 +149,6 @@ func (s *Server) applyScenario(ctx context.Context, w http.ResponseWriter, key s
 	case failDraw:
 		note("error")
 		status := sc.ErrorStatus
-		if status == 0 {
-			status = http.StatusInternalServerError
-		}
 		writeProblem(w, newProblem(status, "scenario-error", http.StatusText(status),
 			fmt.Sprintf("scenario: injected error (rate %g)", sc.ErrorRate)))
 		return true

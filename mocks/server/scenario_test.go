@@ -159,3 +159,46 @@ func TestScenarioValidation(t *testing.T) {
 		t.Errorf("scenarios: %+v", all)
 	}
 }
+
+// The answer to PUT and the list show the values that will be applied:
+// fields left out (or 0) show their defaults, set fields are kept, and
+// what the mocks show can be put back unchanged.
+func TestScenarioShowsEffectiveValues(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want Scenario
+	}{
+		{"empty", `{}`, Scenario{TimeoutMs: 30000, ErrorStatus: 500}},
+		{"timeout without a hold", `{"timeout": true}`, Scenario{Timeout: true, TimeoutMs: 30000, ErrorStatus: 500}},
+		{"zero means the default", `{"timeout": true, "timeoutMs": 0, "errorRate": 0.5, "errorStatus": 0}`,
+			Scenario{Timeout: true, TimeoutMs: 30000, ErrorRate: 0.5, ErrorStatus: 500}},
+		{"error rate without a status", `{"latencyMs": 800, "errorRate": 0.1}`, Scenario{LatencyMs: 800, TimeoutMs: 30000, ErrorRate: 0.1, ErrorStatus: 500}},
+		{"set values kept", `{"timeout": true, "timeoutMs": 80, "errorRate": 0.1, "errorStatus": 503, "statusCode": 429, "outage": true}`,
+			Scenario{Outage: true, Timeout: true, TimeoutMs: 80, StatusCode: 429, ErrorRate: 0.1, ErrorStatus: 503}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			res := h.putJSON("/__admin/scenarios/pensioners", tc.body)
+			if res.status != http.StatusOK {
+				t.Fatalf("put: %d %s", res.status, res.body)
+			}
+			var put Scenario
+			h.decode(res, &put)
+			if put != tc.want {
+				t.Errorf("PUT answered %+v, want %+v", put, tc.want)
+			}
+			var all map[string]Scenario
+			h.decode(h.do(http.MethodGet, "/__admin/scenarios", nil, nil), &all)
+			if all["pensioners"] != tc.want {
+				t.Errorf("GET lists %+v, want %+v", all["pensioners"], tc.want)
+			}
+			var again Scenario
+			h.decode(h.putJSON("/__admin/scenarios/pensioners", string(res.body)), &again)
+			if again != tc.want {
+				t.Errorf("put back: %+v, want %+v", again, tc.want)
+			}
+		})
+	}
+}
