@@ -1089,8 +1089,13 @@ type TransactionStatus string
 
 // TransactionPage defines model for TransactionPage.
 type TransactionPage struct {
-	Items      []Transaction `json:"items"`
-	NextCursor *string       `json:"nextCursor,omitempty"`
+	// HasMore Whether more transactions are available now; when false, poll later with `nextCursor`.
+	HasMore bool          `json:"hasMore"`
+	Items   []Transaction `json:"items"`
+
+	// NextCursor Where the next page starts, given on every page, the last one too: keep it, and ask again later
+	// with `cursor` for the transactions committed since (nothing is skipped or repeated).
+	NextCursor string `json:"nextCursor"`
 }
 
 // TransactionReport defines model for TransactionReport.

@@ -293,16 +293,13 @@ func (h *Handlers) ListTransactions(c echo.Context, p api.ListTransactionsParams
 	if p.Cursor != nil {
 		cursor = *p.Cursor
 	}
-	items, next, err := h.Transactions.List(c.Request().Context(), grantor, f, cursor, limit)
+	items, next, more, err := h.Transactions.List(c.Request().Context(), grantor, f, cursor, limit)
 	if err != nil {
 		return err
 	}
-	page := api.TransactionPage{Items: make([]api.Transaction, len(items))}
+	page := api.TransactionPage{Items: make([]api.Transaction, len(items)), NextCursor: next, HasMore: more}
 	for i, t := range items {
 		page.Items[i] = transactionToAPI(t)
-	}
-	if next != "" {
-		page.NextCursor = &next
 	}
 	return c.JSON(http.StatusOK, page)
 }

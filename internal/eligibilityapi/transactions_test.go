@@ -308,6 +308,7 @@ func TestTransactions(t *testing.T) {
 			var page struct {
 				Items      []txAnswer `json:"items"`
 				NextCursor string     `json:"nextCursor"`
+				HasMore    bool       `json:"hasMore"`
 			}
 			e.h.Do("GET", path, e.grantor, nil).JSON(t, &page)
 			for _, it := range page.Items {
@@ -316,13 +317,39 @@ func TestTransactions(t *testing.T) {
 				}
 				seen[it.ID] = true
 			}
-			if cursor = page.NextCursor; cursor == "" {
+			if page.NextCursor == "" {
+				t.Fatal("a page without nextCursor")
+			}
+			if cursor = page.NextCursor; !page.HasMore {
 				break
 			}
 		}
 		for _, id := range ids {
 			if !seen[id] {
 				t.Errorf("transaction %s missing from the pages", id)
+			}
+		}
+		// The last page's cursor is where a grantor polls from: it gives
+		// the transactions committed since, and only those.
+		d := e.check(e.provider, byCode(pensioner), rideLine)
+		_, later, _ := post(e.provider, "page-0000000d", report(d.DecisionID, claim("ride", 150)))
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var page struct {
+				Items      []txAnswer `json:"items"`
+				NextCursor string     `json:"nextCursor"`
+			}
+			e.h.Do("GET", "/v1/transactions?limit=100&cursor="+url.QueryEscape(cursor), e.grantor, nil).JSON(t, &page)
+			if len(page.Items) > 0 {
+				if len(page.Items) != 1 || page.Items[0].ID != later.ID {
+					t.Fatalf("polling from the last cursor gave %+v, want only %s", page.Items, later.ID)
+				}
+				break
+			}
+			if page.NextCursor != cursor {
+				t.Fatalf("an empty page moved the cursor from %s to %s", cursor, page.NextCursor)
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the later transaction never showed from the last cursor")
 			}
 		}
 		if res := e.h.Do("GET", "/v1/transactions?cursor=bogus", e.grantor, nil); res.Status != 400 {

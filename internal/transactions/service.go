@@ -259,7 +259,7 @@ func (s *Service) reversedAgain(t Transaction, key, reason string) (Transaction,
 }
 
 // List pages through the transactions on grantor's benefits.
-func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor string, limit int) ([]Transaction, string, error) {
+func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor string, limit int) (items []Transaction, next string, more bool, err error) {
 	var after Position
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -271,24 +271,28 @@ func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor str
 			// hands: the store finds its place in the commit order.
 			after = Position{Seq: int64(binary.BigEndian.Uint64(raw[1:]))}
 		default:
-			return nil, "", ErrInvalidCursor
+			return nil, "", false, ErrInvalidCursor
 		}
 	}
-	items, err := s.store.ListForGrantor(ctx, grantor, f, s.loc, after, limit+1)
+	items, err = s.store.ListForGrantor(ctx, grantor, f, s.loc, after, limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list transactions: %w", err)
+		return nil, "", false, fmt.Errorf("list transactions: %w", err)
 	}
-	next := ""
-	if len(items) > limit {
+	more = len(items) > limit
+	if more {
 		items = items[:limit]
-		raw := make([]byte, 17)
-		raw[0] = 'x'
-		last := items[limit-1].Position
-		binary.BigEndian.PutUint64(raw[1:9], last.XID)
-		binary.BigEndian.PutUint64(raw[9:], uint64(last.Seq))
-		next = base64.RawURLEncoding.EncodeToString(raw)
 	}
-	return items, next, nil
+	// The cursor is given on every page, the last one too: a grantor
+	// polling for new transactions keeps it and asks again later, and
+	// gets only what was committed since.
+	if len(items) > 0 {
+		after = items[len(items)-1].Position
+	}
+	raw := make([]byte, 17)
+	raw[0] = 'x'
+	binary.BigEndian.PutUint64(raw[1:9], after.XID)
+	binary.BigEndian.PutUint64(raw[9:], uint64(after.Seq))
+	return items, base64.RawURLEncoding.EncodeToString(raw), more, nil
 }
 
 // SpendReport is a grantor's spend over inclusive dates.
