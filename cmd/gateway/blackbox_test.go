@@ -43,6 +43,7 @@ func TestBlackBox(t *testing.T) {
 		fmt.Sprintf("AVIS_ADDR=127.0.0.1:%d", port),
 		"AVIS_PUBLIC_URL="+base,
 		"AVIS_LOG_LEVEL=warn",
+		"AVIS_SIGNING_REQUIRED=false",
 	)
 	cli := func(args ...string) []byte {
 		cmd := exec.Command(bin, args...)

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -36,6 +36,7 @@ type Config struct {
 	BodyLimit        int64
 	ShutdownTimeout  time.Duration
 	BenchRoutes      bool
+	SigningRequired  bool
 	DebugAddr        string
 	TokenRateLimit   int
 	UploadMaxBytes   int64
@@ -111,6 +112,11 @@ func settings() []setting {
 		{"AVIS_BENCH_ROUTES", "bench-routes", "false", "serve the bare /bench/bare routes the benchmarks compare against", false, func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.BenchRoutes = b
+			return err
+		}},
+		{"AVIS_SIGNING_REQUIRED", "signing-required", "true", "refuse to start without a valid signing identity (AVIS_SIGNING_KEY_FILE and a current AVIS_SIGNING_CERT_FILE); false lets a test or demo gateway run with every registry benefit unknown and receipts unsigned", false, func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.SigningRequired = b
 			return err
 		}},
 		{"AVIS_TOKEN_RATE_LIMIT", "token-rate-limit", "60", "tokens an authenticated client may get per minute, counted across instances in Redis (0 = no limit; failed attempts do not count: limit those per source at the edge); a client needs one token per AVIS_TOKEN_TTL", false, integer(func(c *Config) *int { return &c.TokenRateLimit })},
@@ -215,6 +221,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("body_limit", c.BodyLimit),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Bool("bench_routes", c.BenchRoutes),
+		slog.Bool("signing_required", c.SigningRequired),
 		slog.String("debug_addr", c.DebugAddr),
 		slog.Int("token_rate_limit", c.TokenRateLimit),
 	)

@@ -36,7 +36,7 @@ func TestKilledMidTransactions(t *testing.T) {
 	const provider = "40000000077"
 	g, pool, secret := gatewaytest.NewProcess(t,
 		auth.Client{ID: "crash-till", OrgRegNo: provider, OrgName: "Crash till", Roles: []auth.Role{auth.RoleProvider}},
-		"AVIS_SIGNING_KEY_FILE="+filepath.Join(t.TempDir(), "none.key"), "AVIS_UPLOAD_WORKERS=0", "AVIS_LOG_LEVEL=warn")
+		"AVIS_SIGNING_KEY_FILE="+filepath.Join(t.TempDir(), "none.key"), "AVIS_SIGNING_REQUIRED=false", "AVIS_UPLOAD_WORKERS=0", "AVIS_LOG_LEVEL=warn")
 	ctx := context.Background()
 	// The decisions the tills got before the gateway went down.
 	decisions := store.NewEligibility(pool, slog.New(slog.DiscardHandler))

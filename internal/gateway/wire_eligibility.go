@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,14 +43,25 @@ func (a *App) wireEligibility(ctx context.Context, deps *httpapi.Deps) error {
 	}
 
 	// Without the gateway's key the registries cannot be asked and receipts
-	// cannot be signed; the gateway still starts (sample data, other
-	// capabilities) and says so, and every registry benefit answers unknown.
-	signer, err := signing.LoadSigner(cfg.SigningKeyFile, cfg.SigningCertFile)
-	if err != nil {
+	// cannot be signed. A production gateway refuses to start so; a test or
+	// demo one (AVIS_SIGNING_REQUIRED=false) starts and says so, and every
+	// registry benefit answers unknown.
+	signer, err := loadSigner(cfg.SigningKeyFile, cfg.SigningCertFile, time.Now())
+	switch {
+	case err != nil && cfg.SigningRequired:
+		return fmt.Errorf("%w (development keys: go run ./scripts/devkeys -dir var/keys; AVIS_SIGNING_REQUIRED=false starts without signing, for tests and demos only)", err)
+	case err != nil:
 		a.Log.Warn("no signing identity: registry benefits answer unknown and receipts stay unsigned until one is configured (go run ./scripts/devkeys -dir var/keys)", "error", err)
 		signer = nil
-	} else {
-		a.Log.Info("signing identity loaded", "certificate_sha256", signing.Fingerprint(signer.Certificate()), "subject", signer.Certificate().Subject.CommonName)
+	default:
+		cert := signer.Certificate()
+		a.Log.Info("signing identity loaded", "certificate_sha256", signing.Fingerprint(cert), "subject", cert.Subject.CommonName, "expires", cert.NotAfter)
+		if slices.Contains(cert.Subject.Organization, signing.DevelopmentOrganisation) {
+			a.Log.Warn("the signing certificate is a development one (scripts/devkeys): registries and receipt verifiers outside this machine will not trust it")
+		}
+		if left := time.Until(cert.NotAfter); left < 30*24*time.Hour {
+			a.Log.Warn("the signing certificate expires soon: rotate it (receipts signed before stay valid)", "expires", cert.NotAfter)
+		}
 	}
 	var reg eligibility.Registry = unavailableRegistry{}
 	var feed eligibility.ChangesFeed
@@ -214,4 +226,19 @@ func instanceName() string {
 	var r [4]byte
 	_, _ = rand.Read(r[:])
 	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), r)
+}
+
+// loadSigner loads the signing identity and refuses a certificate that is
+// not valid at now: every signature made with it would fail verification.
+func loadSigner(keyFile, certFile string, now time.Time) (*signing.Signer, error) {
+	signer, err := signing.LoadSigner(keyFile, certFile)
+	if err != nil {
+		return nil, fmt.Errorf("signing identity: %w", err)
+	}
+	cert := signer.Certificate()
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return nil, fmt.Errorf("signing identity: certificate %s is valid from %s to %s, not now",
+			certFile, cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
+	}
+	return signer, nil
 }

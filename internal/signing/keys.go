@@ -112,6 +112,11 @@ func Fingerprint(cert *x509.Certificate) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// DevelopmentOrganisation is the organisation of the certificates
+// GenerateSelfSigned makes, so that a development certificate can be told
+// from a real one.
+const DevelopmentOrganisation = "AVIS development"
+
 // GenerateSelfSigned creates an ECDSA P-256 key and a self-signed certificate
 // for it, valid from a few minutes ago (to absorb clock skew) for validFor.
 // It is meant for development keys and tests.
@@ -159,7 +164,7 @@ func selfSign(key crypto.Signer, commonName string, notBefore time.Time, validFo
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: commonName, Organization: []string{"AVIS development"}},
+		Subject:               pkix.Name{CommonName: commonName, Organization: []string{DevelopmentOrganisation}},
 		NotBefore:             notBefore,
 		NotAfter:              notBefore.Add(validFor),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,

@@ -54,6 +54,8 @@ func New(t testing.TB, opts ...Option) *Harness {
 	cfg.RedisAddr = storetest.RedisAddr()
 	cfg.RedisPrefix = prefix
 	cfg.TokenKeyFile = filepath.Join(t.TempDir(), "token.key")
+	// Tests that need signing inject a signer; the rest run without one.
+	cfg.SigningRequired = false
 	cfg.DBMaxConns = 10
 	for _, o := range opts {
 		o(&cfg)
