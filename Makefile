@@ -55,10 +55,10 @@ fuzz:
 	    echo "== ./$$d $$n"; $(GO) test -run '^$$' -fuzz "^$$n$$" -fuzztime $${FUZZTIME:-30s} ./$$d || exit 1; \
 	  done; done
 
-bench-instructions: services build
+bench-instructions: services build keys
 	bash scripts/bench-instructions.sh
 
-bench-ingest: services build
+bench-ingest: services build keys
 	bash scripts/bench-ingest.sh
 
 bench-eligibility: services build keys
