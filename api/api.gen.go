@@ -1562,6 +1562,11 @@ type ClientInterface interface {
 
 	// WithdrawBenefit Withdraw a benefit (a final version with status withdrawn)
 	//
+	// Idempotent: withdrawing a benefit that is withdrawn already answers `204` again, also when two
+	// withdrawals race (a client retrying after a timeout). A withdrawal that races a change of the
+	// benefit is applied on top of that change; only when other changes keep winning does it give up
+	// with `409`, and the client may simply send the DELETE again.
+	//
 	// Corresponds with DELETE /v1/benefits/{benefitId} (the `WithdrawBenefit` operationId).
 	WithdrawBenefit(ctx context.Context, benefitId BenefitId, params *WithdrawBenefitParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1944,6 +1949,11 @@ func (c *Client) ListBenefits(ctx context.Context, params *ListBenefitsParams, r
 }
 
 // WithdrawBenefit Withdraw a benefit (a final version with status withdrawn)
+//
+// Idempotent: withdrawing a benefit that is withdrawn already answers `204` again, also when two
+// withdrawals race (a client retrying after a timeout). A withdrawal that races a change of the
+// benefit is applied on top of that change; only when other changes keep winning does it give up
+// with `409`, and the client may simply send the DELETE again.
 //
 // Corresponds with DELETE /v1/benefits/{benefitId} (the `WithdrawBenefit` operationId).
 func (c *Client) WithdrawBenefit(ctx context.Context, benefitId BenefitId, params *WithdrawBenefitParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3978,6 +3988,11 @@ type ClientWithResponsesInterface interface {
 
 	// WithdrawBenefitWithResponse Withdraw a benefit (a final version with status withdrawn)
 	//
+	// Idempotent: withdrawing a benefit that is withdrawn already answers `204` again, also when two
+	// withdrawals race (a client retrying after a timeout). A withdrawal that races a change of the
+	// benefit is applied on top of that change; only when other changes keep winning does it give up
+	// with `409`, and the client may simply send the DELETE again.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/benefits/{benefitId} (the `WithdrawBenefit` operationId).
@@ -4539,14 +4554,23 @@ type WithdrawBenefitResponse401Headers struct {
 type WithdrawBenefitResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *WithdrawBenefitResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r WithdrawBenefitResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -4562,6 +4586,11 @@ func (r WithdrawBenefitResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r WithdrawBenefitResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r WithdrawBenefitResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
 }
 
 // GetBody returns the raw response body bytes
@@ -6104,6 +6133,11 @@ func (c *ClientWithResponses) ListBenefitsWithResponse(ctx context.Context, para
 
 // WithdrawBenefitWithResponse Withdraw a benefit (a final version with status withdrawn)
 //
+// Idempotent: withdrawing a benefit that is withdrawn already answers `204` again, also when two
+// withdrawals race (a client retrying after a timeout). A withdrawal that races a change of the
+// benefit is applied on top of that change; only when other changes keep winning does it give up
+// with `409`, and the client may simply send the DELETE again.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/benefits/{benefitId} (the `WithdrawBenefit` operationId).
@@ -6766,6 +6800,13 @@ func ParseWithdrawBenefitResponse(rsp *http.Response) (*WithdrawBenefitResponse,
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6786,6 +6827,13 @@ func ParseWithdrawBenefitResponse(rsp *http.Response) (*WithdrawBenefitResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	}
 

@@ -143,9 +143,27 @@ func (s *Service) List(ctx context.Context, caller Caller, cursor string, status
 	return items, next, nil
 }
 
+// withdrawAttempts bounds how often Withdraw reads the latest version again
+// after another change to the benefit won the race for the next version.
+const withdrawAttempts = 5
+
 // Withdraw stores a final version with status withdrawn and tells every
-// provider that was admitted. Withdrawing twice is not an error.
+// provider that was admitted. Withdrawing twice is not an error, also when
+// the two withdrawals race (a client retrying after a timeout): the loser
+// reads the latest version again and finds the benefit withdrawn. When a
+// concurrent change other than a withdrawal won, it tries again on top of it,
+// at most withdrawAttempts times.
 func (s *Service) Withdraw(ctx context.Context, caller Caller, id string) error {
+	var err error
+	for range withdrawAttempts {
+		if err = s.withdrawOnce(ctx, caller, id); !errors.Is(err, ErrConcurrentVersion) {
+			return err
+		}
+	}
+	return fmt.Errorf("withdraw benefit %s after %d attempts: %w", id, withdrawAttempts, err)
+}
+
+func (s *Service) withdrawOnce(ctx context.Context, caller Caller, id string) error {
 	prev, err := s.store.Latest(ctx, id)
 	if err != nil {
 		return fmt.Errorf("withdraw benefit %s: %w", id, err)
@@ -163,6 +181,9 @@ func (s *Service) Withdraw(ctx context.Context, caller Caller, id string) error 
 	receipt := uuid.Must(uuid.NewV7())
 	b.ReceiptID = &receipt
 	if err := s.store.SaveVersion(ctx, b, caller.ClientID, feedChanges(prev.Providers, nil)); err != nil {
+		if errors.Is(err, ErrConcurrentVersion) {
+			return err
+		}
 		return fmt.Errorf("withdraw benefit %s: %w", id, err)
 	}
 	return nil

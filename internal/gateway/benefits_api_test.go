@@ -67,6 +67,7 @@ func TestBenefitsAPI(t *testing.T) {
 		{"get404", "GET", "/v1/benefits/nope", ga, nil, nil, 404, "not-found", "", ""},
 		{"get version404", "GET", "/v1/benefits/b-1?version=99", ga, nil, nil, 404, "not-found", "", ""},
 		{"bad id 400", "GET", "/v1/benefits/bad%20id", ga, nil, nil, 400, "validation", "", "benefitId"},
+		{"bad id delete 400", "DELETE", "/v1/benefits/bad%20id", ga, nil, nil, 400, "validation", "", "benefitId"},
 		{"missing field 400", "PUT", "/v1/benefits/b-3", ga, instruction(func(m map[string]any) { delete(m, "providers") }), nil, 400, "validation", "/providers", ""},
 		{"wrong type 400", "PUT", "/v1/benefits/b-3", ga, instruction(func(m map[string]any) { m["priority"] = "high" }), nil, 400, "validation", "/priority", ""},
 		{"unknown member 400", "PUT", "/v1/benefits/b-3", ga, instruction(func(m map[string]any) { m["discount"] = map[string]any{"type": "free", "extra": 1} }), nil, 400, "validation", "/discount/extra", ""},

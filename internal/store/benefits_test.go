@@ -133,3 +133,42 @@ func TestFeedMissesNoConcurrentChange(t *testing.T) {
 		}
 	}
 }
+
+// Withdrawals racing each other (a client retrying a DELETE after a timeout)
+// all succeed, and only one withdrawn version is stored. Several rounds, so
+// that the later ones race on warm pool connections.
+func TestConcurrentWithdrawalsAllSucceed(t *testing.T) {
+	svc, st := newBenefits(t)
+	ctx := context.Background()
+	caller := benefits.Caller{OrgRegNo: "90000000001", ClientID: "c-90000000001"}
+	const rounds, n = 10, 8
+	for r := range rounds {
+		id := fmt.Sprintf("b-%d", r)
+		if _, _, err := svc.Put(ctx, caller, id, rides("40000000001"), nil); err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				errs[i] = svc.Withdraw(ctx, caller, id)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("%s withdrawal %d: %v", id, i, err)
+			}
+		}
+		latest, err := st.Latest(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if latest.Version != 2 || latest.Status != benefits.StatusWithdrawn {
+			t.Fatalf("%s latest is v%d %s, want v2 withdrawn", id, latest.Version, latest.Status)
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package benefits
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/avis-lv/gateway/internal/ekk"
+)
+
+// memStore keeps versions in memory. beforeSave, when set, runs before
+// each SaveVersion with the store unlocked, so a test can slip a competing
+// version in between a service's read and its write.
+type memStore struct {
+	mu         sync.Mutex
+	versions   map[string][]Benefit
+	saves      int
+	beforeSave func(s *memStore, b Benefit)
+}
+
+func newMemStore() *memStore { return &memStore{versions: map[string][]Benefit{}} }
+
+func (m *memStore) Latest(_ context.Context, id string) (Benefit, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vs := m.versions[id]
+	if len(vs) == 0 {
+		return Benefit{}, ErrNotFound
+	}
+	return vs[len(vs)-1], nil
+}
+
+func (m *memStore) Version(_ context.Context, id string, v int) (Benefit, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vs := m.versions[id]
+	if v < 1 || v > len(vs) {
+		return Benefit{}, ErrNotFound
+	}
+	return vs[v-1], nil
+}
+
+func (m *memStore) SaveVersion(_ context.Context, b Benefit, _ string, _ []FeedChange) error {
+	if m.beforeSave != nil {
+		m.beforeSave(m, b)
+	}
+	return m.save(b)
+}
+
+func (m *memStore) save(b Benefit) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b.Version != len(m.versions[b.ID])+1 {
+		return ErrConcurrentVersion
+	}
+	m.versions[b.ID] = append(m.versions[b.ID], b)
+	m.saves++
+	return nil
+}
+
+func (m *memStore) ListByGrantor(context.Context, string, string, Status, int) ([]Benefit, error) {
+	return nil, nil
+}
+
+func (m *memStore) Feed(context.Context, string, int64, int) ([]FeedItem, error) { return nil, nil }
+
+func (m *memStore) FeedHead(context.Context) (int64, error) { return 0, nil }
+
+func newTestService(t *testing.T) (*Service, *memStore) {
+	t.Helper()
+	classifier, err := ekk.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newMemStore()
+	return NewService(st, classifier, nil), st
+}
+
+// competingVersion stores the next version of b's benefit as another request
+// would, with the given status.
+func competingVersion(s *memStore, b Benefit, status Status) {
+	latest := s.versions[b.ID][len(s.versions[b.ID])-1]
+	latest.Version++
+	latest.Status = status
+	if err := s.save(latest); err != nil {
+		panic(err)
+	}
+}
+
+func TestWithdrawRaces(t *testing.T) {
+	grantor := Caller{OrgRegNo: "90000000001", ClientID: "c1"}
+	tests := []struct {
+		name string
+		// competitors are the statuses of the versions other requests
+		// store just before each of this withdrawal's writes.
+		competitors []Status
+		wantErr     error
+		wantVersion int
+	}{
+		{"no race", nil, nil, 2},
+		{"another withdrawal won", []Status{StatusWithdrawn}, nil, 2},
+		{"a change won, then the withdrawal goes through", []Status{StatusActive}, nil, 3},
+		{"a change won, then another withdrawal", []Status{StatusActive, StatusWithdrawn}, nil, 3},
+		{"changes keep winning", []Status{StatusActive, StatusActive, StatusActive, StatusActive, StatusActive}, ErrConcurrentVersion, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, st := newTestService(t)
+			ctx := context.Background()
+			if _, _, err := svc.Put(ctx, grantor, "b-1", validInstruction(), nil); err != nil {
+				t.Fatal(err)
+			}
+			competitors := tt.competitors
+			st.beforeSave = func(s *memStore, b Benefit) {
+				if len(competitors) > 0 {
+					competingVersion(s, b, competitors[0])
+					competitors = competitors[1:]
+				}
+			}
+			err := svc.Withdraw(ctx, grantor, "b-1")
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("Withdraw = %v, want %v", err, tt.wantErr)
+			}
+			latest, _ := st.Latest(ctx, "b-1")
+			if latest.Version != tt.wantVersion {
+				t.Errorf("latest version %d, want %d", latest.Version, tt.wantVersion)
+			}
+			if tt.wantErr == nil && latest.Status != StatusWithdrawn {
+				t.Errorf("latest status %s, want withdrawn", latest.Status)
+			}
+		})
+	}
+}
