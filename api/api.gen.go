@@ -1277,7 +1277,7 @@ type GetBenefitParams struct {
 
 // PutBenefitParams defines parameters for PutBenefit.
 type PutBenefitParams struct {
-	// IfMatch ETag of the version this change is based on.
+	// IfMatch ETag of the version this change is based on (e.g. `"v3"`), or `*` for any current version.
 	IfMatch *string `json:"If-Match,omitempty"`
 
 	// AcceptLanguage `lv` for Latvian error messages; English otherwise.
@@ -1578,7 +1578,13 @@ type ClientInterface interface {
 	// PutBenefitWithBody Create a benefit or change it (each change is a new version)
 	//
 	// The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-	// Send `If-Match` with the ETag of the version you changed to guard against lost updates.
+	// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
+	// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+	// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
+	// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
+	// one) once that version is the current one, while a different instruction on a stale ETag still
+	// answers `412`. `If-Match: *` (RFC 9110) asks only that the benefit exist: it changes any current
+	// version, and answers `412` when there is none yet.
 	// Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 	// benefits paid in money, employer benefits, goods failing safety rules) are refused with
 	// `type` `.../problems/excluded-benefit-kind`.
@@ -1591,7 +1597,13 @@ type ClientInterface interface {
 	// PutBenefit Create a benefit or change it (each change is a new version)
 	//
 	// The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-	// Send `If-Match` with the ETag of the version you changed to guard against lost updates.
+	// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
+	// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+	// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
+	// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
+	// one) once that version is the current one, while a different instruction on a stale ETag still
+	// answers `412`. `If-Match: *` (RFC 9110) asks only that the benefit exist: it changes any current
+	// version, and answers `412` when there is none yet.
 	// Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 	// benefits paid in money, employer benefits, goods failing safety rules) are refused with
 	// `type` `.../problems/excluded-benefit-kind`.
@@ -1986,7 +1998,13 @@ func (c *Client) GetBenefit(ctx context.Context, benefitId BenefitId, params *Ge
 // PutBenefitWithBody Create a benefit or change it (each change is a new version)
 //
 // The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-// Send `If-Match` with the ETag of the version you changed to guard against lost updates.
+// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
+// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
+// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
+// one) once that version is the current one, while a different instruction on a stale ETag still
+// answers `412`. `If-Match: *` (RFC 9110) asks only that the benefit exist: it changes any current
+// version, and answers `412` when there is none yet.
 // Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 // benefits paid in money, employer benefits, goods failing safety rules) are refused with
 // `type` `.../problems/excluded-benefit-kind`.
@@ -2009,7 +2027,13 @@ func (c *Client) PutBenefitWithBody(ctx context.Context, benefitId BenefitId, pa
 // PutBenefit Create a benefit or change it (each change is a new version)
 //
 // The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-// Send `If-Match` with the ETag of the version you changed to guard against lost updates.
+// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
+// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
+// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
+// one) once that version is the current one, while a different instruction on a stale ETag still
+// answers `412`. `If-Match: *` (RFC 9110) asks only that the benefit exist: it changes any current
+// version, and answers `412` when there is none yet.
 // Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 // benefits paid in money, employer benefits, goods failing safety rules) are refused with
 // `type` `.../problems/excluded-benefit-kind`.
@@ -4008,7 +4032,13 @@ type ClientWithResponsesInterface interface {
 	// PutBenefitWithBodyWithResponse Create a benefit or change it (each change is a new version)
 	//
 	// The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-	// Send `If-Match` with the ETag of the version you changed to guard against lost updates.
+	// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
+	// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+	// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
+	// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
+	// one) once that version is the current one, while a different instruction on a stale ETag still
+	// answers `412`. `If-Match: *` (RFC 9110) asks only that the benefit exist: it changes any current
+	// version, and answers `412` when there is none yet.
 	// Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 	// benefits paid in money, employer benefits, goods failing safety rules) are refused with
 	// `type` `.../problems/excluded-benefit-kind`.
@@ -4021,7 +4051,13 @@ type ClientWithResponsesInterface interface {
 	// PutBenefitWithResponse Create a benefit or change it (each change is a new version)
 	//
 	// The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-	// Send `If-Match` with the ETag of the version you changed to guard against lost updates.
+	// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
+	// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+	// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
+	// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
+	// one) once that version is the current one, while a different instruction on a stale ETag still
+	// answers `412`. `If-Match: *` (RFC 9110) asks only that the benefit exist: it changes any current
+	// version, and answers `412` when there is none yet.
 	// Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 	// benefits paid in money, employer benefits, goods failing safety rules) are refused with
 	// `type` `.../problems/excluded-benefit-kind`.
@@ -6165,7 +6201,13 @@ func (c *ClientWithResponses) GetBenefitWithResponse(ctx context.Context, benefi
 // PutBenefitWithBodyWithResponse Create a benefit or change it (each change is a new version)
 //
 // The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-// Send `If-Match` with the ETag of the version you changed to guard against lost updates.
+// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
+// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
+// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
+// one) once that version is the current one, while a different instruction on a stale ETag still
+// answers `412`. `If-Match: *` (RFC 9110) asks only that the benefit exist: it changes any current
+// version, and answers `412` when there is none yet.
 // Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 // benefits paid in money, employer benefits, goods failing safety rules) are refused with
 // `type` `.../problems/excluded-benefit-kind`.
@@ -6184,7 +6226,13 @@ func (c *ClientWithResponses) PutBenefitWithBodyWithResponse(ctx context.Context
 // PutBenefitWithResponse Create a benefit or change it (each change is a new version)
 //
 // The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-// Send `If-Match` with the ETag of the version you changed to guard against lost updates.
+// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
+// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
+// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
+// one) once that version is the current one, while a different instruction on a stale ETag still
+// answers `412`. `If-Match: *` (RFC 9110) asks only that the benefit exist: it changes any current
+// version, and answers `412` when there is none yet.
 // Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 // benefits paid in money, employer benefits, goods failing safety rules) are refused with
 // `type` `.../problems/excluded-benefit-kind`.

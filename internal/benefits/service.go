@@ -39,11 +39,21 @@ func NewService(store Store, classifier EKKChecker, now func() time.Time) *Servi
 	return &Service{store: store, ekk: classifier, now: now}
 }
 
+// IfMatch is the precondition of a change (HTTP If-Match): the version the
+// caller based its change on, or, with Any, any current version ("*").
+type IfMatch struct {
+	Any     bool
+	Version int
+}
+
 // Put creates a benefit or stores a new version of it. ifMatch, when not
-// nil, is the version the caller based its change on. It reports whether the
-// benefit was created. Sending the same instruction again changes nothing and
-// returns the current version.
-func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruction, ifMatch *int) (Benefit, bool, error) {
+// nil, is the precondition of the change: it fails with ErrVersionMismatch
+// when the benefit does not exist yet or, unless Any, when Version is not the
+// current version. It reports whether the benefit was created. Sending the
+// same instruction again changes nothing and returns the current version;
+// so does an identical retry of the change that made the current version
+// (If-Match naming the version before it), whose first answer was lost.
+func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruction, ifMatch *IfMatch) (Benefit, bool, error) {
 	in = normalise(in)
 	if err := Validate(in, s.ekk); err != nil {
 		return Benefit{}, false, err
@@ -73,10 +83,20 @@ func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruct
 			}}}
 		}
 	}
-	if ifMatch != nil && (created || *ifMatch != prev.Version) {
-		return Benefit{}, false, ErrVersionMismatch
+	same := !created && sameInstruction(prev.Instruction, in)
+	if ifMatch != nil {
+		switch {
+		case created:
+			return Benefit{}, false, ErrVersionMismatch
+		case ifMatch.Any, ifMatch.Version == prev.Version:
+		case same && ifMatch.Version == prev.Version-1:
+			// The retry of the change that made the current version:
+			// answered as the first time, with no new version.
+		default:
+			return Benefit{}, false, ErrVersionMismatch
+		}
 	}
-	if !created && sameInstruction(prev.Instruction, in) {
+	if same {
 		return prev, false, nil
 	}
 	now := s.now().UTC()

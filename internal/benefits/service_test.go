@@ -132,3 +132,66 @@ func TestWithdrawRaces(t *testing.T) {
 		})
 	}
 }
+
+func TestPutIfMatch(t *testing.T) {
+	grantor := Caller{OrgRegNo: "90000000001", ClientID: "c1"}
+	changed := func(priority int) Instruction {
+		in := validInstruction()
+		in.Priority = priority
+		return in
+	}
+	v := func(n int) *IfMatch { return &IfMatch{Version: n} }
+	star := &IfMatch{Any: true}
+	tests := []struct {
+		name string
+		// history are the instructions stored before the request, one
+		// version each; none means the benefit does not exist.
+		history     []Instruction
+		in          Instruction
+		ifMatch     *IfMatch
+		wantErr     error
+		wantVersion int
+		wantCreated bool
+	}{
+		{"create without If-Match", nil, changed(1), nil, nil, 1, true},
+		{"create with If-Match 412", nil, changed(1), v(1), ErrVersionMismatch, 0, false},
+		{"create with If-Match * 412", nil, changed(1), star, ErrVersionMismatch, 0, false},
+		{"change on the current version", []Instruction{changed(1)}, changed(2), v(1), nil, 2, false},
+		{"change with *", []Instruction{changed(1), changed(2)}, changed(3), star, nil, 3, false},
+		{"identical retry after a lost answer", []Instruction{changed(1), changed(2)}, changed(2), v(1), nil, 2, false},
+		{"identical with the current version", []Instruction{changed(1), changed(2)}, changed(2), v(2), nil, 2, false},
+		{"identical with *", []Instruction{changed(1), changed(2)}, changed(2), star, nil, 2, false},
+		{"different change on a stale version 412", []Instruction{changed(1), changed(2)}, changed(3), v(1), ErrVersionMismatch, 0, false},
+		{"identical but two versions behind 412", []Instruction{changed(1), changed(2), changed(3)}, changed(3), v(1), ErrVersionMismatch, 0, false},
+		{"identical to an older version 412", []Instruction{changed(1), changed(2)}, changed(1), v(1), ErrVersionMismatch, 0, false},
+		{"a version that does not exist yet 412", []Instruction{changed(1)}, changed(1), v(2), ErrVersionMismatch, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, st := newTestService(t)
+			ctx := context.Background()
+			for _, in := range tt.history {
+				if _, _, err := svc.Put(ctx, grantor, "b-1", in, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			saves := st.saves
+			b, created, err := svc.Put(ctx, grantor, "b-1", tt.in, tt.ifMatch)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("Put = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				if st.saves != saves {
+					t.Errorf("a refused change stored a version")
+				}
+				return
+			}
+			if b.Version != tt.wantVersion || created != tt.wantCreated {
+				t.Errorf("Put gave v%d created=%v, want v%d created=%v", b.Version, created, tt.wantVersion, tt.wantCreated)
+			}
+			if b.Priority != tt.in.Priority {
+				t.Errorf("answered priority %d, want %d", b.Priority, tt.in.Priority)
+			}
+		})
+	}
+}

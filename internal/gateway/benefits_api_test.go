@@ -147,6 +147,58 @@ func TestBenefitVersionsAndWithdrawal(t *testing.T) {
 	}
 }
 
+// A grantor retrying a PUT whose answer was lost gets the first answer again,
+// not 412; If-Match: * means "any current version".
+func TestPutRetryAndIfMatchAny(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	ga := h.Token(grantorA, auth.RoleGrantor)
+	h.Do("PUT", "/v1/benefits/b-1", ga, instruction())
+	prio3 := instruction(func(m map[string]any) { m["priority"] = 3 })
+	var version struct {
+		Version int `json:"version"`
+	}
+	tests := []struct {
+		name        string
+		path        string
+		body        any
+		ifMatch     string
+		status      int
+		etag        string
+		wantVersion int
+	}{
+		{"change on v1", "/v1/benefits/b-1", prio3, `"v1"`, 200, `"v2"`, 2},
+		{"identical retry on v1", "/v1/benefits/b-1", prio3, `"v1"`, 200, `"v2"`, 2},
+		{"different change on v1 412", "/v1/benefits/b-1", instruction(func(m map[string]any) { m["priority"] = 4 }), `"v1"`, 412, "", 0},
+		{"* on an existing benefit", "/v1/benefits/b-1", instruction(func(m map[string]any) { m["priority"] = 5 }), "*", 200, `"v3"`, 3},
+		{"* identical", "/v1/benefits/b-1", instruction(func(m map[string]any) { m["priority"] = 5 }), "*", 200, `"v3"`, 3},
+		{"* on a new benefit 412", "/v1/benefits/b-2", instruction(), "*", 412, "", 0},
+	}
+	for _, tt := range tests {
+		r := h.Do("PUT", tt.path, ga, tt.body, "If-Match", tt.ifMatch)
+		if r.Status != tt.status {
+			t.Fatalf("%s: status %d, want %d: %s", tt.name, r.Status, tt.status, r.Body)
+		}
+		if tt.status != 200 {
+			continue
+		}
+		r.JSON(t, &version)
+		if r.Header.Get("ETag") != tt.etag || version.Version != tt.wantVersion {
+			t.Fatalf("%s: ETag %s version %d, want %s %d", tt.name, r.Header.Get("ETag"), version.Version, tt.etag, tt.wantVersion)
+		}
+	}
+	var latest struct {
+		Version int `json:"version"`
+	}
+	h.Do("GET", "/v1/benefits/b-1", ga, nil).JSON(t, &latest)
+	if latest.Version != 3 {
+		t.Fatalf("latest version %d, want 3", latest.Version)
+	}
+	if r := h.Do("GET", "/v1/benefits/b-2", ga, nil); r.Status != 404 {
+		t.Fatalf("b-2 after a refused If-Match: *: %d, want 404", r.Status)
+	}
+}
+
 func TestListBenefitsPagesOwnOnly(t *testing.T) {
 	t.Parallel()
 	h := gatewaytest.New(t)

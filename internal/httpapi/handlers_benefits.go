@@ -37,13 +37,17 @@ func (s *Server) PutBenefit(c echo.Context, id api.BenefitId, p api.PutBenefitPa
 	if err := c.Bind(&body); err != nil {
 		return problem.Fields(problem.Validation, problem.FieldError{Code: "body.malformed", Detail: "the body is not a valid benefit instruction"})
 	}
-	var ifMatch *int
+	var ifMatch *benefits.IfMatch
 	if p.IfMatch != nil {
-		v, ok := parseVersionETag(*p.IfMatch)
-		if !ok {
-			return problem.Fields(problem.Validation, problem.FieldError{Parameter: "If-Match", Code: "parameter.invalid", Detail: `send the ETag of a version, e.g. "v3"`})
+		if strings.TrimSpace(*p.IfMatch) == "*" {
+			ifMatch = &benefits.IfMatch{Any: true}
+		} else {
+			v, ok := parseVersionETag(*p.IfMatch)
+			if !ok {
+				return problem.Fields(problem.Validation, problem.FieldError{Parameter: "If-Match", Code: "parameter.invalid", Detail: `send the ETag of a version, e.g. "v3", or *`})
+			}
+			ifMatch = &benefits.IfMatch{Version: v}
 		}
-		ifMatch = &v
 	}
 	b, created, err := s.d.Benefits.Put(c.Request().Context(), who, id, instructionFromAPI(body), ifMatch)
 	if err != nil {
@@ -224,7 +228,7 @@ func benefitsErrors(err error) *problem.Problem {
 	case errors.Is(err, benefits.ErrWithdrawn):
 		return problem.New(problem.Conflict, "The benefit is withdrawn and can no longer change; create a new benefit id", "Atvieglojums ir atsaukts un vairs nav maināms; izveidojiet jaunu atvieglojuma identifikatoru")
 	case errors.Is(err, benefits.ErrVersionMismatch):
-		return problem.New(problem.PreconditionFail, "If-Match does not name the current version; GET it and apply your change again", "If-Match nenorāda pašreizējo versiju; nolasiet to un veiciet izmaiņas vēlreiz")
+		return problem.New(problem.PreconditionFail, "If-Match does not name the current version, or the benefit does not exist yet; GET it and apply your change again", "If-Match nenorāda pašreizējo versiju, vai atvieglojuma vēl nav; nolasiet to un veiciet izmaiņas vēlreiz")
 	case errors.Is(err, benefits.ErrConcurrentVersion):
 		return problem.New(problem.Conflict, "The benefit was changed at the same moment; GET it and try again", "Atvieglojums tika mainīts tajā pašā brīdī; nolasiet to un mēģiniet vēlreiz")
 	case errors.Is(err, benefits.ErrInvalidCursor):
