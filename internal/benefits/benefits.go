@@ -113,6 +113,8 @@ type Caller struct {
 }
 
 // Sentinel errors of the domain; the HTTP layer maps them to problems.
+// ErrInvalidCursor is a benefit list cursor this service did not issue,
+// ErrInvalidFeedCursor an instruction feed position (since) it did not.
 var (
 	ErrNotFound          = errors.New("benefit not found")
 	ErrNotOwner          = errors.New("benefit belongs to another grantor")
@@ -120,6 +122,7 @@ var (
 	ErrVersionMismatch   = errors.New("benefit changed since the given version")
 	ErrInvalidCursor     = errors.New("invalid cursor")
 	ErrConcurrentVersion = errors.New("benefit was changed concurrently")
+	ErrInvalidFeedCursor = errors.New("invalid instruction feed cursor")
 )
 
 // Violation is one broken rule of an instruction, by JSON pointer.

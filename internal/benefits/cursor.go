@@ -16,15 +16,15 @@ func encodeSeqCursor(seq int64) string {
 func decodeSeqCursor(c string) (int64, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return 0, ErrInvalidCursor
+		return 0, ErrInvalidFeedCursor
 	}
 	s, ok := strings.CutPrefix(string(raw), "f1:")
 	if !ok {
-		return 0, ErrInvalidCursor
+		return 0, ErrInvalidFeedCursor
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		return 0, ErrInvalidCursor
+		return 0, ErrInvalidFeedCursor
 	}
 	return n, nil
 }

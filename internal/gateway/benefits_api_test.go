@@ -84,6 +84,8 @@ func TestBenefitsAPI(t *testing.T) {
 		{"unknown route 404", "GET", "/v1/nothing", ga, nil, nil, 404, "not-found", "", ""},
 		{"list bad cursor 400", "GET", "/v1/benefits?cursor=abc", ga, nil, nil, 400, "validation", "", "cursor"},
 		{"list bad limit 400", "GET", "/v1/benefits?limit=0", ga, nil, nil, 400, "validation", "", "limit"},
+		{"feed bad since 400", "GET", "/v1/instructions?since=garbage", px, nil, nil, 400, "validation", "", "since"},
+		{"feed list cursor as since 400", "GET", "/v1/instructions?since=YjE6Yi0x", px, nil, nil, 400, "validation", "", "since"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

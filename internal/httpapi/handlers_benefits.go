@@ -233,6 +233,8 @@ func benefitsErrors(err error) *problem.Problem {
 		return problem.New(problem.Conflict, "The benefit was changed at the same moment; GET it and try again", "Atvieglojums tika mainīts tajā pašā brīdī; nolasiet to un mēģiniet vēlreiz")
 	case errors.Is(err, benefits.ErrInvalidCursor):
 		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page"})
+	case errors.Is(err, benefits.ErrInvalidFeedCursor):
+		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "since", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page"})
 	}
 	return nil
 }
