@@ -1312,7 +1312,12 @@ type PushListMembersParams struct {
 	// AcceptLanguage `lv` for Latvian error messages; English otherwise.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
-	// IdempotencyKey A unique key per logical request (e.g. a UUID). Retries reuse it.
+	// IdempotencyKey A unique key per logical request (e.g. a UUID). Retries reuse it. For a person-list push the
+	// gateway remembers the key (per client) for its replay window, `AVIS_IDEMPOTENCY_RETENTION` (30
+	// days unless the operator set another): a retry within the window gets the first answer, while
+	// after it the key is forgotten and a request with it is treated as new. A transaction or a
+	// reversal keeps its key (per provider) as long as the transaction is stored, so its retries
+	// replay at any time.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
@@ -1321,7 +1326,9 @@ type UploadListFileParams struct {
 	// AcceptLanguage `lv` for Latvian error messages; English otherwise.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
-	// IdempotencyKey Optional for uploads from the web page; recommended for systems.
+	// IdempotencyKey Optional for uploads from the web page; recommended for systems. Remembered per client for
+	// the replay window, `AVIS_IDEMPOTENCY_RETENTION` (30 days unless the operator set another): a
+	// retry within it returns the first upload, after it the key is forgotten.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1379,7 +1386,12 @@ type ReportTransactionParams struct {
 	// AcceptLanguage `lv` for Latvian error messages; English otherwise.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
-	// IdempotencyKey A unique key per logical request (e.g. a UUID). Retries reuse it.
+	// IdempotencyKey A unique key per logical request (e.g. a UUID). Retries reuse it. For a person-list push the
+	// gateway remembers the key (per client) for its replay window, `AVIS_IDEMPOTENCY_RETENTION` (30
+	// days unless the operator set another): a retry within the window gets the first answer, while
+	// after it the key is forgotten and a request with it is treated as new. A transaction or a
+	// reversal keeps its key (per provider) as long as the transaction is stored, so its retries
+	// replay at any time.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
@@ -1388,7 +1400,12 @@ type ReverseTransactionParams struct {
 	// AcceptLanguage `lv` for Latvian error messages; English otherwise.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
-	// IdempotencyKey A unique key per logical request (e.g. a UUID). Retries reuse it.
+	// IdempotencyKey A unique key per logical request (e.g. a UUID). Retries reuse it. For a person-list push the
+	// gateway remembers the key (per client) for its replay window, `AVIS_IDEMPOTENCY_RETENTION` (30
+	// days unless the operator set another): a retry within the window gets the first answer, while
+	// after it the key is forgotten and a request with it is treated as new. A transaction or a
+	// reversal keeps its key (per provider) as long as the transaction is stored, so its retries
+	// replay at any time.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 

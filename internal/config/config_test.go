@@ -18,8 +18,29 @@ func TestLoadPrecedence(t *testing.T) {
 	}
 }
 
+func TestRetentionDefaults(t *testing.T) {
+	c, err := Load("test", nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		got, want time.Duration
+	}{
+		{"AVIS_LIST_SET_RETENTION", c.ListSetRetention, 7 * 24 * time.Hour},
+		{"AVIS_AUDIT_RETENTION", c.AuditRetention, 365 * 24 * time.Hour},
+		{"AVIS_IDEMPOTENCY_RETENTION", c.IdempotencyRetention, 30 * 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
 func TestLoadRejectsBadValues(t *testing.T) {
-	for _, kv := range [][2]string{{"AVIS_TOKEN_TTL", "soon"}, {"AVIS_DB_MAX_CONNS", "many"}, {"AVIS_LOG_FORMAT", "xml"}, {"AVIS_BENCH_ROUTES", "perhaps"}} {
+	for _, kv := range [][2]string{{"AVIS_TOKEN_TTL", "soon"}, {"AVIS_DB_MAX_CONNS", "many"}, {"AVIS_LOG_FORMAT", "xml"}, {"AVIS_BENCH_ROUTES", "perhaps"},
+		{"AVIS_IDEMPOTENCY_RETENTION", "0s"}, {"AVIS_IDEMPOTENCY_RETENTION", "-1h"}, {"AVIS_IDEMPOTENCY_RETENTION", "a month"}} {
 		if _, err := Load("test", nil, func(k string) string {
 			if k == kv[0] {
 				return kv[1]

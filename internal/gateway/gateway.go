@@ -25,6 +25,7 @@ import (
 	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/ekk"
 	"github.com/avis-lv/gateway/internal/httpapi"
+	"github.com/avis-lv/gateway/internal/idempotency"
 	"github.com/avis-lv/gateway/internal/ratelimit"
 	"github.com/avis-lv/gateway/internal/store"
 )
@@ -102,6 +103,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	benefitStore := store.NewBenefits(pool)
 	a.Benefits = benefits.NewService(benefitStore, classifier, nil)
 	a.watcher = store.NewFeedWatcher(pool, log)
+	// Idempotency-Key records (list pushes and uploads) are remembered for
+	// the replay window, then purged.
+	a.background = append(a.background, idempotency.NewPurger(pool, cfg.IdempotencyRetention, log).Run)
 	feedHead := func(ctx context.Context) (int64, error) {
 		if head, current := a.watcher.Head(); current {
 			return head, nil
