@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -130,11 +129,7 @@ func New(ctx context.Context, d Deps) (*echo.Echo, error) {
 		limits.streamed[op] = true
 	}
 	e.Use(
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-			// Accept a caller's id only if it is short and plain, so it can
-			// go into logs safely.
-			Generator: newRequestID,
-		}),
+		requestID,
 		recoverer(d.Log),
 		m.middleware,
 		accessLog(d.Log),
@@ -186,6 +181,40 @@ func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// requestID names the request in the X-Request-ID answer header, where
+// logs and problem bodies read it. A caller's id is taken only if it is
+// short and plain (see plainRequestID), since it goes into every log line
+// and problem body of the request; otherwise the gateway makes one.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		rid := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !plainRequestID(rid) {
+			rid = newRequestID()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, rid)
+		return next(c)
+	}
+}
+
+// maxRequestIDLen bounds a caller's request id.
+const maxRequestIDLen = 64
+
+// plainRequestID reports whether s matches ^[A-Za-z0-9._:-]{1,64}$, by a
+// byte loop: it runs on every request.
+func plainRequestID(s string) bool {
+	if len(s) == 0 || len(s) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == ':', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func newRequestID() string {
