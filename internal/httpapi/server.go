@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -130,9 +131,11 @@ func New(ctx context.Context, d Deps) (*echo.Echo, error) {
 	}
 	e.Use(
 		requestID,
-		recoverer(d.Log),
+		// A panic becomes a 500 problem inside the metrics and the access
+		// log, so that both record it.
 		m.middleware,
 		accessLog(d.Log),
+		recoverer(d.Log),
 		securityHeaders,
 		authenticate(d.Tokens),
 		ct.validate(limits),
@@ -270,6 +273,9 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// recoverer turns a panic below it into a 500 problem, which the metrics
+// and access log above it then record. It logs the panic with its stack,
+// never the request's headers or body.
 func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) (err error) {
@@ -278,7 +284,8 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 					if r == http.ErrAbortHandler {
 						panic(r)
 					}
-					log.ErrorContext(c.Request().Context(), "handler panicked", "request_id", httpx.RequestID(c), "route", c.Path(), "panic", r)
+					log.ErrorContext(c.Request().Context(), "handler panicked", "request_id", httpx.RequestID(c), "route", c.Path(),
+						"panic", r, "stack", string(debug.Stack()))
 					err = &problem.Problem{Kind: problem.Internal}
 				}
 			}()

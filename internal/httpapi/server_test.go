@@ -147,3 +147,102 @@ func TestRequestIDAllocations(t *testing.T) {
 		t.Fatalf("%v allocations per request with a caller's id, want at most 1", n)
 	}
 }
+
+// logLines decodes the JSON log lines.
+func logLines(t *testing.T, logs *syncBuffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// A panicking handler answers a 500 problem that the access log and the
+// metrics record; the panic is logged with its stack, without the
+// request's headers or body.
+func TestPanicIsAnsweredLoggedAndCounted(t *testing.T) {
+	const (
+		bodySecret   = "body-121282-11210"
+		headerSecret = "header-secret-value"
+	)
+	tests := []struct {
+		name   string
+		method string
+		panic  any
+	}{
+		{"string", http.MethodPost, "boom"},
+		{"error", http.MethodGet, context.Canceled},
+		{"runtime error", http.MethodGet, nil}, // index out of range
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, logs, reg := newTestServer(t, func(e *echo.Echo) {
+				e.Add(tt.method, "/bench/panic", func(c echo.Context) error {
+					if tt.panic == nil {
+						var none []string
+						_ = none[len(c.Path())] // index out of range
+					}
+					panic(tt.panic)
+				})
+			})
+			req := httptest.NewRequest(tt.method, "/bench/panic", strings.NewReader(bodySecret))
+			req.Header.Set("X-Api-Key", headerSecret)
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			if rec.Code != http.StatusInternalServerError || rec.Header().Get(echo.HeaderContentType) != "application/problem+json" {
+				t.Fatalf("answer %d %q %s, want a 500 problem", rec.Code, rec.Header().Get(echo.HeaderContentType), rec.Body)
+			}
+			var access, panicked map[string]any
+			for _, l := range logLines(t, logs) {
+				switch l["msg"] {
+				case "request":
+					access = l
+				case "handler panicked":
+					panicked = l
+				}
+			}
+			if access == nil || access["status"] != float64(500) || access["route"] != "/bench/panic" {
+				t.Fatalf("access log line %v, want one with status 500:\n%s", access, logs)
+			}
+			if panicked == nil || panicked["request_id"] != rec.Header().Get(echo.HeaderXRequestID) {
+				t.Fatalf("panic log line %v:\n%s", panicked, logs)
+			}
+			if stack, _ := panicked["stack"].(string); !strings.Contains(stack, "server_test.go") {
+				t.Fatalf("panic logged without the handler's stack: %q", stack)
+			}
+			if s := logs.String(); strings.Contains(s, bodySecret) || strings.Contains(s, headerSecret) {
+				t.Fatalf("the request's body or headers reached the log:\n%s", s)
+			}
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			counted := uint64(0)
+			for _, mf := range mfs {
+				if mf.GetName() != "avis_http_request_duration_seconds" {
+					continue
+				}
+				for _, m := range mf.GetMetric() {
+					labels := map[string]string{}
+					for _, l := range m.GetLabel() {
+						labels[l.GetName()] = l.GetValue()
+					}
+					if labels["route"] == "/bench/panic" && labels["code"] == "500" && labels["method"] == tt.method {
+						counted += m.GetHistogram().GetSampleCount()
+					}
+				}
+			}
+			if counted != 1 {
+				t.Fatalf("%d requests of /bench/panic counted with code 500, want 1", counted)
+			}
+		})
+	}
+}
