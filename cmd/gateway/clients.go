@@ -80,7 +80,9 @@ type NewClient struct {
 	TokenURL     string   `json:"token_url"`
 }
 
-func addClient(ctx context.Context, clients auth.ClientStore, id, org, orgName, roles, publicKeyFile, description string) (NewClient, error) {
+// addClient registers a client; now is when a certificate given as its key
+// must still be valid.
+func addClient(ctx context.Context, clients auth.ClientStore, now time.Time, id, org, orgName, roles, publicKeyFile, description string) (NewClient, error) {
 	if !clientIDPattern.MatchString(id) {
 		return NewClient{}, fmt.Errorf("-id must be 3-128 of A-Z a-z 0-9 . _ -")
 	}
@@ -103,8 +105,14 @@ func addClient(ctx context.Context, clients auth.ClientStore, id, org, orgName, 
 		if err != nil {
 			return NewClient{}, fmt.Errorf("read -public-key: %w", err)
 		}
-		if _, err := auth.ParsePublicKey(string(pemText)); err != nil {
+		k, err := auth.ParseClientKey(string(pemText))
+		if err != nil {
 			return NewClient{}, fmt.Errorf("-public-key %s: %w", publicKeyFile, err)
+		}
+		// Every assertion would be refused; a certificate not yet valid
+		// may be registered ahead of its start.
+		if err := k.ValidAt(now); errors.Is(err, auth.ErrCertificateExpired) {
+			return NewClient{}, fmt.Errorf("-public-key %s: %w: register a certificate that is still valid", publicKeyFile, err)
 		}
 		c.PublicKeyPEM = string(pemText)
 	} else {
@@ -150,7 +158,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 	defer closeDB()
 	switch sub {
 	case "add":
-		out, err := addClient(ctx, clients, *id, *org, *orgName, *roles, *pub, *desc)
+		out, err := addClient(ctx, clients, time.Now(), *id, *org, *orgName, *roles, *pub, *desc)
 		if err != nil {
 			return err
 		}

@@ -81,7 +81,7 @@ func sampleCommand(ctx context.Context, args []string, getenv func(string) strin
 
 	env := fmt.Sprintf("# Sample credentials written by 'gateway sample' at %s. Development only.\nexport AVIS_URL=%s\n", time.Now().UTC().Format(time.RFC3339), cfg.PublicURL)
 	for _, sc := range sampleClients {
-		nc, err := addClient(ctx, app.Clients, sc.id, sc.org, sc.orgName, sc.roles, "", "sample data")
+		nc, err := addClient(ctx, app.Clients, time.Now(), sc.id, sc.org, sc.orgName, sc.roles, "", "sample data")
 		if err != nil {
 			if _, lookErr := app.Clients.Client(ctx, sc.id); lookErr != nil {
 				return err

@@ -49,6 +49,9 @@ func NewService(clients ClientStore, tokens *Tokens, tokenURL string, log *slog.
 	if now == nil {
 		now = time.Now
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Service{clients: clients, tokens: tokens, tokenURL: tokenURL, log: log, now: now}
 }
 
@@ -165,7 +168,17 @@ func (s *Service) authenticateAssertion(ctx context.Context, id, assertion strin
 			return nil, errors.New("client has no registered key")
 		}
 		client = c
-		return ParsePublicKey(c.PublicKeyPEM)
+		k, err := ParseClientKey(c.PublicKeyPEM)
+		if err != nil {
+			return nil, err
+		}
+		// A certificate attests its key only within its validity period.
+		if err := k.ValidAt(s.now()); err != nil {
+			s.log.WarnContext(ctx, "client assertion refused: the registered certificate is outside its validity period",
+				"client_id", c.ID, "error", err)
+			return nil, err
+		}
+		return k.Public, nil
 	})
 	if err != nil {
 		return Client{}, fmt.Errorf("%w: assertion: %w", ErrInvalidClient, err)

@@ -219,23 +219,56 @@ func parseKey(path string, data []byte) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
-// ParsePublicKey reads a client's registered key: a PEM public key or an
+// ClientKey is a client's registered key for private_key_jwt.
+type ClientKey struct {
+	Public crypto.PublicKey
+	// Cert is the certificate the key was registered as, or nil for a
+	// bare public key.
+	Cert *x509.Certificate
+}
+
+// Errors of a registered certificate outside its validity period.
+var (
+	ErrCertificateExpired     = errors.New("client certificate expired")
+	ErrCertificateNotYetValid = errors.New("client certificate not yet valid")
+)
+
+// ValidAt returns an error wrapping ErrCertificateExpired or
+// ErrCertificateNotYetValid when the key is a certificate that is not
+// valid at t; a bare public key has no validity period.
+func (k ClientKey) ValidAt(t time.Time) error {
+	switch {
+	case k.Cert == nil:
+		return nil
+	case t.After(k.Cert.NotAfter):
+		return fmt.Errorf("%w on %s", ErrCertificateExpired, k.Cert.NotAfter.UTC().Format(time.RFC3339))
+	case t.Before(k.Cert.NotBefore):
+		return fmt.Errorf("%w until %s", ErrCertificateNotYetValid, k.Cert.NotBefore.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ParseClientKey reads a client's registered key: a PEM public key or an
 // X.509 certificate (as DAGR registers technical clients).
-func ParsePublicKey(pemText string) (crypto.PublicKey, error) {
+func ParseClientKey(pemText string) (ClientKey, error) {
 	block, _ := pem.Decode([]byte(pemText))
 	if block == nil {
-		return nil, errors.New("no PEM block")
+		return ClientKey{}, errors.New("no PEM block")
 	}
 	switch block.Type {
 	case "CERTIFICATE":
 		cert, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("parse certificate: %w", err)
+			return ClientKey{}, fmt.Errorf("parse certificate: %w", err)
 		}
-		return cert.PublicKey, nil
+		return ClientKey{Public: cert.PublicKey, Cert: cert}, nil
 	case "PUBLIC KEY":
-		return x509.ParsePKIXPublicKey(block.Bytes)
+		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return ClientKey{}, fmt.Errorf("parse public key: %w", err)
+		}
+		return ClientKey{Public: pub}, nil
 	default:
-		return nil, fmt.Errorf("unsupported PEM block %q", block.Type)
+		return ClientKey{}, fmt.Errorf("unsupported PEM block %q", block.Type)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
@@ -171,6 +173,65 @@ func TestPrivateKeyJWT(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if r := send(tt.a); r.Status != 401 {
 				t.Fatalf("status %d, want 401: %s", r.Status, r.Body)
+			}
+		})
+	}
+}
+
+// A client registered with a certificate that has since expired gets the
+// same invalid_client answer as any other failed authentication.
+func TestPrivateKeyJWTExpiredCertificate(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id       string
+		from, to time.Time
+	}{
+		{"cert-valid", time.Now().Add(-time.Hour), time.Now().Add(time.Hour)},
+		{"cert-expired", time.Now().Add(-48 * time.Hour), time.Now().Add(-time.Hour)},
+	} {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: c.id}, NotBefore: c.from, NotAfter: c.to}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.App.Clients.AddClient(context.Background(), auth.Client{
+			ID: c.id, OrgRegNo: providerX, OrgName: "Keyed", Roles: []auth.Role{auth.RoleProvider},
+			PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		client string
+		status int
+	}{
+		{"cert-valid", 200},
+		{"cert-expired", 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.client, func(t *testing.T) {
+			a, err := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.RegisteredClaims{
+				Issuer: tt.client, Subject: tt.client, Audience: jwt.ClaimStrings{h.URL + "/oauth/token"}, ID: "jti-" + tt.client,
+				ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Minute)), IssuedAt: jwt.NewNumericDate(time.Now()),
+			}).SignedString(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := h.Do("POST", "/oauth/token", "", form("grant_type", "client_credentials", "client_assertion_type", auth.AssertionType, "client_assertion", a))
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
+			}
+			if tt.status == 401 {
+				var body struct{ Error string }
+				r.JSON(t, &body)
+				if body.Error != "invalid_client" || strings.Contains(string(r.Body), "certificate") {
+					t.Fatalf("answer %s, want a plain invalid_client", r.Body)
+				}
 			}
 		})
 	}
