@@ -110,6 +110,11 @@ func TestTransactions(t *testing.T) {
 			{"benefit not in the decision", "/benefits/0/benefitId", "benefit.not_in_decision", report(d2.DecisionID, claim("half", 10))},
 			{"benefit twice", "/benefits/1/benefitId", "benefit.duplicate", report(d2.DecisionID, claim("ride", 1), claim("ride", 1))},
 			{"unknown decision", "/decisionId", "decision.unknown", report("0e4f1f4c-3a54-4c5a-9b7e-000000000000", claim("ride", 1))},
+			{"receipt number a signed receipt cannot hold", "/receiptNumber", "text.invalid_character", func() map[string]any {
+				b := report(d2.DecisionID, claim("ride", 150))
+				b["receiptNumber"] = "bad\uFFFE"
+				return b
+			}()},
 			{"discounts above the total", "/totalCents", "discount.above_total", func() map[string]any {
 				b := report(d2.DecisionID, claim("ride", 150))
 				b["totalCents"] = 100
@@ -246,6 +251,11 @@ func TestTransactions(t *testing.T) {
 		res.JSON(t, &rep)
 		if res.Status != 200 || rep.TotalDiscountCents != 201 || len(rep.Groups) != 1 || rep.Groups[0].Key != "6423" || rep.Groups[0].Name == "" {
 			t.Fatalf("spend report: %d %s", res.Status, res.Body)
+		}
+		// A reason a signed receipt cannot hold is refused, naming the field.
+		res = e.h.Do("POST", "/v1/transactions/"+tx2.ID+"/reversal", e.provider2, map[string]any{"reason": "till\uFFFF"}, "Idempotency-Key", "rev-bad-0001")
+		if p := res.Problem(t); res.Status != 422 || len(p.Errors) != 1 || p.Errors[0].Pointer != "/reason" || p.Errors[0].Code != "text.invalid_character" {
+			t.Fatalf("reversal with a reason XML cannot hold: %d %s", res.Status, res.Body)
 		}
 		// Reverse it: idempotent with the same key, gone from the report.
 		res = e.h.Do("POST", "/v1/transactions/"+tx2.ID+"/reversal", e.provider2, map[string]any{"reason": "till error"}, "Idempotency-Key", "rev-0000001")

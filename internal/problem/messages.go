@@ -56,6 +56,7 @@ var messages = map[string][2]string{
 	"transaction.total_required":           {"the eligibility check had no receipt lines, so the sale's totalCents is needed to bound the discounts", "atbilstības pārbaudē nebija čeka rindu, tāpēc atlaižu ierobežošanai vajag pirkuma totalCents"},
 	"transaction.occurred_at_out_of_range": {"the sale time does not fit the eligibility decision", "pārdošanas laiks neatbilst atbilstības lēmumam"},
 	"transaction.already_reversed":         {"the transaction is already reversed", "darījums jau ir stornēts"},
+	"text.invalid_character":               {"contains a character a signed XML receipt cannot hold (a control character other than tab and line breaks, U+FFFE or U+FFFF)", "satur rakstzīmi, ko parakstīta XML kvīts nevar saturēt (vadības rakstzīmi, izņemot tabulāciju un rindu pārnesumus, U+FFFE vai U+FFFF)"},
 	"idempotency.key_reused":               {"this key was used before with a different request; use a new key for a new request", "šī atslēga jau izmantota citam pieprasījumam; jaunam pieprasījumam izmantojiet jaunu atslēgu"},
 
 	// Person lists: pushed members and uploaded files.

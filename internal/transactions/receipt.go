@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 	"github.com/google/uuid"
@@ -28,7 +29,10 @@ const ReceiptNamespace = "urn:avis:gateway:receipt:1"
 
 // xmlText writes s as element text the way exclusive XML canonicalisation
 // does (only &, <, > and carriage return escaped), so that the receipt is
-// written in its canonical form from the start.
+// written in its canonical form from the start. A character XML 1.0 does
+// not allow (and invalid UTF-8) becomes U+FFFD: validation refuses such
+// text before it gets here, and a receipt must stay a document that parses
+// and verifies.
 func xmlText(b *strings.Builder, s string) {
 	for _, r := range s {
 		switch r {
@@ -41,13 +45,55 @@ func xmlText(b *strings.Builder, s string) {
 		case '\r':
 			b.WriteString("&#xD;")
 		default:
-			if r < 0x20 && r != '\t' && r != '\n' {
-				continue // not allowed in XML 1.0
+			if !xmlChar(r) {
+				r = utf8.RuneError
 			}
 			b.WriteRune(r)
 		}
 	}
 }
+
+// xmlChar reports whether XML 1.0 allows r (its production Char).
+func xmlChar(r rune) bool {
+	switch {
+	case r == '\t', r == '\n', r == '\r':
+		return true
+	case r < 0x20:
+		return false
+	case r <= 0xD7FF:
+		return true
+	case r < 0xE000: // surrogates
+		return false
+	case r <= 0xFFFD:
+		return true
+	default: // U+FFFE and U+FFFF are not characters
+		return 0x10000 <= r && r <= utf8.MaxRune
+	}
+}
+
+// textViolation checks a caller's text that goes into a signed receipt:
+// every character must be one XML 1.0 allows, in valid UTF-8. The
+// violation names the field by pointer, and the character by code point
+// and position, never the text.
+func textViolation(pointer, s string) *Violation {
+	n := 0
+	for i, r := range s {
+		n++
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return &Violation{Pointer: pointer, Code: CodeInvalidCharacter, Detail: fmt.Sprintf("invalid UTF-8 at character %d", n)}
+			}
+		}
+		if !xmlChar(r) {
+			return &Violation{Pointer: pointer, Code: CodeInvalidCharacter, Detail: fmt.Sprintf("U+%04X at character %d", r, n)}
+		}
+	}
+	return nil
+}
+
+// CodeInvalidCharacter is the field-error code of text with a character a
+// signed XML receipt cannot hold.
+const CodeInvalidCharacter = "text.invalid_character"
 
 func element(b *strings.Builder, name, value string) {
 	b.WriteString("<" + name + ">")

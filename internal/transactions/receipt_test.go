@@ -66,7 +66,13 @@ func sampleTransaction(number string) Transaction {
 func TestReceiptDigestIsTheSignedDigest(t *testing.T) {
 	t.Parallel()
 	s := testSigner(t)
-	for _, number := range []string{"K-1", `a<b>&"c"'d`, "tab\there\nnew\rline", "Rīga ŗūķīš", "\x01ctrl"} {
+	for number, want := range map[string]string{
+		"K-1": "K-1", `a<b>&"c"'d`: `a<b>&"c"'d`, "tab\there\nnew\rline": "tab\there\nnew\rline", "Rīga ŗūķīš": "Rīga ŗūķīš",
+		"astral \U0001F600": "astral \U0001F600",
+		// Refused by validation; written as U+FFFD should one get here.
+		"\x01ctrl": "\uFFFDctrl", "bad\uFFFE": "bad\uFFFD", "\uFFFF": "\uFFFD",
+		"lone \xed\xa0\x80 surrogate": "lone \uFFFD\uFFFD\uFFFD surrogate", "\xff\xfe": "\uFFFD\uFFFD",
+	} {
 		tr := sampleTransaction(number)
 		r := transactionReceipt(tr.ReceiptID, tr)
 		signed, err := s.SignDocument(r.Content)
@@ -88,8 +94,56 @@ func TestReceiptDigestIsTheSignedDigest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: verify: %v", number, err)
 		}
-		if got := el.FindElement("Transaction/ReceiptNumber").Text(); got != strings.ReplaceAll(number, "\x01", "") {
-			t.Errorf("receipt number %q came back as %q", number, got)
+		if got := el.FindElement("Transaction/ReceiptNumber").Text(); got != want {
+			t.Errorf("receipt number %+q came back as %+q, want %+q", number, got, want)
+		}
+	}
+}
+
+// Text XML 1.0 does not allow is written as U+FFFD, one for each
+// character or invalid byte, so that the receipt still parses.
+func TestXMLTextReplacesWhatXMLDoesNotAllow(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"K-1", "K-1"},
+		{"a<b>&c\r", "a&lt;b&gt;&amp;c&#xD;"},
+		{"tab\tnl\n", "tab\tnl\n"},
+		{"\x00\x01\x1f", "\uFFFD\uFFFD\uFFFD"},
+		{"bad\uFFFE", "bad\uFFFD"},
+		{"\uFFFF", "\uFFFD"},
+		{"\uFFFD\uFFFC\uE000\uD7FF", "\uFFFD\uFFFC\uE000\uD7FF"},
+		{"\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD"}, // a surrogate in UTF-8: three invalid bytes
+		{"\xff", "\uFFFD"},
+		{"\U0001F600\U0010FFFF\x7f\u0085", "\U0001F600\U0010FFFF\x7f\u0085"},
+	} {
+		var b strings.Builder
+		xmlText(&b, tt.in)
+		if b.String() != tt.want {
+			t.Errorf("xmlText(%+q) = %+q, want %+q", tt.in, b.String(), tt.want)
+		}
+	}
+}
+
+func TestTextViolation(t *testing.T) {
+	for _, tt := range []struct {
+		in, detail string // detail "" when accepted
+	}{
+		{"", ""},
+		{"K-1 Rīga", ""},
+		{"tab\tcr\rnl\n", ""},
+		{"\uFFFD replacement character", ""},
+		{"\U0001F600", ""},
+		{"bad\uFFFE", "U+FFFE at character 4"},
+		{"ā\uFFFF", "U+FFFF at character 2"},
+		{"\x01", "U+0001 at character 1"},
+		{"x\xed\xa0\x80", "invalid UTF-8 at character 2"},
+		{"\xff", "invalid UTF-8 at character 1"},
+	} {
+		v := textViolation("/receiptNumber", tt.in)
+		switch {
+		case tt.detail == "" && v != nil:
+			t.Errorf("%+q refused: %+v", tt.in, v)
+		case tt.detail != "" && (v == nil || v.Pointer != "/receiptNumber" || v.Code != "text.invalid_character" || v.Detail != tt.detail):
+			t.Errorf("%+q: %+v, want %q", tt.in, v, tt.detail)
 		}
 	}
 }

@@ -142,6 +142,9 @@ func (s *Service) replay(ctx context.Context, provider, key string, hash [32]byt
 // validate checks the report against its decision and fills t's lines.
 func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *Transaction) ([]LimitCheck, error) {
 	var vs []Violation
+	if v := textViolation("/receiptNumber", r.ReceiptNumber); v != nil {
+		vs = append(vs, *v)
+	}
 	if now.After(d.ExpiresAt) {
 		vs = append(vs, Violation{Pointer: "/decisionId", Code: "decision.expired",
 			Detail: "expired at " + d.ExpiresAt.UTC().Format(time.RFC3339)})
@@ -225,6 +228,9 @@ func (s *Service) Reverse(ctx context.Context, provider string, id uuid.UUID, ke
 	}
 	if t.Status == StatusReversed {
 		return s.reversedAgain(t, key, reason)
+	}
+	if v := textViolation("/reason", reason); v != nil {
+		return Transaction{}, &RuleError{Violations: []Violation{*v}}
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	rec := reversalReceipt(uuid.Must(uuid.NewV7()), t, now, reason)

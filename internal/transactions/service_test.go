@@ -79,3 +79,64 @@ func TestClaimsBoundedBySale(t *testing.T) {
 		})
 	}
 }
+
+// reversalStore holds one accepted transaction and records reversals.
+type reversalStore struct {
+	Store
+	t        Transaction
+	reversed *int
+}
+
+func (s reversalStore) Get(context.Context, uuid.UUID) (Transaction, error) { return s.t, nil }
+func (s reversalStore) Reverse(context.Context, uuid.UUID, string, string, time.Time, Receipt) (bool, error) {
+	*s.reversed++
+	return true, nil
+}
+
+// Text a signed XML receipt cannot hold is refused where the report and
+// the reversal are validated, naming the field.
+func TestReceiptTextMustBeXML(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	d := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
+		Benefits: []eligibility.Applied{{BenefitID: "a", Version: 1, Grantor: "90000000001", Status: eligibility.StatusApplies, Combinable: true, MaxCents: cents(50)}}}
+	tests := []struct {
+		text, detail string // detail "" when accepted
+	}{
+		{"K-1", ""},
+		{"Rīga\t7\r\n", ""},
+		{"bad\uFFFE", "U+FFFE at character 4"},
+		{"\uFFFF", "U+FFFF at character 1"},
+		{"a\x02", "U+0002 at character 2"},
+		{"\xed\xa0\x80", "invalid UTF-8 at character 1"},
+	}
+	check := func(t *testing.T, err error, pointer, detail string) {
+		t.Helper()
+		var re *RuleError
+		switch {
+		case detail == "" && err != nil:
+			t.Errorf("refused: %v", err)
+		case detail != "" && (!errors.As(err, &re) || len(re.Violations) != 1 || re.Violations[0] != Violation{Pointer: pointer, Code: "text.invalid_character", Detail: detail}):
+			t.Errorf("got %v, want %s text.invalid_character (%s)", err, pointer, detail)
+		}
+	}
+	for _, tt := range tests {
+		t.Run("receipt number "+tt.text, func(t *testing.T) {
+			st := decisionStore{d: d}
+			signer, _ := NewReceiptSigner(nil, st, nil, nil)
+			s := NewService(st, signer, Config{Location: time.UTC, Now: func() time.Time { return now }})
+			_, _, err := s.Report(context.Background(), d.Provider, "k", Report{DecisionID: d.ID, ReceiptNumber: tt.text, OccurredAt: now, TotalCents: cents(100), Benefits: []Claim{{"a", 50}}})
+			check(t, err, "/receiptNumber", tt.detail)
+		})
+		t.Run("reversal reason "+tt.text, func(t *testing.T) {
+			reversed := 0
+			st := reversalStore{t: Transaction{ID: uuid.New(), Status: StatusAccepted, Provider: d.Provider, ReceiptID: uuid.New()}, reversed: &reversed}
+			signer, _ := NewReceiptSigner(nil, st, nil, nil)
+			s := NewService(st, signer, Config{Location: time.UTC, Now: func() time.Time { return now }})
+			_, err := s.Reverse(context.Background(), d.Provider, st.t.ID, "k", tt.text)
+			check(t, err, "/reason", tt.detail)
+			if tt.detail != "" && reversed != 0 {
+				t.Error("the transaction was reversed")
+			}
+		})
+	}
+}
