@@ -74,6 +74,7 @@ func apiDate(t *time.Time) *openapi_types.Date {
 
 // PutMeans registers or updates an identification means.
 func (h *Handlers) PutMeans(c echo.Context, t api.MeansType, number string, _ api.PutMeansParams) error {
+	httpx.NoStore(c)
 	grantor, err := org(c)
 	if err != nil {
 		return err
@@ -141,7 +142,7 @@ func (h *Handlers) CheckEligibility(c echo.Context, _ api.CheckEligibilityParams
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
+	httpx.NoStore(c)
 	return c.JSONBlob(http.StatusOK, appendDecision(make([]byte, 0, 512), d))
 }
 
@@ -215,6 +216,7 @@ func appendJSONString(b []byte, s string) []byte {
 
 // ReportTransaction records a transaction.
 func (h *Handlers) ReportTransaction(c echo.Context, p api.ReportTransactionParams) error {
+	httpx.NoStore(c)
 	provider, err := org(c)
 	if err != nil {
 		return err
@@ -237,6 +239,7 @@ func (h *Handlers) ReportTransaction(c echo.Context, p api.ReportTransactionPara
 
 // ReverseTransaction cancels a transaction.
 func (h *Handlers) ReverseTransaction(c echo.Context, id openapi_types.UUID, p api.ReverseTransactionParams) error {
+	httpx.NoStore(c)
 	provider, err := org(c)
 	if err != nil {
 		return err
@@ -262,6 +265,7 @@ func (h *Handlers) ReverseTransaction(c echo.Context, id openapi_types.UUID, p a
 
 // ListTransactions pages through the grantor's transactions.
 func (h *Handlers) ListTransactions(c echo.Context, p api.ListTransactionsParams) error {
+	httpx.NoStore(c)
 	grantor, err := org(c)
 	if err != nil {
 		return err

@@ -45,6 +45,15 @@ func Lang(c echo.Context) string {
 	return problem.Language(c.Request().Header.Get("Accept-Language"))
 }
 
+// NoStore marks the answer as one no browser or proxy may keep: every
+// answer that carries personal codes or other data about a person (upload
+// status and error reports, transactions, identification means,
+// eligibility) sets it, before anything can fail, so that its problem
+// answers carry it too.
+func NoStore(c echo.Context) {
+	c.Response().Header().Set("Cache-Control", "no-store")
+}
+
 // RequestID is the id the request-id middleware gave the request.
 func RequestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)

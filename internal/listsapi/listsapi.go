@@ -154,6 +154,7 @@ func uploadToAPI(u lists.Upload, lang string) api.Upload {
 // here as a stream (the operation is excluded from the contract check's
 // buffering), one part at a time, straight into storage.
 func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadListFileParams) error {
+	httpx.NoStore(c)
 	who, err := caller(c)
 	if err != nil {
 		return err
@@ -287,6 +288,7 @@ func tooLarge(limit int64) *problem.Problem {
 
 // GetUpload returns the caller's upload.
 func (h *Handlers) GetUpload(c echo.Context, id api.UploadId, _ api.GetUploadParams) error {
+	httpx.NoStore(c)
 	who, err := caller(c)
 	if err != nil {
 		return err
@@ -295,14 +297,12 @@ func (h *Handlers) GetUpload(c echo.Context, id api.UploadId, _ api.GetUploadPar
 	if err != nil {
 		return err
 	}
-	if !u.Status.Final() {
-		c.Response().Header().Set("Cache-Control", "no-store")
-	}
 	return c.JSON(http.StatusOK, uploadToAPI(u, httpx.Lang(c)))
 }
 
 // GetUploadErrors returns the error report as JSON pages or as one CSV.
 func (h *Handlers) GetUploadErrors(c echo.Context, id api.UploadId, p api.GetUploadErrorsParams) error {
+	httpx.NoStore(c)
 	who, err := caller(c)
 	if err != nil {
 		return err
