@@ -60,3 +60,23 @@ func TestContractCoversTheBriefsSurface(t *testing.T) {
 		}
 	}
 }
+
+// Every operation that takes parameters or a body can answer 400 when they
+// are wrong; the contract must say so, or a generated client treats the
+// answer as unexpected.
+func TestContractDeclaresBadRequest(t *testing.T) {
+	doc, err := httpapi.LoadContract(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if len(op.Parameters)+len(item.Parameters) == 0 && op.RequestBody == nil {
+				continue
+			}
+			if op.Responses.Value("400") == nil {
+				t.Errorf("%s %s takes input but declares no 400", method, path)
+			}
+		}
+	}
+}
