@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/avis-lv/gateway/internal/auth"
@@ -79,20 +80,29 @@ func sampleCommand(ctx context.Context, args []string, getenv func(string) strin
 	}
 	defer app.Close()
 
+	// A second run keeps the secrets of the first where they still hold,
+	// so that a shell that sourced the file before keeps working.
+	previous := readEnvFile(*out)
 	env := fmt.Sprintf("# Sample credentials written by 'gateway sample' at %s. Development only.\nexport AVIS_URL=%s\n", time.Now().UTC().Format(time.RFC3339), cfg.PublicURL)
 	for _, sc := range sampleClients {
 		nc, err := addClient(ctx, app.Clients, time.Now(), sc.id, sc.org, sc.orgName, sc.roles, "", "sample data")
 		if err != nil {
-			if _, lookErr := app.Clients.Client(ctx, sc.id); lookErr != nil {
+			existing, lookErr := app.Clients.Client(ctx, sc.id)
+			if lookErr != nil {
 				return err
 			}
-			// It exists from an earlier run: give it a fresh secret.
-			secret, serr := auth.NewClientSecret()
-			if serr != nil {
-				return serr
+			if existing.RevokedAt != nil {
+				fmt.Fprintf(stderr, "sample client %s is revoked; left revoked and out of %s\n", sc.id, *out)
+				continue
 			}
-			if err := app.Clients.SetSecretHash(ctx, sc.id, auth.HashSecret(secret)); err != nil {
-				return err
+			secret := previous[sc.envPrefix+"_SECRET"]
+			if !existing.HasSecret(secret) {
+				if secret, err = auth.NewClientSecret(); err != nil {
+					return err
+				}
+				if err := app.Clients.SetSecretHash(ctx, sc.id, auth.HashSecret(secret)); err != nil {
+					return err
+				}
 			}
 			nc.ClientID, nc.ClientSecret = sc.id, secret
 		}
@@ -112,4 +122,20 @@ func sampleCommand(ctx context.Context, args []string, getenv func(string) strin
 	}
 	fmt.Fprintf(stdout, "sample data loaded: %d clients, %d benefits; credentials in %s\n", len(sampleClients), len(sampleBenefits()), *out)
 	return nil
+}
+
+// readEnvFile reads the "export NAME=value" lines of a file sampleCommand
+// wrote; a missing or unreadable file reads as empty.
+func readEnvFile(path string) map[string]string {
+	out := map[string]string{}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && !strings.HasPrefix(line, "#") {
+			out[name] = value
+		}
+	}
+	return out
 }

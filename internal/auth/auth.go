@@ -81,6 +81,9 @@ func HashSecret(secret string) []byte {
 	return h[:]
 }
 
+// HasSecret reports whether secret is the client's.
+func (c Client) HasSecret(secret string) bool { return secretMatches(c.SecretHash, secret) }
+
 func secretMatches(hash []byte, secret string) bool {
 	if len(hash) != sha256.Size {
 		return false

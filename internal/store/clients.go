@@ -117,10 +117,10 @@ func (s *Clients) RememberAssertion(ctx context.Context, clientID, jti string, e
 	})
 }
 
-// SetSecretHash gives a client a new secret and un-revokes it; the sample
-// loader uses it to hand out fresh credentials on every run.
+// SetSecretHash gives a client a new secret. A revoked client stays
+// revoked: revocation is an operator's decision no secret undoes.
 func (s *Clients) SetSecretHash(ctx context.Context, id string, hash []byte) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE clients SET secret_hash = $2, revoked_at = NULL WHERE id = $1`, id, hash)
+	tag, err := s.pool.Exec(ctx, `UPDATE clients SET secret_hash = $2 WHERE id = $1`, id, hash)
 	if err != nil {
 		return fmt.Errorf("set secret of %s: %w", id, err)
 	}
