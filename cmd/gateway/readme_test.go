@@ -34,16 +34,18 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
-	var first, walk string
+	var first, walk, lists string
 	for _, b := range blocks {
 		switch {
+		case strings.Contains(b[1], "/v1/lists/demo-lunch/uploads") && lists == "":
+			lists = b[1]
 		case strings.Contains(b[1], "demo-half-price-pass") && first == "":
 			first = b[1]
 		case strings.Contains(b[1], "/v1/transactions") && strings.Contains(b[1], "xmlsec1") && walk == "":
 			walk = b[1]
 		}
 	}
-	if first == "" || walk == "" {
+	if first == "" || walk == "" || lists == "" {
 		t.Fatal("the README's walk-throughs are not where this test looks for them")
 	}
 
@@ -106,6 +108,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		script = strings.ReplaceAll(script, "http://127.0.0.1:8081", mocksURL)
 		script = strings.ReplaceAll(script, "/tmp/receipt.xml", filepath.Join(dir, "receipt.xml"))
 		script = strings.ReplaceAll(script, "/tmp/gateway.pem", filepath.Join(dir, "gateway.pem"))
+		script = strings.ReplaceAll(script, "/tmp/demo-lunch.csv", filepath.Join(dir, "demo-lunch.csv"))
 		return script
 	}
 	run := func(name, script string) string {
@@ -153,6 +156,21 @@ func TestReadmeWalkthrough(t *testing.T) {
 	ids := regexp.MustCompile(`(?m)^"([0-9a-f-]{36})"$`).FindAllStringSubmatch(out, -1)
 	if len(ids) != 1 || !strings.Contains(out, `"id": "`+ids[0][1]+`"`) {
 		t.Errorf("the retry did not name the first transaction (%v):\n%s", ids, tail(out, 6000))
+	}
+
+	out = run("person lists walk-through", lists)
+	for _, want := range []string{
+		`"version": 1`, // the push
+		`"status": "applied"`,
+		`"validRows": 1`,
+		`"invalidRows": 1`,
+		"person_code.invalid_checksum", // the error report
+		`"status": "active"`,           // the benefit on the list
+		`"version": 2`,                 // the list after the upload
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("person lists walk-through: %q missing from its output:\n%s", want, tail(out, 6000))
+		}
 	}
 }
 

@@ -62,6 +62,8 @@ func NewProcess(t testing.TB, client auth.Client, env ...string) (*Process, *pgx
 		"AVIS_DATABASE_URL="+dbURL, "AVIS_ADDR="+addr, "AVIS_PUBLIC_URL=http://"+addr,
 		"AVIS_REDIS_ADDR="+storetest.RedisAddr(), "AVIS_REDIS_PREFIX="+prefix,
 		"AVIS_TOKEN_KEY_FILE="+filepath.Join(t.TempDir(), "token.key"),
+		// Tests that sign pass their own keys in env.
+		"AVIS_SIGNING_REQUIRED=false",
 	), env...)}
 	return g, pool, secret
 }
