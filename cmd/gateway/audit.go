@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/avis-lv/gateway/internal/eligibility"
@@ -17,15 +20,22 @@ import (
 // from the audit of eligibility checks, one JSON object per line. The
 // personal code is turned into the gateway's keyed hash here and never
 // stored or printed.
-func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	code := fs.String("person-code", "", "the person's personal code (either format)")
+	code := fs.String("person-code", "", "the person's personal code (either format); - reads it from standard input, which keeps it out of ps and the shell history")
 	since := fs.String("since", "", "first day to list, YYYY-MM-DD (default: as far back as kept)")
 	limit := fs.Int("limit", 10000, "at most this many checks")
 	mine, rest := splitFlags(args, map[string]bool{"person-code": true, "since": true, "limit": true})
 	if err := fs.Parse(mine); err != nil {
 		return err
+	}
+	if *code == "-" {
+		line, err := bufio.NewReader(io.LimitReader(stdin, 64)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("audit: read the personal code from standard input: %w", err)
+		}
+		*code = strings.TrimSpace(line)
 	}
 	pc, err := personcode.Parse(*code)
 	if err != nil {

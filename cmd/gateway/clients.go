@@ -37,7 +37,8 @@ func splitFlags(args []string, own map[string]bool) (mine, rest []string) {
 			target = &mine
 		}
 		*target = append(*target, args[i])
-		if !hasValue && i+1 < len(args) && strings.HasPrefix(args[i], "-") && !strings.HasPrefix(args[i+1], "-") {
+		// A lone "-" is a value (standard input), not a flag.
+		if !hasValue && i+1 < len(args) && strings.HasPrefix(args[i], "-") && (!strings.HasPrefix(args[i+1], "-") || args[i+1] == "-") {
 			*target = append(*target, args[i+1])
 			i++
 		}
