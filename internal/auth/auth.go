@@ -53,11 +53,15 @@ type Client struct {
 // Errors of authentication. They are deliberately coarse towards the client:
 // which part of a credential was wrong is logged, not answered.
 var (
-	ErrInvalidClient   = errors.New("invalid client credentials")
-	ErrInvalidRequest  = errors.New("invalid token request")
-	ErrUnsupported     = errors.New("unsupported grant type")
-	ErrInvalidScope    = errors.New("requested scope exceeds the client's roles")
-	ErrInvalidToken    = errors.New("invalid access token")
+	ErrInvalidClient  = errors.New("invalid client credentials")
+	ErrInvalidRequest = errors.New("invalid token request")
+	ErrUnsupported    = errors.New("unsupported grant type")
+	ErrInvalidScope   = errors.New("requested scope exceeds the client's roles")
+	ErrInvalidToken   = errors.New("invalid access token")
+	// ErrTokenExpired comes with ErrInvalidToken for a token that was
+	// good but is past its expiry: the one failure a client fixes by
+	// itself, with a new token.
+	ErrTokenExpired    = errors.New("access token expired")
 	ErrClientNotFound  = errors.New("client not found")
 	ErrClientExists    = errors.New("client already exists")
 	ErrAssertionReplay = errors.New("client assertion already used")

@@ -114,10 +114,13 @@ func (t *Tokens) Verify(token string) (Principal, error) {
 		if now.Before(v.exp) {
 			return v.p, nil
 		}
-		return Principal{}, ErrInvalidToken
+		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrTokenExpired)
 	}
 	var claims accessClaims
 	if _, err := t.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.pub, nil }); err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return Principal{}, fmt.Errorf("%w: %w: %w", ErrInvalidToken, ErrTokenExpired, err)
+		}
 		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if claims.Subject == "" || claims.Org == "" || len(claims.Roles) == 0 {

@@ -38,12 +38,16 @@ func TestTokensRoundTripAndExpiry(t *testing.T) {
 		}
 	}
 	now = now.Add(6 * time.Minute)
-	if _, err := tokens.Verify(tok); !errors.Is(err, ErrInvalidToken) {
-		t.Fatalf("expired token (cached) accepted: %v", err)
+	if _, err := tokens.Verify(tok); !errors.Is(err, ErrInvalidToken) || !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("expired token (cached): %v, want ErrTokenExpired", err)
+	}
+	sameKey := NewTokens(tokens.key, "http://gw", 5*time.Minute, func() time.Time { return now })
+	if _, err := sameKey.Verify(tok); !errors.Is(err, ErrInvalidToken) || !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("expired token (parsed): %v, want ErrTokenExpired", err)
 	}
 	fresh := newTestTokens(t, &now)
-	if _, err := fresh.Verify(tok); !errors.Is(err, ErrInvalidToken) {
-		t.Fatalf("token of another key accepted: %v", err)
+	if _, err := fresh.Verify(tok); !errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("token of another key: %v, want ErrInvalidToken and not expired", err)
 	}
 }
 

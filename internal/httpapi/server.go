@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -236,8 +237,17 @@ func authenticate(tokens *auth.Tokens) echo.MiddlewareFunc {
 			}
 			p, err := tokens.Verify(h[7:])
 			if err != nil {
-				pr := problem.New(problem.InvalidToken, "The access token is invalid or expired; get a new one from POST /oauth/token", "Piekļuves marķieris nav derīgs vai ir beidzies; saņemiet jaunu no POST /oauth/token")
-				pr.Headers = map[string]string{"WWW-Authenticate": `Bearer realm="avis", error="invalid_token"`}
+				pr := problem.New(problem.InvalidToken,
+					"The access token is not valid here: it was not issued by this gateway (another environment or key?) or was altered; get a new one from POST /oauth/token",
+					"Piekļuves marķieris šeit nav derīgs: to nav izsniegusi šī vārteja (cita vide vai atslēga?) vai tas ir mainīts; saņemiet jaunu no POST /oauth/token")
+				description := "The access token is not valid here"
+				if errors.Is(err, auth.ErrTokenExpired) {
+					pr = problem.New(problem.InvalidToken,
+						"The access token has expired; get a new one from POST /oauth/token and reuse it for its expires_in seconds",
+						"Piekļuves marķiera derīgums ir beidzies; saņemiet jaunu no POST /oauth/token un izmantojiet to expires_in sekundes")
+					description = "The access token expired"
+				}
+				pr.Headers = map[string]string{"WWW-Authenticate": `Bearer realm="avis", error="invalid_token", error_description="` + description + `"`}
 				pr.Cause = err
 				return pr
 			}
