@@ -1089,13 +1089,16 @@ type TransactionStatus string
 
 // TransactionPage defines model for TransactionPage.
 type TransactionPage struct {
-	// HasMore Whether more transactions are available now; when false, poll later with `nextCursor`.
+	// HasMore Whether more transactions are available now (then `nextCursor` is given).
 	HasMore bool          `json:"hasMore"`
 	Items   []Transaction `json:"items"`
 
-	// NextCursor Where the next page starts, given on every page, the last one too: keep it, and ask again later
-	// with `cursor` for the transactions committed since (nothing is skipped or repeated).
-	NextCursor string `json:"nextCursor"`
+	// NextCursor The next page's `cursor`; given only while more transactions are available now.
+	NextCursor *string `json:"nextCursor,omitempty"`
+
+	// ResumeCursor Where this page ends, given on every page, the last one too: keep it and ask again later with
+	// `cursor` for the transactions committed since (nothing is skipped or repeated).
+	ResumeCursor string `json:"resumeCursor"`
 }
 
 // TransactionReport defines model for TransactionReport.
@@ -1251,7 +1254,7 @@ type IssueTokenParams struct {
 
 // ListBenefitsParams defines parameters for ListBenefits.
 type ListBenefitsParams struct {
-	// Cursor The `nextCursor` of the previous page.
+	// Cursor The `nextCursor` of the previous page (or, for transactions, a page's `resumeCursor`).
 	Cursor *Cursor        `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit         `form:"limit,omitempty" json:"limit,omitempty"`
 	Status *BenefitStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -1365,7 +1368,7 @@ type GetSpendReportParamsGroupBy string
 
 // ListTransactionsParams defines parameters for ListTransactions.
 type ListTransactionsParams struct {
-	// Cursor The `nextCursor` of the previous page.
+	// Cursor The `nextCursor` of the previous page (or, for transactions, a page's `resumeCursor`).
 	Cursor    *Cursor                       `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit     *Limit                        `form:"limit,omitempty" json:"limit,omitempty"`
 	BenefitId *string                       `form:"benefitId,omitempty" json:"benefitId,omitempty"`
@@ -1417,7 +1420,7 @@ type GetUploadParams struct {
 
 // GetUploadErrorsParams defines parameters for GetUploadErrors.
 type GetUploadErrorsParams struct {
-	// Cursor The `nextCursor` of the previous page.
+	// Cursor The `nextCursor` of the previous page (or, for transactions, a page's `resumeCursor`).
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -1814,7 +1817,7 @@ type ClientInterface interface {
 
 	// ListTransactions Transactions on the caller's benefits (grantor), filtered and cursor-paged
 	//
-	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
+	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
 	//
 	// Corresponds with GET /v1/transactions (the `ListTransactions` operationId).
 	ListTransactions(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2374,7 +2377,7 @@ func (c *Client) GetSpendReport(ctx context.Context, params *GetSpendReportParam
 
 // ListTransactions Transactions on the caller's benefits (grantor), filtered and cursor-paged
 //
-// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
+// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
 //
 // Corresponds with GET /v1/transactions (the `ListTransactions` operationId).
 func (c *Client) ListTransactions(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4278,7 +4281,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListTransactionsWithResponse Transactions on the caller's benefits (grantor), filtered and cursor-paged
 	//
-	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
+	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6531,7 +6534,7 @@ func (c *ClientWithResponses) GetSpendReportWithResponse(ctx context.Context, pa
 
 // ListTransactionsWithResponse Transactions on the caller's benefits (grantor), filtered and cursor-paged
 //
-// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
+// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
 //
 // Returns a wrapper object for the known response body format(s).
 //

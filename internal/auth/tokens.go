@@ -200,8 +200,29 @@ func createKey(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("write token key: %w", werr)
 	}
 	// A hard link fails if path exists: the first complete key wins.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	err = os.Link(tmp.Name(), path)
+	if err == nil {
+		return priv, nil
+	}
+	if errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("create token key: %w", err)
+	}
+	// Some shared file systems (SMB, some FUSE mounts) have no hard
+	// links: create the file exclusively instead, then write it.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create token key: %w", err)
+	}
+	werr = pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("write token key: %w", werr)
 	}
 	return priv, nil
 }

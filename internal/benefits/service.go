@@ -71,18 +71,6 @@ func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruct
 			return Benefit{}, false, ErrWithdrawn
 		}
 	}
-	if listID := in.RecipientGroup.PersonListID; listID != "" && s.lists != nil {
-		owner, err := s.lists.ClaimList(ctx, listID, caller.OrgRegNo)
-		if err != nil {
-			return Benefit{}, false, fmt.Errorf("put benefit %s: %w", id, err)
-		}
-		if owner != caller.OrgRegNo {
-			return Benefit{}, false, &ValidationError{Violations: []Violation{{
-				Pointer: "/recipientGroup/personListId", Code: "list.not_owner",
-				Detail: "this person list belongs to another grantor; a benefit can be given only to your own lists",
-			}}}
-		}
-	}
 	same := !created && sameInstruction(prev.Instruction, in)
 	if ifMatch != nil {
 		switch {
@@ -98,6 +86,20 @@ func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruct
 	}
 	if same {
 		return prev, false, nil
+	}
+	// Claimed only for a change that is going to be saved: a refused or
+	// repeated PUT claims nothing.
+	if listID := in.RecipientGroup.PersonListID; listID != "" && s.lists != nil {
+		owner, err := s.lists.ClaimList(ctx, listID, caller.OrgRegNo)
+		if err != nil {
+			return Benefit{}, false, fmt.Errorf("put benefit %s: %w", id, err)
+		}
+		if owner != caller.OrgRegNo {
+			return Benefit{}, false, &ValidationError{Violations: []Violation{{
+				Pointer: "/recipientGroup/personListId", Code: "list.not_owner",
+				Detail: "this person list belongs to another grantor; a benefit can be given only to your own lists",
+			}}}
+		}
 	}
 	now := s.now().UTC()
 	b := Benefit{

@@ -297,11 +297,16 @@ func (h *Handlers) ListTransactions(c echo.Context, p api.ListTransactionsParams
 	if p.Cursor != nil {
 		cursor = *p.Cursor
 	}
-	items, next, more, err := h.Transactions.List(c.Request().Context(), grantor, f, cursor, limit)
+	items, resume, more, err := h.Transactions.List(c.Request().Context(), grantor, f, cursor, limit)
 	if err != nil {
 		return err
 	}
-	page := api.TransactionPage{Items: make([]api.Transaction, len(items)), NextCursor: next, HasMore: more}
+	// nextCursor only while more is available, as clients that page
+	// "while nextCursor is given" expect; resumeCursor on every page.
+	page := api.TransactionPage{Items: make([]api.Transaction, len(items)), ResumeCursor: resume, HasMore: more}
+	if more {
+		page.NextCursor = &resume
+	}
 	for i, t := range items {
 		page.Items[i] = transactionToAPI(t)
 	}

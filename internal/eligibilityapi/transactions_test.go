@@ -316,9 +316,10 @@ func TestTransactions(t *testing.T) {
 				path += "&cursor=" + url.QueryEscape(cursor)
 			}
 			var page struct {
-				Items      []txAnswer `json:"items"`
-				NextCursor string     `json:"nextCursor"`
-				HasMore    bool       `json:"hasMore"`
+				Items        []txAnswer `json:"items"`
+				NextCursor   string     `json:"nextCursor"`
+				HasMore      bool       `json:"hasMore"`
+				ResumeCursor string     `json:"resumeCursor"`
 			}
 			e.h.Do("GET", path, e.grantor, nil).JSON(t, &page)
 			for _, it := range page.Items {
@@ -327,10 +328,10 @@ func TestTransactions(t *testing.T) {
 				}
 				seen[it.ID] = true
 			}
-			if page.NextCursor == "" {
-				t.Fatal("a page without nextCursor")
+			if page.ResumeCursor == "" || page.HasMore != (page.NextCursor != "") {
+				t.Fatalf("page cursors: next %q, hasMore %v, resume %q", page.NextCursor, page.HasMore, page.ResumeCursor)
 			}
-			if cursor = page.NextCursor; !page.HasMore {
+			if cursor = page.ResumeCursor; page.NextCursor == "" {
 				break
 			}
 		}
@@ -345,8 +346,8 @@ func TestTransactions(t *testing.T) {
 		_, later, _ := post(e.provider, "page-0000000d", report(d.DecisionID, claim("ride", 150)))
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			var page struct {
-				Items      []txAnswer `json:"items"`
-				NextCursor string     `json:"nextCursor"`
+				Items        []txAnswer `json:"items"`
+				ResumeCursor string     `json:"resumeCursor"`
 			}
 			e.h.Do("GET", "/v1/transactions?limit=100&cursor="+url.QueryEscape(cursor), e.grantor, nil).JSON(t, &page)
 			if len(page.Items) > 0 {
@@ -355,8 +356,8 @@ func TestTransactions(t *testing.T) {
 				}
 				break
 			}
-			if page.NextCursor != cursor {
-				t.Fatalf("an empty page moved the cursor from %s to %s", cursor, page.NextCursor)
+			if page.ResumeCursor != cursor {
+				t.Fatalf("an empty page moved the cursor from %s to %s", cursor, page.ResumeCursor)
 			}
 			if time.Now().After(deadline) {
 				t.Fatal("the later transaction never showed from the last cursor")

@@ -43,6 +43,9 @@ func TestFormatProblemsNameTheField(t *testing.T) {
 			if r.Status != 400 {
 				t.Fatalf("status %d: %s", r.Status, r.Body)
 			}
+			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("a problem answer with Cache-Control %q", cc)
+			}
 			var p struct {
 				Errors []struct{ Pointer, Parameter, Code, Detail string }
 			}

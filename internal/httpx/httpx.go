@@ -92,6 +92,9 @@ func WriteProblem(c echo.Context, p *problem.Problem) {
 	}
 	h.Set(echo.HeaderContentType, "application/problem+json")
 	h.Set("Content-Language", Lang(c))
+	// A problem is about one request, and some name a person's data: no
+	// cache keeps one.
+	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(p.Kind.Status)
 	if c.Request().Method == http.MethodHead {
 		return

@@ -57,17 +57,14 @@ func (s *Lists) List(ctx context.Context, id string) (lists.List, error) {
 // ClaimList returns the owner of list id, making grantor its owner first
 // when nobody owns it yet (as its first push or upload would).
 func (s *Lists) ClaimList(ctx context.Context, id, grantor string) (string, error) {
+	// Two statements: in one, a claim committed by another transaction
+	// meanwhile would be invisible to the read and make the insert a no-op.
+	if _, err := s.pool.Exec(ctx, `
+		INSERT INTO person_lists (id, grantor_reg_no) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, grantor); err != nil {
+		return "", fmt.Errorf("claim list %s: %w", id, err)
+	}
 	var owner string
-	err := s.pool.QueryRow(ctx, `
-		WITH claimed AS (
-			INSERT INTO person_lists (id, grantor_reg_no) VALUES ($1, $2)
-			ON CONFLICT (id) DO NOTHING
-			RETURNING grantor_reg_no)
-		SELECT grantor_reg_no FROM claimed
-		UNION ALL
-		SELECT grantor_reg_no FROM person_lists WHERE id = $1
-		LIMIT 1`, id, grantor).Scan(&owner)
-	if err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT grantor_reg_no FROM person_lists WHERE id = $1`, id).Scan(&owner); err != nil {
 		return "", fmt.Errorf("claim list %s: %w", id, err)
 	}
 	return owner, nil

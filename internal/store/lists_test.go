@@ -517,3 +517,26 @@ func TestPruneMemberSets(t *testing.T) {
 		t.Errorf("the current version after pruning: %v v%d %v", ok, v, err)
 	}
 }
+
+// Claims of one new list racing each other all answer, and agree on the
+// one owner.
+func TestClaimListRace(t *testing.T) {
+	t.Parallel()
+	st, _ := newLists(t)
+	ctx := context.Background()
+	for round := range 50 {
+		id := fmt.Sprintf("claimed-%d", round)
+		owners := make([]string, 4)
+		errs := make([]error, len(owners))
+		var wg sync.WaitGroup
+		for i := range owners {
+			wg.Go(func() { owners[i], errs[i] = st.ClaimList(ctx, id, fmt.Sprintf("9000000000%d", 1+i%2)) })
+		}
+		wg.Wait()
+		for i := range owners {
+			if errs[i] != nil || owners[i] != owners[0] {
+				t.Fatalf("round %d: claims answered %v %v", round, owners, errs)
+			}
+		}
+	}
+}

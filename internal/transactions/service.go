@@ -265,7 +265,7 @@ func (s *Service) reversedAgain(t Transaction, key, reason string) (Transaction,
 }
 
 // List pages through the transactions on grantor's benefits.
-func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor string, limit int) (items []Transaction, next string, more bool, err error) {
+func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor string, limit int) (items []Transaction, resume string, more bool, err error) {
 	var after Position
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -288,9 +288,9 @@ func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor str
 	if more {
 		items = items[:limit]
 	}
-	// The cursor is given on every page, the last one too: a grantor
-	// polling for new transactions keeps it and asks again later, and
-	// gets only what was committed since.
+	// The cursor after the page is returned on every page, the last one
+	// too: a grantor polling for new transactions keeps it and asks again
+	// later, and gets only what was committed since.
 	if len(items) > 0 {
 		after = items[len(items)-1].Position
 	}
