@@ -605,8 +605,7 @@ type AppliedBenefit struct {
 	} `json:"lines,omitempty"`
 
 	// MaxDiscountCents The most a transaction may report for this benefit; absent when nothing bounds it.
-	MaxDiscountCents *int64  `json:"maxDiscountCents,omitempty"`
-	Name             *string `json:"name,omitempty"`
+	MaxDiscountCents *int64 `json:"maxDiscountCents,omitempty"`
 
 	// Status `unknown` when a registry it depends on could not answer (stand-in).
 	Status  AppliedBenefitStatus `json:"status"`
@@ -773,7 +772,16 @@ type EligibilityRequest struct {
 
 // FieldError defines model for FieldError.
 type FieldError struct {
-	// Code Example: value.too_large
+	// Code A stable code: `schema.<keyword>` (`schema.required`, `schema.type`, `schema.pattern`,
+	// `schema.format`, `schema.minimum`, `schema.maximum`, `schema.minLength`, `schema.maxLength`,
+	// `schema.minItems`, `schema.maxItems`, `schema.enum`, `schema.additionalProperties`, …) when the
+	// contract is broken (`schema.uniqueItems` and `schema.invalid` too), `body.required` and
+	// `body.malformed` for a missing or unreadable body, `parameter.required` or `parameter.invalid`
+	// for a parameter, `cursor.invalid` for a cursor this gateway did not issue, and the business
+	// rules' codes listed in each operation's description.
+	//
+	//
+	// Example: discount.above_decision
 	Code   string  `json:"code"`
 	Column *string `json:"column,omitempty"`
 	Detail string  `json:"detail"`
@@ -809,7 +817,9 @@ type Instruction struct {
 	ChangedAt  *time.Time       `json:"changedAt,omitempty"`
 	Combinable *bool            `json:"combinable,omitempty"`
 	Discount   *Discount        `json:"discount,omitempty"`
-	GoodsCodes *[]string        `json:"goodsCodes,omitempty"`
+
+	// GoodsCodes The goods or service codes of receipt lines the benefit applies to; `*` means every line.
+	GoodsCodes *[]string `json:"goodsCodes,omitempty"`
 
 	// Grantor Organisation registration number (11 digits).
 	//
@@ -939,7 +949,17 @@ type Problem struct {
 	// Title Example: The request is not valid
 	Title string `json:"title"`
 
-	// Type A stable URI naming the problem kind.
+	// Type A stable URI naming the problem kind, `https://avis.gov.lv/problems/` and one of:
+	// `validation` (400; `errors` names each field), `invalid-request` (400, token endpoint),
+	// `unauthorized` (401, no token), `invalid-token` (401, expired or not issued here: get a new one),
+	// `invalid-client` (401, token endpoint), `forbidden` (403, the role does not allow it),
+	// `not-owner` (403, another organisation's resource), `not-found` (404), `method-not-allowed` (405),
+	// `conflict` (409), `precondition-failed` (412, `If-Match` names an old version), `too-large` (413),
+	// `unsupported-media-type` (415), `business-rule` (422; `errors` names each rule broken),
+	// `excluded-benefit-kind` (422, AVIS does not cover it), `idempotency-key-reused` (422),
+	// `rate-limited` (429, with `Retry-After`), `internal` (500), `not-implemented` (501),
+	// `unavailable` (503, a dependency; try again), `timeout` (504).
+	//
 	//
 	// Example: https://avis.gov.lv/problems/validation
 	Type string `json:"type"`
@@ -1318,9 +1338,9 @@ type PushListMembersParams struct {
 	// IdempotencyKey A unique key per logical request (e.g. a UUID). Retries reuse it. For a person-list push the
 	// gateway remembers the key (per client) for its replay window, `AVIS_IDEMPOTENCY_RETENTION` (30
 	// days unless the operator set another): a retry within the window gets the first answer, while
-	// after it the key is forgotten and a request with it is treated as new. A transaction or a
-	// reversal keeps its key (per provider) as long as the transaction is stored, so its retries
-	// replay at any time.
+	// after it the key is forgotten and a request with it is treated as new. A transaction keeps its
+	// key (per provider) and a reversal its key (per transaction) as long as the transaction is stored,
+	// so their retries replay at any time.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
@@ -1392,9 +1412,9 @@ type ReportTransactionParams struct {
 	// IdempotencyKey A unique key per logical request (e.g. a UUID). Retries reuse it. For a person-list push the
 	// gateway remembers the key (per client) for its replay window, `AVIS_IDEMPOTENCY_RETENTION` (30
 	// days unless the operator set another): a retry within the window gets the first answer, while
-	// after it the key is forgotten and a request with it is treated as new. A transaction or a
-	// reversal keeps its key (per provider) as long as the transaction is stored, so its retries
-	// replay at any time.
+	// after it the key is forgotten and a request with it is treated as new. A transaction keeps its
+	// key (per provider) and a reversal its key (per transaction) as long as the transaction is stored,
+	// so their retries replay at any time.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
@@ -1406,9 +1426,9 @@ type ReverseTransactionParams struct {
 	// IdempotencyKey A unique key per logical request (e.g. a UUID). Retries reuse it. For a person-list push the
 	// gateway remembers the key (per client) for its replay window, `AVIS_IDEMPOTENCY_RETENTION` (30
 	// days unless the operator set another): a retry within the window gets the first answer, while
-	// after it the key is forgotten and a request with it is treated as new. A transaction or a
-	// reversal keeps its key (per provider) as long as the transaction is stored, so its retries
-	// replay at any time.
+	// after it the key is forgotten and a request with it is treated as new. A transaction keeps its
+	// key (per provider) and a reversal its key (per transaction) as long as the transaction is stored,
+	// so their retries replay at any time.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
@@ -1607,7 +1627,14 @@ type ClientInterface interface {
 	// version, and answers `412` when there is none yet.
 	// Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 	// benefits paid in money, employer benefits, goods failing safety rules) are refused with
-	// `type` `.../problems/excluded-benefit-kind`.
+	// `type` `.../problems/excluded-benefit-kind` and the codes `category.excluded`, `ekk.cash_benefit`
+	// or `ekk.employer_benefit`.
+	//
+	// **Errors.** `422` `business-rule`, each code with the field it concerns: `dates.order`,
+	// `discount.percent_missing`, `discount.amount_missing`, `discount.extra_field`,
+	// `recipients.exactly_one`, `age.order`, `goods.wildcard_alone`, `ekk.unknown`, `ekk.repealed`,
+	// `ekk.not_leaf` (the answer lists the detailed codes under the heading), `list.not_owner`. `403`
+	// `not-owner`: another grantor's benefit. `409` `conflict`: the benefit is withdrawn.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1626,7 +1653,14 @@ type ClientInterface interface {
 	// version, and answers `412` when there is none yet.
 	// Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 	// benefits paid in money, employer benefits, goods failing safety rules) are refused with
-	// `type` `.../problems/excluded-benefit-kind`.
+	// `type` `.../problems/excluded-benefit-kind` and the codes `category.excluded`, `ekk.cash_benefit`
+	// or `ekk.employer_benefit`.
+	//
+	// **Errors.** `422` `business-rule`, each code with the field it concerns: `dates.order`,
+	// `discount.percent_missing`, `discount.amount_missing`, `discount.extra_field`,
+	// `recipients.exactly_one`, `age.order`, `goods.wildcard_alone`, `ekk.unknown`, `ekk.repealed`,
+	// `ekk.not_leaf` (the answer lists the detailed codes under the heading), `list.not_owner`. `403`
+	// `not-owner`: another grantor's benefit. `409` `conflict`: the benefit is withdrawn.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1665,6 +1699,17 @@ type ClientInterface interface {
 	// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
 	// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 	//
+	// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
+	// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
+	// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
+	// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+	// after that, or if it was lost, a report of it answers `decision.unknown`.
+	//
+	// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
+	// personal-code codes (`person_code.*`), `eligibility.at_out_of_range`, `eligibility.line_id_duplicate`
+	// and `eligibility.person_exactly_one`. `404` `not-found`: the identification means is not known.
+	// `503` `unavailable` with `Retry-After`: PMLP could not say whose the eID card is; ask again.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -1702,6 +1747,17 @@ type ClientInterface interface {
 	// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
 	// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 	//
+	// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
+	// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
+	// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
+	// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+	// after that, or if it was lost, a report of it answers `decision.unknown`.
+	//
+	// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
+	// personal-code codes (`person_code.*`), `eligibility.at_out_of_range`, `eligibility.line_id_duplicate`
+	// and `eligibility.person_exactly_one`. `404` `not-found`: the identification means is not known.
+	// `503` `unavailable` with `Retry-After`: PMLP could not say whose the eID card is; ask again.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -1726,7 +1782,13 @@ type ClientInterface interface {
 	// PushListMembersWithBody Push person-list members as JSON (replace, add or remove)
 	//
 	// Applied atomically: readers see the old version or the new one, never a mixture. The same
-	// `Idempotency-Key` with the same body returns the first response; with another body, `422`.
+	// `Idempotency-Key` with the same body returns the first response; with another body, `422`
+	// `idempotency-key-reused` (code `idempotency.key_reused`).
+	//
+	// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
+	// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
+	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
+	// schema codes. `403` `not-owner`: another grantor's list.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1736,7 +1798,13 @@ type ClientInterface interface {
 	// PushListMembers Push person-list members as JSON (replace, add or remove)
 	//
 	// Applied atomically: readers see the old version or the new one, never a mixture. The same
-	// `Idempotency-Key` with the same body returns the first response; with another body, `422`.
+	// `Idempotency-Key` with the same body returns the first response; with another body, `422`
+	// `idempotency-key-reused` (code `idempotency.key_reused`).
+	//
+	// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
+	// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
+	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
+	// schema codes. `403` `not-owner`: another grantor's list.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1756,7 +1824,9 @@ type ClientInterface interface {
 	// `all-or-nothing` any bad row rejects the upload and the list is unchanged; with `skip-invalid` the
 	// valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
 	// creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
-	// returns the first upload; with a different file, `422`.
+	// returns the first upload; with a different file, `422`. A form with more than one file answers
+	// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. Row-level codes are in
+	// the upload's error report (`GET /v1/uploads/{uploadId}/errors`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1833,6 +1903,20 @@ type ClientInterface interface {
 	//
 	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
+	// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
+	// gateway's clock.
+	//
+	// **Errors and what to do** (`errors[].code`, each with the field it concerns):
+	// - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
+	//   before `expiresAt`), `decision.unknown` (not a decision given to you, or gone after an hour),
+	//   `discount.above_limit` (the person's period limit was used meanwhile).
+	// - Fix the report: `422` `benefit.not_in_decision`, `benefit.duplicate`, `benefit.exclusive_combined`,
+	//   `discount.above_decision`, `discount.above_total`, `discount.above_sale`,
+	//   `transaction.total_required`, `transaction.occurred_at_out_of_range`, `text.invalid_character`;
+	//   `400` `validation` for the schema.
+	// - `409` `conflict` `decision.used`: another transaction used the decision. If that was this report
+	//   with its answer lost, retry with the original `Idempotency-Key` to get it.
+	// - `422` `idempotency-key-reused`: this key came with a different body; a new report needs a new key.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1850,6 +1934,20 @@ type ClientInterface interface {
 	//
 	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
+	// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
+	// gateway's clock.
+	//
+	// **Errors and what to do** (`errors[].code`, each with the field it concerns):
+	// - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
+	//   before `expiresAt`), `decision.unknown` (not a decision given to you, or gone after an hour),
+	//   `discount.above_limit` (the person's period limit was used meanwhile).
+	// - Fix the report: `422` `benefit.not_in_decision`, `benefit.duplicate`, `benefit.exclusive_combined`,
+	//   `discount.above_decision`, `discount.above_total`, `discount.above_sale`,
+	//   `transaction.total_required`, `transaction.occurred_at_out_of_range`, `text.invalid_character`;
+	//   `400` `validation` for the schema.
+	// - `409` `conflict` `decision.used`: another transaction used the decision. If that was this report
+	//   with its answer lost, retry with the original `Idempotency-Key` to get it.
+	// - `422` `idempotency-key-reused`: this key came with a different body; a new report needs a new key.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1860,8 +1958,10 @@ type ClientInterface interface {
 	//
 	// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
 	// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
-	// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
-	// transaction with another key answers `409`.
+	// the same `Idempotency-Key` and `reason` answers the reversed transaction again; the same key with
+	// another `reason` answers `422` `idempotency-key-reused`; reversing an already reversed transaction
+	// with another key answers `409` `conflict` with `transaction.already_reversed`. `404`: no such
+	// transaction of yours. A `reason` a signed receipt cannot hold answers `422` `text.invalid_character`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1872,8 +1972,10 @@ type ClientInterface interface {
 	//
 	// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
 	// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
-	// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
-	// transaction with another key answers `409`.
+	// the same `Idempotency-Key` and `reason` answers the reversed transaction again; the same key with
+	// another `reason` answers `422` `idempotency-key-reused`; reversing an already reversed transaction
+	// with another key answers `409` `conflict` with `transaction.already_reversed`. `404`: no such
+	// transaction of yours. A `reason` a signed receipt cannot hold answers `422` `text.invalid_character`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2027,7 +2129,14 @@ func (c *Client) GetBenefit(ctx context.Context, benefitId BenefitId, params *Ge
 // version, and answers `412` when there is none yet.
 // Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 // benefits paid in money, employer benefits, goods failing safety rules) are refused with
-// `type` `.../problems/excluded-benefit-kind`.
+// `type` `.../problems/excluded-benefit-kind` and the codes `category.excluded`, `ekk.cash_benefit`
+// or `ekk.employer_benefit`.
+//
+// **Errors.** `422` `business-rule`, each code with the field it concerns: `dates.order`,
+// `discount.percent_missing`, `discount.amount_missing`, `discount.extra_field`,
+// `recipients.exactly_one`, `age.order`, `goods.wildcard_alone`, `ekk.unknown`, `ekk.repealed`,
+// `ekk.not_leaf` (the answer lists the detailed codes under the heading), `list.not_owner`. `403`
+// `not-owner`: another grantor's benefit. `409` `conflict`: the benefit is withdrawn.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2056,7 +2165,14 @@ func (c *Client) PutBenefitWithBody(ctx context.Context, benefitId BenefitId, pa
 // version, and answers `412` when there is none yet.
 // Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 // benefits paid in money, employer benefits, goods failing safety rules) are refused with
-// `type` `.../problems/excluded-benefit-kind`.
+// `type` `.../problems/excluded-benefit-kind` and the codes `category.excluded`, `ekk.cash_benefit`
+// or `ekk.employer_benefit`.
+//
+// **Errors.** `422` `business-rule`, each code with the field it concerns: `dates.order`,
+// `discount.percent_missing`, `discount.amount_missing`, `discount.extra_field`,
+// `recipients.exactly_one`, `age.order`, `goods.wildcard_alone`, `ekk.unknown`, `ekk.repealed`,
+// `ekk.not_leaf` (the answer lists the detailed codes under the heading), `list.not_owner`. `403`
+// `not-owner`: another grantor's benefit. `409` `conflict`: the benefit is withdrawn.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2105,6 +2221,17 @@ func (c *Client) PutBenefit(ctx context.Context, benefitId BenefitId, params *Pu
 // **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
 // identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 //
+// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
+// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
+// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
+// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+// after that, or if it was lost, a report of it answers `decision.unknown`.
+//
+// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
+// personal-code codes (`person_code.*`), `eligibility.at_out_of_range`, `eligibility.line_id_duplicate`
+// and `eligibility.person_exactly_one`. `404` `not-found`: the identification means is not known.
+// `503` `unavailable` with `Retry-After`: PMLP could not say whose the eID card is; ask again.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -2151,6 +2278,17 @@ func (c *Client) CheckEligibilityWithBody(ctx context.Context, params *CheckElig
 //
 // **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
 // identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
+//
+// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
+// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
+// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
+// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+// after that, or if it was lost, a report of it answers `decision.unknown`.
+//
+// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
+// personal-code codes (`person_code.*`), `eligibility.at_out_of_range`, `eligibility.line_id_duplicate`
+// and `eligibility.person_exactly_one`. `404` `not-found`: the identification means is not known.
+// `503` `unavailable` with `Retry-After`: PMLP could not say whose the eID card is; ask again.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2206,7 +2344,13 @@ func (c *Client) GetList(ctx context.Context, listId ListId, params *GetListPara
 // PushListMembersWithBody Push person-list members as JSON (replace, add or remove)
 //
 // Applied atomically: readers see the old version or the new one, never a mixture. The same
-// `Idempotency-Key` with the same body returns the first response; with another body, `422`.
+// `Idempotency-Key` with the same body returns the first response; with another body, `422`
+// `idempotency-key-reused` (code `idempotency.key_reused`).
+//
+// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
+// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
+// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
+// schema codes. `403` `not-owner`: another grantor's list.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2226,7 +2370,13 @@ func (c *Client) PushListMembersWithBody(ctx context.Context, listId ListId, par
 // PushListMembers Push person-list members as JSON (replace, add or remove)
 //
 // Applied atomically: readers see the old version or the new one, never a mixture. The same
-// `Idempotency-Key` with the same body returns the first response; with another body, `422`.
+// `Idempotency-Key` with the same body returns the first response; with another body, `422`
+// `idempotency-key-reused` (code `idempotency.key_reused`).
+//
+// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
+// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
+// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
+// schema codes. `403` `not-owner`: another grantor's list.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2256,7 +2406,9 @@ func (c *Client) PushListMembers(ctx context.Context, listId ListId, params *Pus
 // `all-or-nothing` any bad row rejects the upload and the list is unchanged; with `skip-invalid` the
 // valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
 // creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
-// returns the first upload; with a different file, `422`.
+// returns the first upload; with a different file, `422`. A form with more than one file answers
+// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. Row-level codes are in
+// the upload's error report (`GET /v1/uploads/{uploadId}/errors`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2403,6 +2555,20 @@ func (c *Client) ListTransactions(ctx context.Context, params *ListTransactionsP
 //
 // The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 // content is fixed in the same database transaction; its XML-DSig signature is added right after.
+// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
+// gateway's clock.
+//
+// **Errors and what to do** (`errors[].code`, each with the field it concerns):
+//   - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
+//     before `expiresAt`), `decision.unknown` (not a decision given to you, or gone after an hour),
+//     `discount.above_limit` (the person's period limit was used meanwhile).
+//   - Fix the report: `422` `benefit.not_in_decision`, `benefit.duplicate`, `benefit.exclusive_combined`,
+//     `discount.above_decision`, `discount.above_total`, `discount.above_sale`,
+//     `transaction.total_required`, `transaction.occurred_at_out_of_range`, `text.invalid_character`;
+//     `400` `validation` for the schema.
+//   - `409` `conflict` `decision.used`: another transaction used the decision. If that was this report
+//     with its answer lost, retry with the original `Idempotency-Key` to get it.
+//   - `422` `idempotency-key-reused`: this key came with a different body; a new report needs a new key.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2430,6 +2596,20 @@ func (c *Client) ReportTransactionWithBody(ctx context.Context, params *ReportTr
 //
 // The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 // content is fixed in the same database transaction; its XML-DSig signature is added right after.
+// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
+// gateway's clock.
+//
+// **Errors and what to do** (`errors[].code`, each with the field it concerns):
+//   - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
+//     before `expiresAt`), `decision.unknown` (not a decision given to you, or gone after an hour),
+//     `discount.above_limit` (the person's period limit was used meanwhile).
+//   - Fix the report: `422` `benefit.not_in_decision`, `benefit.duplicate`, `benefit.exclusive_combined`,
+//     `discount.above_decision`, `discount.above_total`, `discount.above_sale`,
+//     `transaction.total_required`, `transaction.occurred_at_out_of_range`, `text.invalid_character`;
+//     `400` `validation` for the schema.
+//   - `409` `conflict` `decision.used`: another transaction used the decision. If that was this report
+//     with its answer lost, retry with the original `Idempotency-Key` to get it.
+//   - `422` `idempotency-key-reused`: this key came with a different body; a new report needs a new key.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2450,8 +2630,10 @@ func (c *Client) ReportTransaction(ctx context.Context, params *ReportTransactio
 //
 // Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
 // per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
-// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
-// transaction with another key answers `409`.
+// the same `Idempotency-Key` and `reason` answers the reversed transaction again; the same key with
+// another `reason` answers `422` `idempotency-key-reused`; reversing an already reversed transaction
+// with another key answers `409` `conflict` with `transaction.already_reversed`. `404`: no such
+// transaction of yours. A `reason` a signed receipt cannot hold answers `422` `text.invalid_character`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2472,8 +2654,10 @@ func (c *Client) ReverseTransactionWithBody(ctx context.Context, transactionId o
 //
 // Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
 // per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
-// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
-// transaction with another key answers `409`.
+// the same `Idempotency-Key` and `reason` answers the reversed transaction again; the same key with
+// another `reason` answers `422` `idempotency-key-reused`; reversing an already reversed transaction
+// with another key answers `409` `conflict` with `transaction.already_reversed`. `404`: no such
+// transaction of yours. A `reason` a signed receipt cannot hold answers `422` `text.invalid_character`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4061,7 +4245,14 @@ type ClientWithResponsesInterface interface {
 	// version, and answers `412` when there is none yet.
 	// Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 	// benefits paid in money, employer benefits, goods failing safety rules) are refused with
-	// `type` `.../problems/excluded-benefit-kind`.
+	// `type` `.../problems/excluded-benefit-kind` and the codes `category.excluded`, `ekk.cash_benefit`
+	// or `ekk.employer_benefit`.
+	//
+	// **Errors.** `422` `business-rule`, each code with the field it concerns: `dates.order`,
+	// `discount.percent_missing`, `discount.amount_missing`, `discount.extra_field`,
+	// `recipients.exactly_one`, `age.order`, `goods.wildcard_alone`, `ekk.unknown`, `ekk.repealed`,
+	// `ekk.not_leaf` (the answer lists the detailed codes under the heading), `list.not_owner`. `403`
+	// `not-owner`: another grantor's benefit. `409` `conflict`: the benefit is withdrawn.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4080,7 +4271,14 @@ type ClientWithResponsesInterface interface {
 	// version, and answers `412` when there is none yet.
 	// Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 	// benefits paid in money, employer benefits, goods failing safety rules) are refused with
-	// `type` `.../problems/excluded-benefit-kind`.
+	// `type` `.../problems/excluded-benefit-kind` and the codes `category.excluded`, `ekk.cash_benefit`
+	// or `ekk.employer_benefit`.
+	//
+	// **Errors.** `422` `business-rule`, each code with the field it concerns: `dates.order`,
+	// `discount.percent_missing`, `discount.amount_missing`, `discount.extra_field`,
+	// `recipients.exactly_one`, `age.order`, `goods.wildcard_alone`, `ekk.unknown`, `ekk.repealed`,
+	// `ekk.not_leaf` (the answer lists the detailed codes under the heading), `list.not_owner`. `403`
+	// `not-owner`: another grantor's benefit. `409` `conflict`: the benefit is withdrawn.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4119,6 +4317,17 @@ type ClientWithResponsesInterface interface {
 	// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
 	// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 	//
+	// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
+	// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
+	// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
+	// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+	// after that, or if it was lost, a report of it answers `decision.unknown`.
+	//
+	// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
+	// personal-code codes (`person_code.*`), `eligibility.at_out_of_range`, `eligibility.line_id_duplicate`
+	// and `eligibility.person_exactly_one`. `404` `not-found`: the identification means is not known.
+	// `503` `unavailable` with `Retry-After`: PMLP could not say whose the eID card is; ask again.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -4156,6 +4365,17 @@ type ClientWithResponsesInterface interface {
 	// **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
 	// identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 	//
+	// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
+	// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
+	// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
+	// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+	// after that, or if it was lost, a report of it answers `decision.unknown`.
+	//
+	// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
+	// personal-code codes (`person_code.*`), `eligibility.at_out_of_range`, `eligibility.line_id_duplicate`
+	// and `eligibility.person_exactly_one`. `404` `not-found`: the identification means is not known.
+	// `503` `unavailable` with `Retry-After`: PMLP could not say whose the eID card is; ask again.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -4184,7 +4404,13 @@ type ClientWithResponsesInterface interface {
 	// PushListMembersWithBodyWithResponse Push person-list members as JSON (replace, add or remove)
 	//
 	// Applied atomically: readers see the old version or the new one, never a mixture. The same
-	// `Idempotency-Key` with the same body returns the first response; with another body, `422`.
+	// `Idempotency-Key` with the same body returns the first response; with another body, `422`
+	// `idempotency-key-reused` (code `idempotency.key_reused`).
+	//
+	// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
+	// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
+	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
+	// schema codes. `403` `not-owner`: another grantor's list.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4194,7 +4420,13 @@ type ClientWithResponsesInterface interface {
 	// PushListMembersWithResponse Push person-list members as JSON (replace, add or remove)
 	//
 	// Applied atomically: readers see the old version or the new one, never a mixture. The same
-	// `Idempotency-Key` with the same body returns the first response; with another body, `422`.
+	// `Idempotency-Key` with the same body returns the first response; with another body, `422`
+	// `idempotency-key-reused` (code `idempotency.key_reused`).
+	//
+	// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
+	// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
+	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
+	// schema codes. `403` `not-owner`: another grantor's list.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4214,7 +4446,9 @@ type ClientWithResponsesInterface interface {
 	// `all-or-nothing` any bad row rejects the upload and the list is unchanged; with `skip-invalid` the
 	// valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
 	// creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
-	// returns the first upload; with a different file, `422`.
+	// returns the first upload; with a different file, `422`. A form with more than one file answers
+	// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. Row-level codes are in
+	// the upload's error report (`GET /v1/uploads/{uploadId}/errors`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4299,6 +4533,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
+	// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
+	// gateway's clock.
+	//
+	// **Errors and what to do** (`errors[].code`, each with the field it concerns):
+	// - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
+	//   before `expiresAt`), `decision.unknown` (not a decision given to you, or gone after an hour),
+	//   `discount.above_limit` (the person's period limit was used meanwhile).
+	// - Fix the report: `422` `benefit.not_in_decision`, `benefit.duplicate`, `benefit.exclusive_combined`,
+	//   `discount.above_decision`, `discount.above_total`, `discount.above_sale`,
+	//   `transaction.total_required`, `transaction.occurred_at_out_of_range`, `text.invalid_character`;
+	//   `400` `validation` for the schema.
+	// - `409` `conflict` `decision.used`: another transaction used the decision. If that was this report
+	//   with its answer lost, retry with the original `Idempotency-Key` to get it.
+	// - `422` `idempotency-key-reused`: this key came with a different body; a new report needs a new key.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4316,6 +4564,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
+	// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
+	// gateway's clock.
+	//
+	// **Errors and what to do** (`errors[].code`, each with the field it concerns):
+	// - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
+	//   before `expiresAt`), `decision.unknown` (not a decision given to you, or gone after an hour),
+	//   `discount.above_limit` (the person's period limit was used meanwhile).
+	// - Fix the report: `422` `benefit.not_in_decision`, `benefit.duplicate`, `benefit.exclusive_combined`,
+	//   `discount.above_decision`, `discount.above_total`, `discount.above_sale`,
+	//   `transaction.total_required`, `transaction.occurred_at_out_of_range`, `text.invalid_character`;
+	//   `400` `validation` for the schema.
+	// - `409` `conflict` `decision.used`: another transaction used the decision. If that was this report
+	//   with its answer lost, retry with the original `Idempotency-Key` to get it.
+	// - `422` `idempotency-key-reused`: this key came with a different body; a new report needs a new key.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4326,8 +4588,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
 	// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
-	// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
-	// transaction with another key answers `409`.
+	// the same `Idempotency-Key` and `reason` answers the reversed transaction again; the same key with
+	// another `reason` answers `422` `idempotency-key-reused`; reversing an already reversed transaction
+	// with another key answers `409` `conflict` with `transaction.already_reversed`. `404`: no such
+	// transaction of yours. A `reason` a signed receipt cannot hold answers `422` `text.invalid_character`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4338,8 +4602,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
 	// per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
-	// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
-	// transaction with another key answers `409`.
+	// the same `Idempotency-Key` and `reason` answers the reversed transaction again; the same key with
+	// another `reason` answers `422` `idempotency-key-reused`; reversing an already reversed transaction
+	// with another key answers `409` `conflict` with `transaction.already_reversed`. `404`: no such
+	// transaction of yours. A `reason` a signed receipt cannot hold answers `422` `text.invalid_character`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4423,6 +4689,8 @@ type IssueTokenResponse struct {
 	ApplicationproblemJSON401 *OAuthError
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -4449,6 +4717,11 @@ func (r IssueTokenResponse) GetApplicationproblemJSON401() *OAuthError {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r IssueTokenResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r IssueTokenResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -4892,6 +5165,11 @@ type CheckEligibilityResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// CheckEligibilityResponse503Headers the declared response headers of an HTTP 503 response for CheckEligibility
+type CheckEligibilityResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CheckEligibilityResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4905,12 +5183,18 @@ type CheckEligibilityResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Problem
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CheckEligibilityResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CheckEligibilityResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4936,6 +5220,16 @@ func (r CheckEligibilityResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r CheckEligibilityResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CheckEligibilityResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CheckEligibilityResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
@@ -5163,6 +5457,8 @@ type PushListMembersResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
@@ -5199,6 +5495,11 @@ func (r PushListMembersResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PushListMembersResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PushListMembersResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -5420,6 +5721,11 @@ func (r RevokeMeansResponse) ContentType() string {
 	return ""
 }
 
+// PutMeansResponse201Headers the declared response headers of an HTTP 201 response for PutMeans
+type PutMeansResponse201Headers struct {
+	Location *string
+}
+
 // PutMeansResponse401Headers the declared response headers of an HTTP 401 response for PutMeans
 type PutMeansResponse401Headers struct {
 	WWWAuthenticate *string
@@ -5438,8 +5744,14 @@ type PutMeansResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PutMeansResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutMeansResponse401Headers
 }
@@ -5467,6 +5779,16 @@ func (r PutMeansResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r PutMeansResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutMeansResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutMeansResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
@@ -5775,6 +6097,10 @@ type ReportTransactionResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
@@ -5808,6 +6134,16 @@ func (r ReportTransactionResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ReportTransactionResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReportTransactionResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReportTransactionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -5869,6 +6205,10 @@ type ReverseTransactionResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
@@ -5905,6 +6245,16 @@ func (r ReverseTransactionResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ReverseTransactionResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReverseTransactionResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReverseTransactionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -6230,7 +6580,14 @@ func (c *ClientWithResponses) GetBenefitWithResponse(ctx context.Context, benefi
 // version, and answers `412` when there is none yet.
 // Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 // benefits paid in money, employer benefits, goods failing safety rules) are refused with
-// `type` `.../problems/excluded-benefit-kind`.
+// `type` `.../problems/excluded-benefit-kind` and the codes `category.excluded`, `ekk.cash_benefit`
+// or `ekk.employer_benefit`.
+//
+// **Errors.** `422` `business-rule`, each code with the field it concerns: `dates.order`,
+// `discount.percent_missing`, `discount.amount_missing`, `discount.extra_field`,
+// `recipients.exactly_one`, `age.order`, `goods.wildcard_alone`, `ekk.unknown`, `ekk.repealed`,
+// `ekk.not_leaf` (the answer lists the detailed codes under the heading), `list.not_owner`. `403`
+// `not-owner`: another grantor's benefit. `409` `conflict`: the benefit is withdrawn.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6255,7 +6612,14 @@ func (c *ClientWithResponses) PutBenefitWithBodyWithResponse(ctx context.Context
 // version, and answers `412` when there is none yet.
 // Benefits of the kinds AVIS does not cover (taxes and fees, leases of public property, social
 // benefits paid in money, employer benefits, goods failing safety rules) are refused with
-// `type` `.../problems/excluded-benefit-kind`.
+// `type` `.../problems/excluded-benefit-kind` and the codes `category.excluded`, `ekk.cash_benefit`
+// or `ekk.employer_benefit`.
+//
+// **Errors.** `422` `business-rule`, each code with the field it concerns: `dates.order`,
+// `discount.percent_missing`, `discount.amount_missing`, `discount.extra_field`,
+// `recipients.exactly_one`, `age.order`, `goods.wildcard_alone`, `ekk.unknown`, `ekk.repealed`,
+// `ekk.not_leaf` (the answer lists the detailed codes under the heading), `list.not_owner`. `403`
+// `not-owner`: another grantor's benefit. `409` `conflict`: the benefit is withdrawn.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6300,6 +6664,17 @@ func (c *ClientWithResponses) PutBenefitWithResponse(ctx context.Context, benefi
 // **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
 // identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
 //
+// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
+// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
+// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
+// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+// after that, or if it was lost, a report of it answers `decision.unknown`.
+//
+// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
+// personal-code codes (`person_code.*`), `eligibility.at_out_of_range`, `eligibility.line_id_duplicate`
+// and `eligibility.person_exactly_one`. `404` `not-found`: the identification means is not known.
+// `503` `unavailable` with `Retry-After`: PMLP could not say whose the eID card is; ask again.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/eligibility (the `CheckEligibility` operationId).
@@ -6342,6 +6717,17 @@ func (c *ClientWithResponses) CheckEligibilityWithBodyWithResponse(ctx context.C
 //
 // **Unknown person.** A personal code that PMLP does not know gets a decision with no benefits. An
 // identification means that is not registered (nor, for `eid_card`, a valid eID card) answers `404`.
+//
+// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
+// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
+// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
+// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+// after that, or if it was lost, a report of it answers `decision.unknown`.
+//
+// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
+// personal-code codes (`person_code.*`), `eligibility.at_out_of_range`, `eligibility.line_id_duplicate`
+// and `eligibility.person_exactly_one`. `404` `not-found`: the identification means is not known.
+// `503` `unavailable` with `Retry-After`: PMLP could not say whose the eID card is; ask again.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6389,7 +6775,13 @@ func (c *ClientWithResponses) GetListWithResponse(ctx context.Context, listId Li
 // PushListMembersWithBodyWithResponse Push person-list members as JSON (replace, add or remove)
 //
 // Applied atomically: readers see the old version or the new one, never a mixture. The same
-// `Idempotency-Key` with the same body returns the first response; with another body, `422`.
+// `Idempotency-Key` with the same body returns the first response; with another body, `422`
+// `idempotency-key-reused` (code `idempotency.key_reused`).
+//
+// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
+// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
+// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
+// schema codes. `403` `not-owner`: another grantor's list.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6405,7 +6797,13 @@ func (c *ClientWithResponses) PushListMembersWithBodyWithResponse(ctx context.Co
 // PushListMembersWithResponse Push person-list members as JSON (replace, add or remove)
 //
 // Applied atomically: readers see the old version or the new one, never a mixture. The same
-// `Idempotency-Key` with the same body returns the first response; with another body, `422`.
+// `Idempotency-Key` with the same body returns the first response; with another body, `422`
+// `idempotency-key-reused` (code `idempotency.key_reused`).
+//
+// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
+// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
+// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
+// schema codes. `403` `not-owner`: another grantor's list.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6431,7 +6829,9 @@ func (c *ClientWithResponses) PushListMembersWithResponse(ctx context.Context, l
 // `all-or-nothing` any bad row rejects the upload and the list is unchanged; with `skip-invalid` the
 // valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
 // creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
-// returns the first upload; with a different file, `422`.
+// returns the first upload; with a different file, `422`. A form with more than one file answers
+// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. Row-level codes are in
+// the upload's error report (`GET /v1/uploads/{uploadId}/errors`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6558,6 +6958,20 @@ func (c *ClientWithResponses) ListTransactionsWithResponse(ctx context.Context, 
 //
 // The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 // content is fixed in the same database transaction; its XML-DSig signature is added right after.
+// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
+// gateway's clock.
+//
+// **Errors and what to do** (`errors[].code`, each with the field it concerns):
+//   - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
+//     before `expiresAt`), `decision.unknown` (not a decision given to you, or gone after an hour),
+//     `discount.above_limit` (the person's period limit was used meanwhile).
+//   - Fix the report: `422` `benefit.not_in_decision`, `benefit.duplicate`, `benefit.exclusive_combined`,
+//     `discount.above_decision`, `discount.above_total`, `discount.above_sale`,
+//     `transaction.total_required`, `transaction.occurred_at_out_of_range`, `text.invalid_character`;
+//     `400` `validation` for the schema.
+//   - `409` `conflict` `decision.used`: another transaction used the decision. If that was this report
+//     with its answer lost, retry with the original `Idempotency-Key` to get it.
+//   - `422` `idempotency-key-reused`: this key came with a different body; a new report needs a new key.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6581,6 +6995,20 @@ func (c *ClientWithResponses) ReportTransactionWithBodyWithResponse(ctx context.
 //
 // The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 // content is fixed in the same database transaction; its XML-DSig signature is added right after.
+// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
+// gateway's clock.
+//
+// **Errors and what to do** (`errors[].code`, each with the field it concerns):
+//   - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
+//     before `expiresAt`), `decision.unknown` (not a decision given to you, or gone after an hour),
+//     `discount.above_limit` (the person's period limit was used meanwhile).
+//   - Fix the report: `422` `benefit.not_in_decision`, `benefit.duplicate`, `benefit.exclusive_combined`,
+//     `discount.above_decision`, `discount.above_total`, `discount.above_sale`,
+//     `transaction.total_required`, `transaction.occurred_at_out_of_range`, `text.invalid_character`;
+//     `400` `validation` for the schema.
+//   - `409` `conflict` `decision.used`: another transaction used the decision. If that was this report
+//     with its answer lost, retry with the original `Idempotency-Key` to get it.
+//   - `422` `idempotency-key-reused`: this key came with a different body; a new report needs a new key.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6597,8 +7025,10 @@ func (c *ClientWithResponses) ReportTransactionWithResponse(ctx context.Context,
 //
 // Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
 // per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
-// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
-// transaction with another key answers `409`.
+// the same `Idempotency-Key` and `reason` answers the reversed transaction again; the same key with
+// another `reason` answers `422` `idempotency-key-reused`; reversing an already reversed transaction
+// with another key answers `409` `conflict` with `transaction.already_reversed`. `404`: no such
+// transaction of yours. A `reason` a signed receipt cannot hold answers `422` `text.invalid_character`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6615,8 +7045,10 @@ func (c *ClientWithResponses) ReverseTransactionWithBodyWithResponse(ctx context
 //
 // Cancels an accepted transaction of the caller: it no longer counts in spend reports nor towards
 // per-person limits, and gets a receipt of its own (`reversalReceiptId`). Repeating the request with
-// the same `Idempotency-Key` answers the reversed transaction again; reversing an already reversed
-// transaction with another key answers `409`.
+// the same `Idempotency-Key` and `reason` answers the reversed transaction again; the same key with
+// another `reason` answers `422` `idempotency-key-reused`; reversing an already reversed transaction
+// with another key answers `409` `conflict` with `transaction.already_reversed`. `404`: no such
+// transaction of yours. A `reason` a signed receipt cannot hold answers `422` `text.invalid_character`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6722,6 +7154,13 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -7176,6 +7615,20 @@ func ParseCheckEligibilityResponse(rsp *http.Response) (*CheckEligibilityRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
 		var dest NotImplemented
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7203,6 +7656,16 @@ func ParseCheckEligibilityResponse(rsp *http.Response) (*CheckEligibilityRespons
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers CheckEligibilityResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7420,6 +7883,13 @@ func ParsePushListMembersResponse(rsp *http.Response) (*PushListMembersResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Unprocessable
@@ -7670,6 +8140,20 @@ func ParsePutMeansResponse(rsp *http.Response) (*PutMeansResponse, error) {
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
 		var dest NotImplemented
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7680,6 +8164,16 @@ func ParsePutMeansResponse(rsp *http.Response) (*PutMeansResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers PutMeansResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
 		var headers PutMeansResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -7966,6 +8460,20 @@ func ParseReportTransactionResponse(rsp *http.Response) (*ReportTransactionRespo
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Unprocessable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8063,6 +8571,20 @@ func ParseReverseTransactionResponse(rsp *http.Response) (*ReverseTransactionRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Unprocessable

@@ -55,7 +55,8 @@ func TestTokenEndpoint(t *testing.T) {
 		{"unknown client", form("grant_type", "client_credentials", "client_id", "ghost", "client_secret", secret), [2]string{}, 401, "invalid_client", ""},
 		{"revoked client", form("grant_type", "client_credentials", "client_id", "revoked", "client_secret", revokedSecret), [2]string{}, 401, "invalid_client", ""},
 		{"no credentials", form("grant_type", "client_credentials"), [2]string{}, 401, "invalid_client", ""},
-		{"unsupported grant", form("grant_type", "password", "client_id", "both-roles", "client_secret", secret), [2]string{}, 400, "", ""},
+		{"unsupported grant", form("grant_type", "password", "client_id", "both-roles", "client_secret", secret), [2]string{}, 400, "unsupported_grant_type", ""},
+		{"no grant type", form("client_id", "both-roles", "client_secret", secret), [2]string{}, 400, "invalid_request", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,11 +2,14 @@ package httpapi_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/avis-lv/gateway/internal/httpapi"
+	"github.com/avis-lv/gateway/internal/problem"
 )
 
 func TestContractIsValidOpenAPI(t *testing.T) {
@@ -77,6 +80,30 @@ func TestContractDeclaresBadRequest(t *testing.T) {
 			if op.Responses.Value("400") == nil {
 				t.Errorf("%s %s takes input but declares no 400", method, path)
 			}
+		}
+	}
+}
+
+// Integrators branch on problem types and codes: each must be documented,
+// the types and the API's codes in the contract, the person-list codes at
+// least in the README.
+func TestProblemsAreDocumented(t *testing.T) {
+	spec, err := os.ReadFile("../../api/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range problem.Kinds() {
+		if !strings.Contains(string(spec), "`"+k.Slug+"`") {
+			t.Errorf("problem type %s is not in api/openapi.yaml", k.Slug)
+		}
+	}
+	for _, code := range problem.Codes() {
+		if !strings.Contains(string(spec), code) && !strings.Contains(string(readme), code) {
+			t.Errorf("code %s is documented neither in api/openapi.yaml nor in README.md", code)
 		}
 	}
 }

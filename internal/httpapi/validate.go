@@ -246,14 +246,14 @@ func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 					limit = l
 				}
 				if req.ContentLength > limit {
-					return problem.New(problem.TooLarge, fmt.Sprintf("The body may have at most %d bytes", limit), fmt.Sprintf("Saturs drīkst būt ne lielāks par %d baitiem", limit))
+					return forOperation(route.Operation, problem.New(problem.TooLarge, fmt.Sprintf("The body may have at most %d bytes", limit), fmt.Sprintf("Saturs drīkst būt ne lielāks par %d baitiem", limit)))
 				}
 				body, err := readBody(req, limit)
 				if err != nil {
 					return fmt.Errorf("read request body: %w", err)
 				}
 				if int64(len(body)) > limit {
-					return problem.New(problem.TooLarge, fmt.Sprintf("The body may have at most %d bytes", limit), fmt.Sprintf("Saturs drīkst būt ne lielāks par %d baitiem", limit))
+					return forOperation(route.Operation, problem.New(problem.TooLarge, fmt.Sprintf("The body may have at most %d bytes", limit), fmt.Sprintf("Saturs drīkst būt ne lielāks par %d baitiem", limit)))
 				}
 				req.Body = httpx.NewBufferedBody(body)
 				req.GetBody = func() (io.ReadCloser, error) { return httpx.NewBufferedBody(body), nil }
@@ -277,7 +277,7 @@ func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 				err = openapi3filter.ValidateRequest(req.Context(), in)
 			}
 			if err != nil {
-				return requestProblem(err)
+				return forOperation(route.Operation, requestProblem(err))
 			}
 			if req.GetBody != nil {
 				req.Body, _ = req.GetBody()
@@ -321,6 +321,21 @@ func (ct *contract) authorise(c echo.Context, op *openapi3.Operation) error {
 	return problem.New(problem.Forbidden,
 		"This operation needs the role "+strings.Join(needed, " or "),
 		"Šai darbībai vajadzīga loma "+strings.Join(needed, " vai "))
+}
+
+// forOperation adapts a contract problem to its operation: the token
+// endpoint's errors carry the RFC 6749 error code OAuth libraries look for.
+func forOperation(op *openapi3.Operation, p *problem.Problem) *problem.Problem {
+	if op.OperationID != "issueToken" {
+		return p
+	}
+	p.OAuthError = "invalid_request"
+	for _, f := range p.Errors {
+		if f.Pointer == "/grant_type" && f.Code == "schema.enum" {
+			p.OAuthError = "unsupported_grant_type"
+		}
+	}
+	return p
 }
 
 // requestProblem turns kin-openapi's findings into one validation problem

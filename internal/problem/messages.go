@@ -71,6 +71,16 @@ var messages = map[string][2]string{
 	"file.empty":                   {"the file is empty", "fails ir tukšs"},
 }
 
+// Codes lists the field-error codes of the catalogue, for documentation
+// checks.
+func Codes() []string {
+	out := make([]string, 0, len(messages))
+	for code := range messages {
+		out = append(out, code)
+	}
+	return out
+}
+
 // Message returns the text of code in lang, or fallback when the catalog has
 // none (fallback carries a specific English explanation).
 func Message(code, lang, fallback string) string {

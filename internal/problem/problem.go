@@ -49,6 +49,11 @@ var (
 	RequestTimeout   = Kind{"timeout", 504, "The request took too long", "Pieprasījums ilga pārāk ilgi"}
 )
 
+// Kinds lists every kind, for documentation checks.
+func Kinds() []Kind {
+	return []Kind{Validation, Unauthorized, InvalidToken, InvalidClient, InvalidGrant, Forbidden, NotOwner, NotFound, MethodNotAllowed, Conflict, PreconditionFail, TooLarge, UnsupportedMedia, BusinessRule, ExcludedKind, IdempotencyReuse, RateLimited, Internal, NotImplemented, Unavailable, RequestTimeout}
+}
+
 // FieldError names one offending field: a JSON pointer into the body, a
 // parameter, or a file row and column.
 type FieldError struct {
