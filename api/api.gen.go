@@ -139,6 +139,7 @@ func (e DiscountType) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
+	Degraded    HealthStatus = "degraded"
 	Ok          HealthStatus = "ok"
 	Unavailable HealthStatus = "unavailable"
 )
@@ -146,6 +147,8 @@ const (
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
+	case Degraded:
+		return true
 	case Ok:
 		return true
 	case Unavailable:
@@ -1590,7 +1593,11 @@ type ClientInterface interface {
 	// Corresponds with POST /oauth/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBody(ctx context.Context, params *IssueTokenParams, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetReadiness Readiness (PostgreSQL and Redis answer)
+	// GetReadiness Readiness (PostgreSQL answers; Redis down only degrades)
+	//
+	// `503` when PostgreSQL does not answer within two seconds. Redis not answering leaves the instance
+	// ready, with `status` `degraded` and the check `unavailable`: it still answers, from PostgreSQL and
+	// the registries, slower, and token requests are not rate limited meanwhile.
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2052,7 +2059,11 @@ func (c *Client) IssueTokenWithFormdataBody(ctx context.Context, params *IssueTo
 	return c.Client.Do(req)
 }
 
-// GetReadiness Readiness (PostgreSQL and Redis answer)
+// GetReadiness Readiness (PostgreSQL answers; Redis down only degrades)
+//
+// `503` when PostgreSQL does not answer within two seconds. Redis not answering leaves the instance
+// ready, with `status` `degraded` and the check `unavailable`: it still answers, from PostgreSQL and
+// the registries, slower, and token requests are not rate limited meanwhile.
 //
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4200,7 +4211,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /oauth/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBodyWithResponse(ctx context.Context, params *IssueTokenParams, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*IssueTokenResponse, error)
 
-	// GetReadinessWithResponse Readiness (PostgreSQL and Redis answer)
+	// GetReadinessWithResponse Readiness (PostgreSQL answers; Redis down only degrades)
+	//
+	// `503` when PostgreSQL does not answer within two seconds. Redis not answering leaves the instance
+	// ready, with `status` `degraded` and the check `unavailable`: it still answers, from PostgreSQL and
+	// the registries, slower, and token requests are not rate limited meanwhile.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6511,7 +6526,11 @@ func (c *ClientWithResponses) IssueTokenWithFormdataBodyWithResponse(ctx context
 	return ParseIssueTokenResponse(rsp)
 }
 
-// GetReadinessWithResponse Readiness (PostgreSQL and Redis answer)
+// GetReadinessWithResponse Readiness (PostgreSQL answers; Redis down only degrades)
+//
+// `503` when PostgreSQL does not answer within two seconds. Redis not answering leaves the instance
+// ready, with `status` `degraded` and the check `unavailable`: it still answers, from PostgreSQL and
+// the registries, slower, and token requests are not rate limited meanwhile.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8777,7 +8796,7 @@ type ServerInterface interface {
 	// IssueToken Get an access token (OAuth 2.0 client credentials)
 	// (POST /oauth/token)
 	IssueToken(ctx echo.Context, params IssueTokenParams) error
-	// GetReadiness Readiness (PostgreSQL and Redis answer)
+	// GetReadiness Readiness (PostgreSQL answers; Redis down only degrades)
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
 	// ListBenefits List the caller's own benefits (latest version of each)

@@ -105,6 +105,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer app.Close()
-	app.Start(ctx)
+	// The background work (decision and transaction writers, upload
+	// workers, feed followers) outlives the signal: requests still in
+	// flight during the graceful shutdown need it, and Close stops it
+	// after Serve has drained them.
+	app.Start(context.WithoutCancel(ctx))
 	return app.Serve(ctx)
 }

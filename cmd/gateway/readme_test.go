@@ -3,6 +3,8 @@ package main_test
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,6 +103,16 @@ func TestReadmeWalkthrough(t *testing.T) {
 	start(gw, "serve")
 	waitReady(t, base+"/readyz")
 	waitReady(t, mocksURL+"/healthz")
+	// With a signing identity, its expiry is there to alert on.
+	if res, err := http.Get(base + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(body), "avis_signing_certificate_expiry_timestamp_seconds ") {
+			t.Error("/metrics lacks the signing certificate's expiry")
+		}
+	}
 
 	// The README's paths and addresses, pointed at this run's.
 	adapt := func(script string) string {

@@ -258,12 +258,19 @@ func TestReadinessAndHealth(t *testing.T) {
 	}
 }
 
-func TestReadinessFailsWithoutRedis(t *testing.T) {
+// Redis down degrades an instance but leaves it ready: it still answers,
+// and every instance leaving the load balancer at once would be an outage.
+func TestReadinessDegradedWithoutRedis(t *testing.T) {
 	t.Parallel()
 	h := gatewaytest.New(t, func(c *config.Config) { c.RedisAddr = "127.0.0.1:1" })
 	r := h.Do("GET", "/readyz", "", nil)
-	if r.Status != 503 {
-		t.Fatalf("readyz with Redis down: %d, want 503: %s", r.Status, r.Body)
+	var health struct {
+		Status string
+		Checks map[string]string
+	}
+	r.JSON(t, &health)
+	if r.Status != 200 || health.Status != "degraded" || health.Checks["redis"] != "unavailable" || health.Checks["postgres"] != "ok" {
+		t.Fatalf("readyz with Redis down: %d %s, want 200 degraded", r.Status, r.Body)
 	}
 }
 

@@ -25,7 +25,9 @@ import (
 	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/ekk"
 	"github.com/avis-lv/gateway/internal/httpapi"
+	"github.com/avis-lv/gateway/internal/httpx"
 	"github.com/avis-lv/gateway/internal/idempotency"
+	"github.com/avis-lv/gateway/internal/problem"
 	"github.com/avis-lv/gateway/internal/ratelimit"
 	"github.com/avis-lv/gateway/internal/store"
 )
@@ -130,11 +132,14 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		FeedHead:     feedHead,
 		Ready: []httpapi.ReadinessCheck{
 			{Name: "postgres", Check: pool.Ping},
-			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
+			// Without Redis the gateway answers from PostgreSQL and the
+			// registries, slower; token rate limits are not counted.
+			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }, Degrades: true},
 		},
-		Registry:    reg,
-		BodyLimit:   cfg.BodyLimit,
-		BenchRoutes: cfg.BenchRoutes,
+		Registry:     reg,
+		BodyLimit:    cfg.BodyLimit,
+		BenchRoutes:  cfg.BenchRoutes,
+		ErrorMappers: []httpx.ErrorMapper{databaseUnavailable},
 	}
 	a.registry = reg
 	a.tokens = tokens
@@ -154,7 +159,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	return a, nil
 }
 
-// Start begins the background work (the feed listener).
+// Start begins the background work; it runs until ctx ends or Close. Give
+// it a context that outlives Serve's, so that requests in flight during a
+// graceful shutdown still have their writers.
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	loops := append([]func(context.Context){a.watcher.Run}, a.background...)
@@ -212,4 +219,16 @@ func (a *App) Close() {
 	}
 	_ = a.Redis.Close()
 	a.Pool.Close()
+}
+
+// databaseUnavailable answers 503 with Retry-After when PostgreSQL cannot
+// be reached: a till must be able to tell "try again" from a defect, and
+// an outage of a dependency should not page anyone as a 500.
+func databaseUnavailable(err error) *problem.Problem {
+	if !store.IsUnavailable(err) {
+		return nil
+	}
+	p := &problem.Problem{Kind: problem.Unavailable, Cause: err}
+	p.Headers = map[string]string{"Retry-After": "5"}
+	return p
 }

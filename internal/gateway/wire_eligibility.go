@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/avis-lv/gateway/internal/ekk"
@@ -58,6 +59,14 @@ func (a *App) wireEligibility(ctx context.Context, deps *httpapi.Deps) error {
 		a.Log.Info("signing identity loaded", "certificate_sha256", signing.Fingerprint(cert), "subject", cert.Subject.CommonName, "expires", cert.NotAfter)
 		if slices.Contains(cert.Subject.Organization, signing.DevelopmentOrganisation) {
 			a.Log.Warn("the signing certificate is a development one (scripts/devkeys): registries and receipt verifiers outside this machine will not trust it")
+		}
+		expiry := prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "avis_signing_certificate_expiry_timestamp_seconds",
+			Help: "When the gateway's signing certificate expires (Unix seconds): alert well before, since after it registry benefits answer unknown and receipts stay unsigned.",
+		})
+		expiry.Set(float64(cert.NotAfter.Unix()))
+		if err := a.registry.Register(expiry); err != nil {
+			return fmt.Errorf("signing certificate metric: %w", err)
 		}
 		if left := time.Until(cert.NotAfter); left < 30*24*time.Hour {
 			a.Log.Warn("the signing certificate expires soon: rotate it (receipts signed before stay valid)", "expires", cert.NotAfter)

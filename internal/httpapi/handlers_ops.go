@@ -20,23 +20,28 @@ func (s *Server) GetReadiness(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	type result struct {
-		name string
-		err  error
+		check ReadinessCheck
+		err   error
 	}
 	results := make(chan result, len(s.d.Ready))
 	for _, chk := range s.d.Ready {
-		go func() { results <- result{chk.Name, chk.Check(ctx)} }()
+		go func() { results <- result{chk, chk.Check(ctx)} }()
 	}
 	checks := map[string]string{}
 	status, code := api.HealthStatus("ok"), http.StatusOK
 	for range s.d.Ready {
 		r := <-results
-		checks[r.name] = "ok"
+		checks[r.check.Name] = "ok"
 		if r.err != nil {
 			// The reason goes to the log, not to an unauthenticated caller.
-			s.d.Log.WarnContext(ctx, "readiness check failed", "check", r.name, "error", r.err)
-			checks[r.name] = "unavailable"
-			status, code = "unavailable", http.StatusServiceUnavailable
+			s.d.Log.WarnContext(ctx, "readiness check failed", "check", r.check.Name, "degrades_only", r.check.Degrades, "error", r.err)
+			checks[r.check.Name] = "unavailable"
+			switch {
+			case !r.check.Degrades:
+				status, code = "unavailable", http.StatusServiceUnavailable
+			case status == "ok":
+				status = "degraded"
+			}
 		}
 	}
 	return c.JSON(code, api.Health{Status: status, Checks: &checks})

@@ -32,6 +32,11 @@ import (
 type ReadinessCheck struct {
 	Name  string
 	Check func(context.Context) error
+	// Degrades marks a dependency the gateway serves without, slower or
+	// with less: its failure makes the instance "degraded", still ready.
+	// Taking every instance out of the load balancer because a shared
+	// cache is down would turn a slowdown into an outage.
+	Degrades bool
 }
 
 // ListsHandlers serve person lists and uploads.

@@ -246,3 +246,32 @@ func TestPanicIsAnsweredLoggedAndCounted(t *testing.T) {
 		})
 	}
 }
+
+// Invented methods share one label value: a caller must not be able to
+// create metric series at will.
+func TestMetricsBoundTheMethodLabel(t *testing.T) {
+	e, _, reg := newTestServer(t, nil)
+	for _, m := range []string{"FOO1", "XYZZY", "BAR", http.MethodGet} {
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, "/healthz", nil))
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	methods := map[string]bool{}
+	for _, mf := range mfs {
+		if mf.GetName() != "avis_http_request_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" {
+					methods[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	if len(methods) != 2 || !methods["other"] || !methods[http.MethodGet] {
+		t.Fatalf("method label values %v, want GET and other", methods)
+	}
+}
