@@ -18,6 +18,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/gateway"
 )
@@ -99,6 +101,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	// go-redis logs through a package-level logger of its own (in plain
+	// text, on every failed dial while Redis is down); the composition
+	// root points it at the structured log.
+	redis.SetLogger(redisLog{log})
 	log.Info("starting gateway", "config", cfg)
 	app, err := gateway.Build(ctx, cfg, log)
 	if err != nil {
@@ -111,4 +117,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	// after Serve has drained them.
 	app.Start(context.WithoutCancel(ctx))
 	return app.Serve(ctx)
+}
+
+// redisLog writes go-redis's messages to the structured log.
+type redisLog struct{ log *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.log.WarnContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
 }
