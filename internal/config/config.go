@@ -35,6 +35,7 @@ type Config struct {
 	LogFormat        string
 	BodyLimit        int64
 	ShutdownTimeout  time.Duration
+	ShutdownDrain    time.Duration
 	BenchRoutes      bool
 	SigningRequired  bool
 	DebugAddr        string
@@ -112,6 +113,7 @@ func settings() []setting {
 			return err
 		}},
 		{"AVIS_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long to let requests finish on SIGTERM", false, dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+		{"AVIS_SHUTDOWN_DRAIN", "shutdown-drain", "0s", "after SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes: set it to the load balancer's check interval times its failure threshold", false, dur(func(c *Config) *time.Duration { return &c.ShutdownDrain })},
 		{"AVIS_BENCH_ROUTES", "bench-routes", "false", "serve the bare /bench/bare routes the benchmarks compare against", false, func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.BenchRoutes = b
@@ -231,6 +233,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int64("body_limit", c.BodyLimit),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("shutdown_drain", c.ShutdownDrain),
 		slog.Bool("bench_routes", c.BenchRoutes),
 		slog.Bool("signing_required", c.SigningRequired),
 		slog.String("debug_addr", c.DebugAddr),

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -50,6 +51,8 @@ type App struct {
 	cancel     context.CancelFunc
 	// background work started by Start, waited for by Close.
 	done chan struct{}
+	// draining is set once a shutdown has begun: /readyz answers 503.
+	draining atomic.Bool
 }
 
 // Build connects to PostgreSQL and Redis, applies migrations and assembles
@@ -132,6 +135,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		FeedHead:     feedHead,
 		Ready: []httpapi.ReadinessCheck{
 			{Name: "postgres", Check: pool.Ping},
+			{Name: "shutdown", Check: func(context.Context) error {
+				if a.draining.Load() {
+					return errDraining
+				}
+				return nil
+			}},
 			// Without Redis the gateway answers from PostgreSQL and the
 			// registries, slower; token rate limits are not counted.
 			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }, Degrades: true},
@@ -199,6 +208,13 @@ func (a *App) Serve(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	case <-ctx.Done():
 	}
+	// Told unready first, the load balancer stops sending before the
+	// listener closes; requests meanwhile are served as usual.
+	a.draining.Store(true)
+	if a.Config.ShutdownDrain > 0 {
+		a.Log.Info("draining: /readyz answers 503 before the listener closes", "for", a.Config.ShutdownDrain)
+		time.Sleep(a.Config.ShutdownDrain)
+	}
 	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
 	defer cancel()
@@ -220,6 +236,8 @@ func (a *App) Close() {
 	_ = a.Redis.Close()
 	a.Pool.Close()
 }
+
+var errDraining = errors.New("shutting down")
 
 // databaseUnavailable answers 503 with Retry-After when PostgreSQL cannot
 // be reached: a till must be able to tell "try again" from a defect, and

@@ -147,6 +147,21 @@ func (g *Process) Kill() {
 	_ = g.cmd.Wait()
 }
 
+// Terminate sends SIGTERM, as an orchestrator stopping the instance does,
+// and returns a channel closed when the process has ended.
+func (g *Process) Terminate() <-chan struct{} {
+	g.T.Helper()
+	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		g.T.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = g.cmd.Wait()
+		close(done)
+	}()
+	return done
+}
+
 // Log is what the process wrote.
 func (g *Process) Log() string { return g.log.String() }
 
