@@ -594,6 +594,9 @@ func (e GetUploadErrorsParamsDelimiter) Valid() bool {
 type AppliedBenefit struct {
 	BenefitId string `json:"benefitId"`
 
+	// Combinable False for an exclusive benefit: it may be reported only alone (`benefit.exclusive_combined` otherwise). A till applying an `unknown` benefit on its own judgement needs this to choose.
+	Combinable bool `json:"combinable"`
+
 	// DiscountCents The discount over the sent lines. Without lines: the amount of a fixed discount, absent for a
 	// percentage or `free` (apply it to the goods codes of the instruction, up to `maxDiscountCents`).
 	DiscountCents *int64 `json:"discountCents,omitempty"`

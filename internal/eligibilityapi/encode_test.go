@@ -29,7 +29,7 @@ func TestAppendDecisionMatchesTheContractType(t *testing.T) {
 		{ID: uuid.New(), ExpiresAt: time.Now(), TotalCents: 150, Benefits: []eligibility.Applied{
 			{BenefitID: "ride", Version: 2, Grantor: "90000000001", Status: eligibility.StatusApplies, DiscountCents: &c1, MaxCents: &c1,
 				Lines: []eligibility.LineDiscount{{LineID: `a"b\c` + "\x01\n", DiscountCents: 100}, {LineID: "Rīga", DiscountCents: 50}}},
-			{BenefitID: "half", Version: 1, Grantor: "90000000002", Status: eligibility.StatusUnknown, DiscountCents: &c2},
+			{BenefitID: "half", Version: 1, Grantor: "90000000002", Status: eligibility.StatusUnknown, DiscountCents: &c2, Combinable: true},
 			{BenefitID: "cap", Version: 1, Grantor: "90000000002", Status: eligibility.StatusApplies, MaxCents: &m},
 		}},
 	}
@@ -42,7 +42,7 @@ func TestAppendDecisionMatchesTheContractType(t *testing.T) {
 		for _, b := range d.Benefits {
 			g := b.Grantor
 			ab := api.AppliedBenefit{BenefitId: b.BenefitID, Version: b.Version, Grantor: &g, Status: api.AppliedBenefitStatus(b.Status),
-				DiscountCents: b.DiscountCents, MaxDiscountCents: b.MaxCents}
+				Combinable: b.Combinable, DiscountCents: b.DiscountCents, MaxDiscountCents: b.MaxCents}
 			if len(b.Lines) > 0 {
 				lines := make([]struct {
 					DiscountCents int64  `json:"discountCents"`

@@ -167,6 +167,8 @@ func appendDecision(b []byte, d eligibility.Decision) []byte {
 		b = appendJSONString(b, a.Grantor)
 		b = append(b, `,"status":`...)
 		b = appendJSONString(b, string(a.Status))
+		b = append(b, `,"combinable":`...)
+		b = strconv.AppendBool(b, a.Combinable)
 		if a.DiscountCents != nil {
 			b = append(b, `,"discountCents":`...)
 			b = strconv.AppendInt(b, *a.DiscountCents, 10)
