@@ -269,7 +269,7 @@ func (s *Eligibility) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			s.running.Store(false)
-			s.flush(context.WithoutCancel(ctx))
+			s.flushAtShutdown(context.WithoutCancel(ctx))
 			return
 		case <-purge.C:
 			s.purge(ctx)
@@ -277,6 +277,30 @@ func (s *Eligibility) Run(ctx context.Context) {
 			// Let the checks of the next moment join the batch.
 			time.Sleep(flushEvery)
 			s.flush(context.WithoutCancel(ctx))
+		}
+	}
+}
+
+// shutdownFlushFor bounds how long the last flush keeps trying: a
+// database blip at shutdown must not lose the decisions of the last
+// moments (their transactions would be refused elsewhere), nor hold the
+// shutdown for ever.
+const shutdownFlushFor = 10 * time.Second
+
+// flushAtShutdown writes everything queued, trying again while it fails.
+func (s *Eligibility) flushAtShutdown(ctx context.Context) {
+	start := time.Now()
+	for {
+		s.flush(ctx) // on failure it waits a little and keeps the batch
+		s.mu.Lock()
+		left := len(s.queue)
+		s.mu.Unlock()
+		if left == 0 {
+			return
+		}
+		if time.Since(start) > shutdownFlushFor {
+			s.log.Error("eligibility decisions not written at shutdown; their transactions will be refused", "decisions", left)
+			return
 		}
 	}
 }

@@ -548,3 +548,36 @@ func TestListingWaitsForEarlierCommits(t *testing.T) {
 		t.Errorf("after a seq-only cursor: %+v %v", legacy, err)
 	}
 }
+
+// A database error at shutdown does not lose the decisions still queued:
+// the last flush tries again until it can write them.
+func TestDecisionsWrittenDespiteFailureAtShutdown(t *testing.T) {
+	t.Parallel()
+	_, el, pool := newTxStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { el.Run(ctx); close(done) }()
+	time.Sleep(10 * time.Millisecond) // Run has started
+
+	if _, err := pool.Exec(context.Background(), `ALTER TABLE eligibility_decisions RENAME TO eligibility_decisions_away`); err != nil {
+		t.Fatal(err)
+	}
+	d := decision("40000000001", "p1", applied("b", 150, nil))
+	if err := el.SaveDecision(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // shutdown while the table is away, for longer than a few failed flushes take
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := pool.Exec(context.Background(), `ALTER TABLE eligibility_decisions_away RENAME TO eligibility_decisions`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not end")
+	}
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM eligibility_decisions WHERE id = $1`, d.ID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("decision rows after shutdown: %d, %v", n, err)
+	}
+}
