@@ -239,9 +239,10 @@ func (a *App) Close() {
 
 var errDraining = errors.New("shutting down")
 
-// databaseUnavailable answers 503 with Retry-After when PostgreSQL cannot
-// be reached: a till must be able to tell "try again" from a defect, and
-// an outage of a dependency should not page anyone as a 500.
+// databaseUnavailable answers 503 with Retry-After when PostgreSQL (or
+// another dependency, for a refused dial) cannot be reached: a till must
+// be able to tell "try again" from a defect, and an outage of a dependency
+// should not page anyone as a 500.
 func databaseUnavailable(err error) *problem.Problem {
 	if !store.IsUnavailable(err) {
 		return nil

@@ -1,6 +1,11 @@
 package problem
 
-import "testing"
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"testing"
+)
 
 func TestLanguage(t *testing.T) {
 	for in, want := range map[string]string{
@@ -33,5 +38,26 @@ func TestEveryCatalogEntryHasBothLanguages(t *testing.T) {
 		if m[0] == "" || m[1] == "" {
 			t.Errorf("%s lacks a language", code)
 		}
+	}
+}
+
+// Kinds must list every kind declared, or the documentation check misses
+// the ones left out.
+func TestKindsListsEveryKind(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "problem.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := 0
+	ast.Inspect(f, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.CompositeLit); ok {
+			if id, ok := lit.Type.(*ast.Ident); ok && id.Name == "Kind" && len(lit.Elts) == 4 {
+				declared++
+			}
+		}
+		return true
+	})
+	if declared == 0 || declared != len(Kinds()) {
+		t.Fatalf("%d kinds declared, Kinds() lists %d", declared, len(Kinds()))
 	}
 }

@@ -15,6 +15,12 @@ func IsUnavailable(err error) bool {
 	if errors.As(err, &connect) {
 		return true
 	}
+	// A pooled connection found dead before anything of the query was
+	// sent (the server went away): pgx says it is safe to retry. A
+	// connection lost mid-query is not: its outcome is unknown.
+	if err != nil && pgconn.SafeToRetry(err) {
+		return true
+	}
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
 }
