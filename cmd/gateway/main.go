@@ -16,7 +16,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -111,7 +113,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	// go-redis logs through a package-level logger of its own (in plain
 	// text, on every failed dial while Redis is down); the composition
 	// root points it at the structured log.
-	redis.SetLogger(redisLog{log})
+	redis.SetLogger(&redisLog{log: log, every: 10 * time.Second, now: time.Now})
 	log.Info("starting gateway", "config", cfg)
 	app, err := gateway.Build(ctx, cfg, log)
 	if err != nil {
@@ -126,9 +128,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	return app.Serve(ctx)
 }
 
-// redisLog writes go-redis's messages to the structured log.
-type redisLog struct{ log *slog.Logger }
+// redisLog writes go-redis's messages to the structured log, at most one
+// every interval: while Redis is down it reports every failed dial, and
+// the log would be nothing else.
+type redisLog struct {
+	log   *slog.Logger
+	every time.Duration
+	now   func() time.Time
 
-func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
-	r.log.WarnContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (r *redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.mu.Lock()
+	now := r.now()
+	if !r.last.IsZero() && now.Sub(r.last) < r.every {
+		r.suppressed++
+		r.mu.Unlock()
+		return
+	}
+	suppressed := r.suppressed
+	r.last, r.suppressed = now, 0
+	r.mu.Unlock()
+	r.log.WarnContext(ctx, "redis client", "message", fmt.Sprintf(format, v...), "suppressed_since_last", suppressed)
 }
