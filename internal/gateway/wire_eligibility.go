@@ -244,10 +244,8 @@ func loadSigner(keyFile, certFile string, now time.Time) (*signing.Signer, error
 	if err != nil {
 		return nil, fmt.Errorf("signing identity: %w", err)
 	}
-	cert := signer.Certificate()
-	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
-		return nil, fmt.Errorf("signing identity: certificate %s is valid from %s to %s, not now",
-			certFile, cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
+	if err := signing.CheckValidAt(signer.Certificate(), now); err != nil {
+		return nil, fmt.Errorf("signing identity %s, not now: %w", certFile, err)
 	}
 	return signer, nil
 }

@@ -90,6 +90,16 @@ func (s *Signer) Certificate() *x509.Certificate { return s.cert }
 // registry or a grantor registers as trusted.
 func (s *Signer) CertificatePEM() []byte { return EncodeCertificatePEM(s.cert) }
 
+// CheckValidAt returns an error wrapping ErrCertificateExpired when cert is
+// not valid at now (expired or not yet valid).
+func CheckValidAt(cert *x509.Certificate, now time.Time) error {
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return fmt.Errorf("%w: certificate %q is valid %s to %s", ErrCertificateExpired, cert.Subject.CommonName,
+			cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // SignEnveloped returns a copy of el with an enveloped ds:Signature appended
 // as its last child. The reference URI is "" unless el has an ID attribute,
 // in which case it is "#" + that ID. el itself is not modified. Callers that
@@ -100,10 +110,8 @@ func (s *Signer) SignEnveloped(el *etree.Element) (*etree.Element, error) {
 	if el == nil {
 		return nil, errors.New("sign: element is nil")
 	}
-	if now := s.now(); now.Before(s.cert.NotBefore) || now.After(s.cert.NotAfter) {
-		return nil, fmt.Errorf("sign: %w: certificate %q is valid %s to %s",
-			ErrCertificateExpired, s.cert.Subject.CommonName,
-			s.cert.NotBefore.UTC().Format(time.RFC3339), s.cert.NotAfter.UTC().Format(time.RFC3339))
+	if err := CheckValidAt(s.cert, s.now()); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
 	}
 	if hasSignature(el) {
 		return nil, fmt.Errorf("sign <%s>: the element already carries an XML signature", el.Tag)

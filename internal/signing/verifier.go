@@ -168,11 +168,8 @@ func (v *Verifier) trustedCertificate(sp *signatureParts) (*x509.Certificate, er
 		return nil, fmt.Errorf("%w: certificate %q (SHA-256 %s) is not registered",
 			ErrUntrusted, sp.certificate.Subject.CommonName, Fingerprint(sp.certificate))
 	}
-	now := v.now()
-	if now.Before(trusted.NotBefore) || now.After(trusted.NotAfter) {
-		return nil, fmt.Errorf("%w: %w: certificate %q is valid %s to %s",
-			ErrUntrusted, ErrCertificateExpired, trusted.Subject.CommonName,
-			trusted.NotBefore.UTC().Format(time.RFC3339), trusted.NotAfter.UTC().Format(time.RFC3339))
+	if err := CheckValidAt(trusted, v.now()); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUntrusted, err)
 	}
 	if trusted.KeyUsage != 0 && trusted.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
 		return nil, fmt.Errorf("%w: certificate %q is not allowed to make digital signatures (key usage)",
