@@ -7,8 +7,10 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -300,13 +302,25 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 						panic(r)
 					}
 					log.ErrorContext(c.Request().Context(), "handler panicked", "request_id", httpx.RequestID(c), "route", c.Path(),
-						"panic", r, "stack", string(debug.Stack()))
+						"panic", panicSummary(r), "stack", string(debug.Stack()))
 					err = &problem.Problem{Kind: problem.Internal}
 				}
 			}()
 			return next(c)
 		}
 	}
+}
+
+// panicSummary is what the log says of a panic value: a runtime error's
+// own message (an index, a nil pointer: never data), otherwise only the
+// value's type. A handler panicking with an error or a string built from
+// the request would otherwise put a personal code into the log; the stack
+// tells where it happened.
+func panicSummary(r any) string {
+	if re, ok := r.(runtime.Error); ok {
+		return re.Error()
+	}
+	return fmt.Sprintf("%T (value not logged)", r)
 }
 
 // accessLog writes one line per request. It logs the route template, never

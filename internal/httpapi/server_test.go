@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -172,14 +173,15 @@ func TestPanicIsAnsweredLoggedAndCounted(t *testing.T) {
 	const (
 		bodySecret   = "body-121282-11210"
 		headerSecret = "header-secret-value"
+		panicSecret  = "panic-290156-10313" // a personal code in a handler's panic message
 	)
 	tests := []struct {
 		name   string
 		method string
 		panic  any
 	}{
-		{"string", http.MethodPost, "boom"},
-		{"error", http.MethodGet, context.Canceled},
+		{"string", http.MethodPost, "boom " + panicSecret},
+		{"error", http.MethodGet, fmt.Errorf("lookup %s: %w", panicSecret, context.Canceled)},
 		{"runtime error", http.MethodGet, nil}, // index out of range
 	}
 	for _, tt := range tests {
@@ -218,8 +220,11 @@ func TestPanicIsAnsweredLoggedAndCounted(t *testing.T) {
 			if stack, _ := panicked["stack"].(string); !strings.Contains(stack, "server_test.go") {
 				t.Fatalf("panic logged without the handler's stack: %q", stack)
 			}
-			if s := logs.String(); strings.Contains(s, bodySecret) || strings.Contains(s, headerSecret) {
-				t.Fatalf("the request's body or headers reached the log:\n%s", s)
+			if s := logs.String(); strings.Contains(s, bodySecret) || strings.Contains(s, headerSecret) || strings.Contains(s, panicSecret) {
+				t.Fatalf("the request's body or headers, or the panic's message, reached the log:\n%s", s)
+			}
+			if p, _ := panicked["panic"].(string); tt.panic == nil && !strings.Contains(p, "index out of range") {
+				t.Fatalf("a runtime error's message was not logged: %q", p)
 			}
 			mfs, err := reg.Gather()
 			if err != nil {
