@@ -1,6 +1,7 @@
 package eligibilityapi_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -154,6 +155,33 @@ func TestPersonListBenefits(t *testing.T) {
 	push("remove", "list-push-0002")
 	if d := e.check(e.provider, byCode(pupil), lunch); d.status("school-lunch") != "absent" {
 		t.Errorf("after removal from the list: %+v", d)
+	}
+}
+
+// A benefit written before a benefit could name only its grantor's own
+// lists may name another grantor's list; it never applies from that list,
+// or its grantor would learn, check by check, who is on it.
+func TestBenefitOnAnotherGrantorsListNeverApplies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	member := code(t, "1980-02-03", 501)
+	e.mock.Person(member, map[string]any{"person": registrytest.PersonRecord("1980-02-03", riga)})
+	e.benefit(e.grantor, "old-spy", map[string]any{
+		"category": "catering", "ekkCode": "6322", "combinable": true, "goodsCodes": []string{"*"},
+		"discount":       map[string]any{"type": "fixed", "amountCents": 1},
+		"recipientGroup": map[string]any{"personListId": "needy-elsewhere"},
+	})
+	// As if the list had been another grantor's before the benefit named it.
+	if _, err := e.h.App.Pool.Exec(context.Background(), `UPDATE person_lists SET grantor_reg_no = $1 WHERE id = 'needy-elsewhere'`, grantor2Org); err != nil {
+		t.Fatal(err)
+	}
+	res := e.h.Do("POST", "/v1/lists/needy-elsewhere/members", e.grantor2,
+		map[string]any{"mode": "replace", "members": []map[string]any{{"personCode": member}}}, "Idempotency-Key", "list-push-else-1")
+	if res.Status != http.StatusOK {
+		t.Fatalf("the owner's push: %d %s", res.Status, res.Body)
+	}
+	if d := e.check(e.provider, byCode(member), nil); d.status("old-spy") != "absent" {
+		t.Fatalf("a benefit on another grantor's list answered for one of its members: %+v", d)
 	}
 }
 

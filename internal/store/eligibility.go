@@ -93,11 +93,16 @@ var _ eligibility.Store = (*Eligibility)(nil)
 
 // AdmittedBenefits implements eligibility.Store.
 func (s *Eligibility) AdmittedBenefits(ctx context.Context, provider string) ([]eligibility.Benefit, error) {
+	// A benefit naming another grantor's person list (possible only for
+	// benefits written before list.not_owner) is left out: its answers
+	// would tell its grantor who is on that list.
 	rows, err := s.pool.Query(ctx, `
-		SELECT b.id, b.grantor_reg_no, v.version, v.instruction
+		SELECT b.id, b.grantor_reg_no, v.version, v.instruction,
+			COALESCE(pl.grantor_reg_no <> b.grantor_reg_no, false) AS foreign_list
 		FROM provider_instructions p
 		JOIN benefits b ON b.id = p.benefit_id
 		JOIN benefit_versions v ON v.benefit_id = p.benefit_id AND v.version = p.version
+		LEFT JOIN person_lists pl ON pl.id = v.list_id
 		WHERE p.provider_reg_no = $1 AND p.admitted AND v.status = 'active'
 		ORDER BY v.priority, b.id`, provider)
 	if err != nil {
@@ -108,8 +113,13 @@ func (s *Eligibility) AdmittedBenefits(ctx context.Context, provider string) ([]
 	for rows.Next() {
 		var b eligibility.Benefit
 		var doc []byte
-		if err := rows.Scan(&b.ID, &b.Grantor, &b.Version, &doc); err != nil {
+		var foreignList bool
+		if err := rows.Scan(&b.ID, &b.Grantor, &b.Version, &doc, &foreignList); err != nil {
 			return nil, fmt.Errorf("admitted benefits: %w", err)
+		}
+		if foreignList {
+			s.log.WarnContext(ctx, "benefit names another grantor's person list; left out of eligibility", "benefit", b.ID, "version", b.Version)
+			continue
 		}
 		if err := json.Unmarshal(doc, &b.Instruction); err != nil {
 			return nil, fmt.Errorf("decode instruction of %s v%d: %w", b.ID, b.Version, err)

@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"io/fs"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 
 	"github.com/avis-lv/gateway/internal/transactions"
 )
@@ -17,3 +21,20 @@ func InsertInTx(ctx context.Context, tx pgx.Tx, in transactions.Insert) error {
 
 // PurgeNow runs the hourly purge of decisions and audit rows.
 func (s *Eligibility) PurgeNow(ctx context.Context) { s.purge(ctx) }
+
+// MigrateDownTo rolls the schema back to version, so that a test can write
+// data as an older gateway did and then apply the later migrations.
+func MigrateDownTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
+}
