@@ -87,6 +87,31 @@ func TestContractDeclaresBadRequest(t *testing.T) {
 	}
 }
 
+// Generated clients type only the answers a contract declares: every
+// operation but the probes can answer 500 (a defect) and 503 (the database
+// out of reach, with Retry-After), and must say so.
+func TestContractDeclaresFailures(t *testing.T) {
+	doc, err := httpapi.LoadContract(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range doc.Paths.Map() {
+		if path == "/healthz" || path == "/readyz" {
+			continue
+		}
+		for method, op := range item.Operations() {
+			for _, status := range []string{"500", "503"} {
+				if op.Responses.Value(status) == nil {
+					t.Errorf("%s %s declares no %s", method, path, status)
+				}
+			}
+			if r := op.Responses.Value("503"); r != nil && r.Value.Headers["Retry-After"] == nil {
+				t.Errorf("%s %s declares a 503 without Retry-After", method, path)
+			}
+		}
+	}
+}
+
 // Integrators branch on problem types and codes: each must be documented,
 // in the contract or the README, written as code (in backticks). The codes
 // are gathered from the catalogue and from the sources: every constant
