@@ -39,6 +39,7 @@ type Config struct {
 	BenchRoutes      bool
 	SigningRequired  bool
 	DebugAddr        string
+	MetricsAddr      string
 	TokenRateLimit   int
 	UploadMaxBytes   int64
 	UploadWorkers    int
@@ -125,6 +126,7 @@ func settings() []setting {
 			return err
 		}},
 		{"AVIS_TOKEN_RATE_LIMIT", "token-rate-limit", "60", "tokens an authenticated client may get per minute, counted across instances in Redis (0 = no limit; failed attempts do not count: limit those per source at the edge); a client needs one token per AVIS_TOKEN_TTL", false, integer(func(c *Config) *int { return &c.TokenRateLimit })},
+		{"AVIS_METRICS_ADDR", "metrics-addr", "", "address of a separate listener serving /metrics, which is then no longer served on AVIS_ADDR (empty = /metrics on AVIS_ADDR; keep it off the public edge either way)", false, str(func(c *Config) *string { return &c.MetricsAddr })},
 		{"AVIS_DEBUG_ADDR", "debug-addr", "", "address of a separate listener serving Go profiles at /debug/pprof/ (empty = off; keep it on loopback)", false, str(func(c *Config) *string { return &c.DebugAddr })},
 		{"AVIS_UPLOAD_MAX_BYTES", "upload-max-bytes", "209715200", "largest person-list file upload in bytes (XLSX is further capped at 64 MiB, signed XML at 32 MiB)", false, func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -237,6 +239,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("bench_routes", c.BenchRoutes),
 		slog.Bool("signing_required", c.SigningRequired),
 		slog.String("debug_addr", c.DebugAddr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.Int("token_rate_limit", c.TokenRateLimit),
 	)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -145,10 +146,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 			// registries, slower; token rate limits are not counted.
 			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }, Degrades: true},
 		},
-		Registry:     reg,
-		BodyLimit:    cfg.BodyLimit,
-		BenchRoutes:  cfg.BenchRoutes,
-		ErrorMappers: []httpx.ErrorMapper{databaseUnavailable},
+		Registry:         reg,
+		MetricsElsewhere: cfg.MetricsAddr != "",
+		BodyLimit:        cfg.BodyLimit,
+		BenchRoutes:      cfg.BenchRoutes,
+		ErrorMappers:     []httpx.ErrorMapper{databaseUnavailable},
 	}
 	a.registry = reg
 	a.tokens = tokens
@@ -188,15 +190,31 @@ func (a *App) Start(ctx context.Context) {
 // gracefully: in-flight requests get ShutdownTimeout to finish.
 func (a *App) Serve(ctx context.Context) error {
 	srv := httpapi.NewHTTPServer(a.Config.Addr, a.Echo, a.Log)
-	if a.Config.DebugAddr != "" {
-		debug := httpapi.NewDebugServer(a.Config.DebugAddr, a.Log)
+	for _, l := range []struct {
+		name string
+		addr string
+		new  func() *http.Server
+	}{
+		{"debug listener", a.Config.DebugAddr, func() *http.Server { return httpapi.NewDebugServer(a.Config.DebugAddr, a.Log) }},
+		{"metrics listener", a.Config.MetricsAddr, func() *http.Server { return httpapi.NewMetricsServer(a.Config.MetricsAddr, a.registry, a.Log) }},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		// Bound before the public listener, so that a taken port stops
+		// the start instead of leaving an instance nobody can scrape.
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.name, err)
+		}
+		srv := l.new()
 		go func() {
-			a.Log.Info("debug listener", "addr", a.Config.DebugAddr)
-			if err := debug.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				a.Log.Error("debug listener", "err", err)
+			a.Log.Info(l.name, "addr", ln.Addr().String())
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Log.Error(l.name, "err", err)
 			}
 		}()
-		defer debug.Close()
+		defer srv.Close()
 	}
 	errc := make(chan error, 1)
 	go func() {

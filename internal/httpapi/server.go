@@ -18,7 +18,6 @@ import (
 	"github.com/labstack/echo/v4"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
 
@@ -72,14 +71,17 @@ type TransactionHandlers interface {
 
 // Deps are what the server is built from. Capabilities left nil answer 501.
 type Deps struct {
-	Log          *slog.Logger
-	Auth         *auth.Service
-	Tokens       *auth.Tokens
-	Benefits     *benefits.Service
-	FeedHead     func(context.Context) (int64, error)
-	Ready        []ReadinessCheck
-	Registry     *prometheus.Registry
-	ErrorMappers []httpx.ErrorMapper
+	Log      *slog.Logger
+	Auth     *auth.Service
+	Tokens   *auth.Tokens
+	Benefits *benefits.Service
+	FeedHead func(context.Context) (int64, error)
+	Ready    []ReadinessCheck
+	Registry *prometheus.Registry
+	// MetricsElsewhere leaves /metrics off this server: NewMetricsServer
+	// serves it on a listener of its own.
+	MetricsElsewhere bool
+	ErrorMappers     []httpx.ErrorMapper
 	// TokenLimiter counts token requests per client id (nil: no limit).
 	TokenLimiter *ratelimit.Limiter
 
@@ -164,8 +166,8 @@ func New(ctx context.Context, d Deps) (*echo.Echo, error) {
 	})
 	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*", echo.WrapHandler(docs))
-	if d.Registry != nil {
-		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
+	if d.Registry != nil && !d.MetricsElsewhere {
+		e.GET("/metrics", echo.WrapHandler(metricsHandler(d.Registry)))
 	}
 	if d.Routes != nil {
 		d.Routes(e)
