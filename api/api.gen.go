@@ -515,6 +515,24 @@ func (e UploadStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListReportedTransactionsParamsStatus.
+const (
+	ListReportedTransactionsParamsStatusAccepted ListReportedTransactionsParamsStatus = "accepted"
+	ListReportedTransactionsParamsStatusReversed ListReportedTransactionsParamsStatus = "reversed"
+)
+
+// Valid indicates whether the value is a known member of the ListReportedTransactionsParamsStatus enum.
+func (e ListReportedTransactionsParamsStatus) Valid() bool {
+	switch e {
+	case ListReportedTransactionsParamsStatusAccepted:
+		return true
+	case ListReportedTransactionsParamsStatusReversed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetSpendReportParamsGroupBy.
 const (
 	GetSpendReportParamsGroupByBenefit  GetSpendReportParamsGroupBy = "benefit"
@@ -1020,6 +1038,16 @@ type RegistrationNumber = string
 // RegistryGroup A registry-based recipient group.
 type RegistryGroup string
 
+// ReportedTransactionPage defines model for ReportedTransactionPage.
+type ReportedTransactionPage struct {
+	// HasMore Whether more of the asked dates' transactions follow (then `nextCursor` is given).
+	HasMore bool          `json:"hasMore"`
+	Items   []Transaction `json:"items"`
+
+	// NextCursor The next page's `cursor`, with the same filters.
+	NextCursor *string `json:"nextCursor,omitempty"`
+}
+
 // ReversalRequest defines model for ReversalRequest.
 type ReversalRequest struct {
 	Reason *string `json:"reason,omitempty"`
@@ -1384,6 +1412,29 @@ type GetReceiptParams struct {
 	// AcceptLanguage `lv` for Latvian error messages; English otherwise.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
+
+// ListReportedTransactionsParams defines parameters for ListReportedTransactions.
+type ListReportedTransactionsParams struct {
+	// Cursor The `nextCursor` of the previous page (or, for transactions, a page's `resumeCursor`).
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// From First sale date (default today).
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Last sale date (default today); at most 31 days after `from`.
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// ReceiptNumber Only the transactions reported with this receipt number.
+	ReceiptNumber *string                               `form:"receiptNumber,omitempty" json:"receiptNumber,omitempty"`
+	Status        *ListReportedTransactionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// AcceptLanguage `lv` for Latvian error messages; English otherwise.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListReportedTransactionsParamsStatus defines parameters for ListReportedTransactions.
+type ListReportedTransactionsParamsStatus string
 
 // GetSpendReportParams defines parameters for GetSpendReport.
 type GetSpendReportParams struct {
@@ -1891,6 +1942,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/receipts/{receiptId} (the `GetReceipt` operationId).
 	GetReceipt(ctx context.Context, receiptId openapi_types.UUID, params *GetReceiptParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReportedTransactions Transactions the caller reported (provider), by sale date, for reconciliation and lookups
+	//
+	// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day that is over, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report may still arrive for a sale up to 24 hours after its `occurredAt` (and the decision's lifetime), so a day's list is final once the next day is over; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (`to` before `from`), `dates.range` (more than 31 days) or `cursor.invalid`.
+	//
+	// Corresponds with GET /v1/reported-transactions (the `ListReportedTransactions` operationId).
+	ListReportedTransactions(ctx context.Context, params *ListReportedTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSpendReport The grantor's spend over a period, grouped by benefit, provider or EKK code
 	//
@@ -2518,6 +2576,23 @@ func (c *Client) PutMeans(ctx context.Context, pType MeansType, number string, p
 // Corresponds with GET /v1/receipts/{receiptId} (the `GetReceipt` operationId).
 func (c *Client) GetReceipt(ctx context.Context, receiptId openapi_types.UUID, params *GetReceiptParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReceiptRequest(c.Server, receiptId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReportedTransactions Transactions the caller reported (provider), by sale date, for reconciliation and lookups
+//
+// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day that is over, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report may still arrive for a sale up to 24 hours after its `occurredAt` (and the decision's lifetime), so a day's list is final once the next day is over; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (`to` before `from`), `dates.range` (more than 31 days) or `cursor.invalid`.
+//
+// Corresponds with GET /v1/reported-transactions (the `ListReportedTransactions` operationId).
+func (c *Client) ListReportedTransactions(ctx context.Context, params *ListReportedTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReportedTransactionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3627,6 +3702,135 @@ func NewGetReceiptRequest(server string, receiptId openapi_types.UUID, params *G
 	return req, nil
 }
 
+// NewListReportedTransactionsRequest constructs an http.Request for the ListReportedTransactions method
+func NewListReportedTransactionsRequest(server string, params *ListReportedTransactionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reported-transactions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ReceiptNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "receiptNumber", *params.ReceiptNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetSpendReportRequest constructs an http.Request for the GetSpendReport method
 func NewGetSpendReportRequest(server string, params *GetSpendReportParams) (*http.Request, error) {
 	var err error
@@ -4525,6 +4729,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/receipts/{receiptId} (the `GetReceipt` operationId).
 	GetReceiptWithResponse(ctx context.Context, receiptId openapi_types.UUID, params *GetReceiptParams, reqEditors ...RequestEditorFn) (*GetReceiptResponse, error)
+
+	// ListReportedTransactionsWithResponse Transactions the caller reported (provider), by sale date, for reconciliation and lookups
+	//
+	// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day that is over, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report may still arrive for a sale up to 24 hours after its `occurredAt` (and the decision's lifetime), so a day's list is final once the next day is over; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (`to` before `from`), `dates.range` (more than 31 days) or `cursor.invalid`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reported-transactions (the `ListReportedTransactions` operationId).
+	ListReportedTransactionsWithResponse(ctx context.Context, params *ListReportedTransactionsParams, reqEditors ...RequestEditorFn) (*ListReportedTransactionsResponse, error)
 
 	// GetSpendReportWithResponse The grantor's spend over a period, grouped by benefit, provider or EKK code
 	//
@@ -6198,6 +6411,96 @@ func (r GetReceiptResponse) ContentType() string {
 	return ""
 }
 
+// ListReportedTransactionsResponse401Headers the declared response headers of an HTTP 401 response for ListReportedTransactions
+type ListReportedTransactionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListReportedTransactionsResponse503Headers the declared response headers of an HTTP 503 response for ListReportedTransactions
+type ListReportedTransactionsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListReportedTransactionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportedTransactionPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListReportedTransactionsResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListReportedTransactionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReportedTransactionsResponse) GetJSON200() *ReportedTransactionPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListReportedTransactionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListReportedTransactionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListReportedTransactionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListReportedTransactionsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListReportedTransactionsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReportedTransactionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReportedTransactionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReportedTransactionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReportedTransactionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetSpendReportResponse401Headers the declared response headers of an HTTP 401 response for GetSpendReport
 type GetSpendReportResponse401Headers struct {
 	WWWAuthenticate *string
@@ -7319,6 +7622,21 @@ func (c *ClientWithResponses) GetReceiptWithResponse(ctx context.Context, receip
 		return nil, err
 	}
 	return ParseGetReceiptResponse(rsp)
+}
+
+// ListReportedTransactionsWithResponse Transactions the caller reported (provider), by sale date, for reconciliation and lookups
+//
+// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day that is over, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report may still arrive for a sale up to 24 hours after its `occurredAt` (and the decision's lifetime), so a day's list is final once the next day is over; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (`to` before `from`), `dates.range` (more than 31 days) or `cursor.invalid`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reported-transactions (the `ListReportedTransactions` operationId).
+func (c *ClientWithResponses) ListReportedTransactionsWithResponse(ctx context.Context, params *ListReportedTransactionsParams, reqEditors ...RequestEditorFn) (*ListReportedTransactionsResponse, error) {
+	rsp, err := c.ListReportedTransactions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReportedTransactionsResponse(rsp)
 }
 
 // GetSpendReportWithResponse The grantor's spend over a period, grouped by benefit, provider or EKK code
@@ -8971,6 +9289,90 @@ func ParseGetReceiptResponse(rsp *http.Response) (*GetReceiptResponse, error) {
 	return response, nil
 }
 
+// ParseListReportedTransactionsResponse parses an HTTP response from a ListReportedTransactionsWithResponse call
+func ParseListReportedTransactionsResponse(rsp *http.Response) (*ListReportedTransactionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReportedTransactionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportedTransactionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListReportedTransactionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListReportedTransactionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetSpendReportResponse parses an HTTP response from a GetSpendReportWithResponse call
 func ParseGetSpendReportResponse(rsp *http.Response) (*GetSpendReportResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9654,6 +10056,9 @@ type ServerInterface interface {
 	// GetReceipt The signed receipt of an accepted push (XML-DSig, or a JSON view)
 	// (GET /v1/receipts/{receiptId})
 	GetReceipt(ctx echo.Context, receiptId openapi_types.UUID, params GetReceiptParams) error
+	// ListReportedTransactions Transactions the caller reported (provider), by sale date, for reconciliation and lookups
+	// (GET /v1/reported-transactions)
+	ListReportedTransactions(ctx echo.Context, params ListReportedTransactionsParams) error
 	// GetSpendReport The grantor's spend over a period, grouped by benefit, provider or EKK code
 	// (GET /v1/reports/spend)
 	GetSpendReport(ctx echo.Context, params GetSpendReportParams) error
@@ -10254,6 +10659,76 @@ func (w *ServerInterfaceWrapper) GetReceipt(ctx echo.Context) error {
 	return err
 }
 
+// ListReportedTransactions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReportedTransactions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReportedTransactionsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "receiptNumber" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "receiptNumber", ctx.QueryParams(), &params.ReceiptNumber, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter receiptNumber: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReportedTransactions(ctx, params)
+	return err
+}
+
 // GetSpendReport converts echo context to params.
 func (w *ServerInterfaceWrapper) GetSpendReport(ctx echo.Context) error {
 	var err error
@@ -10641,6 +11116,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/eligibility", wrapper.CheckEligibility, options.OperationMiddlewares["checkEligibility"]...)
 	router.GET(options.BaseURL+"/v1/transactions", wrapper.ListTransactions, options.OperationMiddlewares["listTransactions"]...)
 	router.POST(options.BaseURL+"/v1/transactions", wrapper.ReportTransaction, options.OperationMiddlewares["reportTransaction"]...)
+	router.GET(options.BaseURL+"/v1/reported-transactions", wrapper.ListReportedTransactions, options.OperationMiddlewares["listReportedTransactions"]...)
 	router.POST(options.BaseURL+"/v1/transactions/:transactionId/reversal", wrapper.ReverseTransaction, options.OperationMiddlewares["reverseTransaction"]...)
 	router.GET(options.BaseURL+"/v1/receipts/:receiptId", wrapper.GetReceipt, options.OperationMiddlewares["getReceipt"]...)
 	router.GET(options.BaseURL+"/v1/reports/spend", wrapper.GetSpendReport, options.OperationMiddlewares["getSpendReport"]...)

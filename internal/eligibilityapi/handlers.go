@@ -315,6 +315,54 @@ func (h *Handlers) ListTransactions(c echo.Context, p api.ListTransactionsParams
 	return c.JSON(http.StatusOK, page)
 }
 
+// ListReportedTransactions pages through the transactions the provider
+// reported, by sale date.
+func (h *Handlers) ListReportedTransactions(c echo.Context, p api.ListReportedTransactionsParams) error {
+	httpx.NoStore(c)
+	provider, err := org(c)
+	if err != nil {
+		return err
+	}
+	var from, to time.Time
+	if p.From != nil {
+		from = p.From.Time
+	}
+	if p.To != nil {
+		to = p.To.Time
+	}
+	if p.From != nil && p.To != nil && to.Before(from) {
+		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "to", Code: "dates.order", Detail: "to is before from"})
+	}
+	var receiptNumber string
+	if p.ReceiptNumber != nil {
+		receiptNumber = *p.ReceiptNumber
+	}
+	var status transactions.Status
+	if p.Status != nil {
+		status = transactions.Status(*p.Status)
+	}
+	limit := 100
+	if p.Limit != nil {
+		limit = *p.Limit
+	}
+	cursor := ""
+	if p.Cursor != nil {
+		cursor = *p.Cursor
+	}
+	items, next, err := h.Transactions.ListReported(c.Request().Context(), provider, from, to, receiptNumber, status, cursor, limit)
+	if err != nil {
+		return err
+	}
+	page := api.ReportedTransactionPage{Items: make([]api.Transaction, len(items)), HasMore: next != ""}
+	if next != "" {
+		page.NextCursor = &next
+	}
+	for i, t := range items {
+		page.Items[i] = transactionToAPI(t)
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
 // GetSpendReport reports the grantor's spend.
 func (h *Handlers) GetSpendReport(c echo.Context, p api.GetSpendReportParams) error {
 	grantor, err := org(c)
@@ -486,6 +534,8 @@ func ErrorMapper(err error) *problem.Problem {
 		return problem.Fields(problem.IdempotencyReuse, problem.FieldError{Parameter: "Idempotency-Key", Code: "idempotency.key_reused"})
 	case errors.Is(err, transactions.ErrAlreadyReversed):
 		return problem.Fields(problem.Conflict, problem.FieldError{Parameter: "transactionId", Code: "transaction.already_reversed"})
+	case errors.Is(err, transactions.ErrDateRange):
+		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "to", Code: "dates.range", Detail: err.Error() + " after from"})
 	case errors.Is(err, transactions.ErrInvalidCursor):
 		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid"})
 	case errors.Is(err, transactions.ErrNotFound):

@@ -74,6 +74,13 @@ func (s *Server) ListTransactions(c echo.Context, p api.ListTransactionsParams) 
 	return s.d.Transactions.ListTransactions(c, p)
 }
 
+func (s *Server) ListReportedTransactions(c echo.Context, p api.ListReportedTransactionsParams) error {
+	if s.d.Transactions == nil {
+		return httpx.NotImplemented(c)
+	}
+	return s.d.Transactions.ListReportedTransactions(c, p)
+}
+
 func (s *Server) ReportTransaction(c echo.Context, p api.ReportTransactionParams) error {
 	if s.d.Transactions == nil {
 		return httpx.NotImplemented(c)

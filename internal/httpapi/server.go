@@ -63,6 +63,7 @@ type EligibilityHandlers interface {
 // TransactionHandlers serve transactions, receipts and reports.
 type TransactionHandlers interface {
 	ListTransactions(ctx echo.Context, params api.ListTransactionsParams) error
+	ListReportedTransactions(ctx echo.Context, params api.ListReportedTransactionsParams) error
 	ReportTransaction(ctx echo.Context, params api.ReportTransactionParams) error
 	ReverseTransaction(ctx echo.Context, transactionId openapi_types.UUID, params api.ReverseTransactionParams) error
 	GetReceipt(ctx echo.Context, receiptId openapi_types.UUID, params api.GetReceiptParams) error

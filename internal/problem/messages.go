@@ -23,6 +23,7 @@ var messages = map[string][2]string{
 	"parameter.invalid":           {"is not valid", "nav derīgs"},
 	"parameter.required":          {"is required", "ir obligāts"},
 	"cursor.invalid":              {"is not a cursor this gateway issued", "nav šīs vārtejas izsniegts kursors"},
+	"dates.range":                 {"the dates span too long a period", "datumu periods ir par garu"},
 
 	// Business rules of benefit instructions.
 	"dates.order":              {"validTo is before validFrom", "validTo ir pirms validFrom"},

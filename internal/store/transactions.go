@@ -295,6 +295,33 @@ func (s *Transactions) ListForGrantor(ctx context.Context, grantor string, f tra
 	return out, rows.Err()
 }
 
+// ListForProvider implements transactions.Store.
+func (s *Transactions) ListForProvider(ctx context.Context, provider string, f transactions.ReportedFilter, after transactions.SalePosition, limit int) ([]transactions.Transaction, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+transactionColumns+`, `+linesSQL("")+`
+		FROM transactions t
+		WHERE t.provider_reg_no = $1 AND t.occurred_at >= $2 AND t.occurred_at < $3
+		  AND (t.occurred_at, t.id) > ($4, $5)
+		  AND ($6 = '' OR t.receipt_number = $6)
+		  AND ($7 = '' OR t.status = $7)
+		ORDER BY t.occurred_at, t.id
+		LIMIT $8`,
+		provider, f.From, f.To, after.OccurredAt, [16]byte(after.ID), f.ReceiptNumber, string(f.Status), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list reported transactions: %w", err)
+	}
+	defer rows.Close()
+	var out []transactions.Transaction
+	for rows.Next() {
+		t, _, err := scanTransaction(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list reported transactions: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
 // Spend implements transactions.Store.
 func (s *Transactions) Spend(ctx context.Context, grantor string, from, to time.Time, groupBy string) ([]transactions.SpendGroup, error) {
 	var key, name string

@@ -301,6 +301,58 @@ func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor str
 	return items, base64.RawURLEncoding.EncodeToString(raw), more, nil
 }
 
+// maxReportedDays bounds the dates of one provider listing: a month's
+// reconciliation at most, so that one request cannot walk a merchant's
+// whole history.
+const maxReportedDays = 31
+
+// ErrDateRange is a provider listing over more than maxReportedDays.
+var ErrDateRange = fmt.Errorf("at most %d days", maxReportedDays)
+
+// ListReported pages through the transactions provider reported with a
+// sale (occurredAt) on the inclusive dates from to to, read in the
+// service's time zone; a zero to is today, a zero from is to. The cursor
+// is the previous page's next; next is empty on the last page.
+func (s *Service) ListReported(ctx context.Context, provider string, from, to time.Time, receiptNumber string, status Status, cursor string, limit int) (items []Transaction, next string, err error) {
+	if to.IsZero() {
+		to = s.now().In(s.loc)
+	}
+	if from.IsZero() {
+		from = to
+	}
+	f := ReportedFilter{
+		From:          time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, s.loc),
+		To:            time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, s.loc).AddDate(0, 0, 1),
+		ReceiptNumber: receiptNumber, Status: status,
+	}
+	if f.To.Sub(f.From) > maxReportedDays*24*time.Hour+time.Hour { // an hour for a summer-time change
+		return nil, "", ErrDateRange
+	}
+	after := SalePosition{OccurredAt: f.From.Add(-time.Microsecond)}
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(raw) != 25 || raw[0] != 'o' {
+			return nil, "", ErrInvalidCursor
+		}
+		after.OccurredAt = time.UnixMicro(int64(binary.BigEndian.Uint64(raw[1:9])))
+		copy(after.ID[:], raw[9:])
+	}
+	items, err = s.store.ListForProvider(ctx, provider, f, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list reported transactions: %w", err)
+	}
+	if len(items) <= limit {
+		return items, "", nil
+	}
+	items = items[:limit]
+	last := items[len(items)-1]
+	raw := make([]byte, 25)
+	raw[0] = 'o'
+	binary.BigEndian.PutUint64(raw[1:9], uint64(last.OccurredAt.UnixMicro()))
+	copy(raw[9:], last.ID[:])
+	return items, base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
 // SpendReport is a grantor's spend over inclusive dates.
 type SpendReport struct {
 	From, To   time.Time

@@ -136,6 +136,21 @@ type Position struct {
 	Seq int64
 }
 
+// ReportedFilter selects a provider's transactions: sales in [From, To),
+// and, when set, one receipt number and one status.
+type ReportedFilter struct {
+	From, To      time.Time
+	ReceiptNumber string
+	Status        Status
+}
+
+// SalePosition is a place in a provider's listing, in (occurredAt, id)
+// order.
+type SalePosition struct {
+	OccurredAt time.Time
+	ID         uuid.UUID
+}
+
 // Filter narrows a grantor's listing.
 type Filter struct {
 	BenefitID string
@@ -176,6 +191,10 @@ type Store interface {
 	// grantor's benefits are in each transaction's lines, and each has its
 	// Position set.
 	ListForGrantor(ctx context.Context, grantor string, f Filter, loc *time.Location, after Position, limit int) ([]Transaction, error)
+	// ListForProvider pages through the transactions provider reported
+	// that f selects, in (occurredAt, id) order after a position, with all
+	// their lines.
+	ListForProvider(ctx context.Context, provider string, f ReportedFilter, after SalePosition, limit int) ([]Transaction, error)
 	// Spend sums a grantor's accepted discounts over [from, to) by key.
 	Spend(ctx context.Context, grantor string, from, to time.Time, groupBy string) ([]SpendGroup, error)
 	// Receipt returns a receipt or ErrNotFound.
