@@ -139,19 +139,19 @@ func (e DiscountType) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
-	HealthStatusDegraded    HealthStatus = "degraded"
-	HealthStatusOk          HealthStatus = "ok"
-	HealthStatusUnavailable HealthStatus = "unavailable"
+	Degraded    HealthStatus = "degraded"
+	Ok          HealthStatus = "ok"
+	Unavailable HealthStatus = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case HealthStatusDegraded:
+	case Degraded:
 		return true
-	case HealthStatusOk:
+	case Ok:
 		return true
-	case HealthStatusUnavailable:
+	case Unavailable:
 		return true
 	default:
 		return false
@@ -1288,6 +1288,9 @@ type OAuthError = Problem
 // PreconditionFailed RFC 9457 problem details.
 type PreconditionFailed = Problem
 
+// ServiceUnavailable RFC 9457 problem details.
+type ServiceUnavailable = Problem
+
 // TooLarge RFC 9457 problem details.
 type TooLarge = Problem
 
@@ -1296,9 +1299,6 @@ type TooManyRequests = Problem
 
 // Unauthorized RFC 9457 problem details.
 type Unauthorized = Problem
-
-// Unavailable RFC 9457 problem details.
-type Unavailable = Problem
 
 // Unprocessable RFC 9457 problem details.
 type Unprocessable = Problem
@@ -1415,14 +1415,14 @@ type GetReceiptParams struct {
 
 // ListReportedTransactionsParams defines parameters for ListReportedTransactions.
 type ListReportedTransactionsParams struct {
-	// Cursor The `nextCursor` of the previous page (or, for transactions, a page's `resumeCursor`).
-	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	// Cursor The `nextCursor` of the previous page, asked with the same filters.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// From First sale date (default today).
+	// From First sale date (default `to`).
 	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
 
-	// To Last sale date (default today); at most 31 days after `from`.
+	// To Last sale date (default today); `from` to `to` covers at most 31 days.
 	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
 
 	// ReceiptNumber Only the transactions reported with this receipt number.
@@ -1945,7 +1945,7 @@ type ClientInterface interface {
 
 	// ListReportedTransactions Transactions the caller reported (provider), by sale date, for reconciliation and lookups
 	//
-	// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day that is over, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report may still arrive for a sale up to 24 hours after its `occurredAt` (and the decision's lifetime), so a day's list is final once the next day is over; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (`to` before `from`), `dates.range` (more than 31 days) or `cursor.invalid`.
+	// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`; at most 31 days), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report can arrive up to 24 hours plus the decision's lifetime (`AVIS_DECISION_TTL`, 5 minutes by default) after its sale's `occurredAt`, so a day's list is final once that long has passed since the day ended; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (the last date before the first: `to`, or `from` when `to` is left to default to today), `dates.range` (more than 31 days) or `cursor.invalid`.
 	//
 	// Corresponds with GET /v1/reported-transactions (the `ListReportedTransactions` operationId).
 	ListReportedTransactions(ctx context.Context, params *ListReportedTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2588,7 +2588,7 @@ func (c *Client) GetReceipt(ctx context.Context, receiptId openapi_types.UUID, p
 
 // ListReportedTransactions Transactions the caller reported (provider), by sale date, for reconciliation and lookups
 //
-// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day that is over, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report may still arrive for a sale up to 24 hours after its `occurredAt` (and the decision's lifetime), so a day's list is final once the next day is over; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (`to` before `from`), `dates.range` (more than 31 days) or `cursor.invalid`.
+// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`; at most 31 days), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report can arrive up to 24 hours plus the decision's lifetime (`AVIS_DECISION_TTL`, 5 minutes by default) after its sale's `occurredAt`, so a day's list is final once that long has passed since the day ended; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (the last date before the first: `to`, or `from` when `to` is left to default to today), `dates.range` (more than 31 days) or `cursor.invalid`.
 //
 // Corresponds with GET /v1/reported-transactions (the `ListReportedTransactions` operationId).
 func (c *Client) ListReportedTransactions(ctx context.Context, params *ListReportedTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4732,7 +4732,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListReportedTransactionsWithResponse Transactions the caller reported (provider), by sale date, for reconciliation and lookups
 	//
-	// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day that is over, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report may still arrive for a sale up to 24 hours after its `occurredAt` (and the decision's lifetime), so a day's list is final once the next day is over; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (`to` before `from`), `dates.range` (more than 31 days) or `cursor.invalid`.
+	// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`; at most 31 days), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report can arrive up to 24 hours plus the decision's lifetime (`AVIS_DECISION_TTL`, 5 minutes by default) after its sale's `occurredAt`, so a day's list is final once that long has passed since the day ended; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (the last date before the first: `to`, or `from` when `to` is left to default to today), `dates.range` (more than 31 days) or `cursor.invalid`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4938,7 +4938,7 @@ type IssueTokenResponse struct {
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *IssueTokenResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -4983,7 +4983,7 @@ func (r IssueTokenResponse) GetApplicationproblemJSON500() *InternalError {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r IssueTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r IssueTokenResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -5088,7 +5088,7 @@ type ListBenefitsResponse struct {
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListBenefitsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5121,7 +5121,7 @@ func (r ListBenefitsResponse) GetApplicationproblemJSON500() *InternalError {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r ListBenefitsResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r ListBenefitsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -5180,7 +5180,7 @@ type WithdrawBenefitResponse struct {
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *WithdrawBenefitResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5218,7 +5218,7 @@ func (r WithdrawBenefitResponse) GetApplicationproblemJSON500() *InternalError {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r WithdrawBenefitResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r WithdrawBenefitResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -5282,7 +5282,7 @@ type GetBenefitResponse struct {
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetBenefitResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5322,7 +5322,7 @@ func (r GetBenefitResponse) GetApplicationproblemJSON500() *InternalError {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r GetBenefitResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r GetBenefitResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -5402,7 +5402,7 @@ type PutBenefitResponse struct {
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PutBenefitResponse200Headers
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -5469,7 +5469,7 @@ func (r PutBenefitResponse) GetApplicationproblemJSON500() *InternalError {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r PutBenefitResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r PutBenefitResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -5654,7 +5654,7 @@ type ListInstructionsResponse struct {
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListInstructionsResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
@@ -5691,7 +5691,7 @@ func (r ListInstructionsResponse) GetApplicationproblemJSON500() *InternalError 
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r ListInstructionsResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r ListInstructionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -5752,7 +5752,7 @@ type GetListResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetListResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5795,7 +5795,7 @@ func (r GetListResponse) GetApplicationproblemJSON501() *NotImplemented {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r GetListResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r GetListResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -5862,7 +5862,7 @@ type PushListMembersResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PushListMembersResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5920,7 +5920,7 @@ func (r PushListMembersResponse) GetApplicationproblemJSON501() *NotImplemented 
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r PushListMembersResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r PushListMembersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -5990,7 +5990,7 @@ type UploadListFileResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers202 the parsed response headers for an HTTP 202 response
 	Headers202 *UploadListFileResponse202Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6045,7 +6045,7 @@ func (r UploadListFileResponse) GetApplicationproblemJSON501() *NotImplemented {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r UploadListFileResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r UploadListFileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -6104,7 +6104,7 @@ type RevokeMeansResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RevokeMeansResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -6142,7 +6142,7 @@ func (r RevokeMeansResponse) GetApplicationproblemJSON501() *NotImplemented {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r RevokeMeansResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r RevokeMeansResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -6212,7 +6212,7 @@ type PutMeansResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *PutMeansResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6267,7 +6267,7 @@ func (r PutMeansResponse) GetApplicationproblemJSON501() *NotImplemented {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r PutMeansResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r PutMeansResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -6435,7 +6435,7 @@ type ListReportedTransactionsResponse struct {
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListReportedTransactionsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -6468,7 +6468,7 @@ func (r ListReportedTransactionsResponse) GetApplicationproblemJSON500() *Intern
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r ListReportedTransactionsResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r ListReportedTransactionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -6527,7 +6527,7 @@ type GetSpendReportResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetSpendReportResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -6565,7 +6565,7 @@ func (r GetSpendReportResponse) GetApplicationproblemJSON501() *NotImplemented {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r GetSpendReportResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r GetSpendReportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -6624,7 +6624,7 @@ type ListTransactionsResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListTransactionsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -6662,7 +6662,7 @@ func (r ListTransactionsResponse) GetApplicationproblemJSON501() *NotImplemented
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r ListTransactionsResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r ListTransactionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -6734,7 +6734,7 @@ type ReportTransactionResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *ReportTransactionResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6794,7 +6794,7 @@ func (r ReportTransactionResponse) GetApplicationproblemJSON501() *NotImplemente
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r ReportTransactionResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r ReportTransactionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -6863,7 +6863,7 @@ type ReverseTransactionResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ReverseTransactionResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -6926,7 +6926,7 @@ func (r ReverseTransactionResponse) GetApplicationproblemJSON501() *NotImplement
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r ReverseTransactionResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r ReverseTransactionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -6987,7 +6987,7 @@ type GetUploadResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetUploadResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -7030,7 +7030,7 @@ func (r GetUploadResponse) GetApplicationproblemJSON501() *NotImplemented {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r GetUploadResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r GetUploadResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -7091,7 +7091,7 @@ type GetUploadErrorsResponse struct {
 	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
 	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Unavailable
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetUploadErrorsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -7134,7 +7134,7 @@ func (r GetUploadErrorsResponse) GetApplicationproblemJSON501() *NotImplemented 
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r GetUploadErrorsResponse) GetApplicationproblemJSON503() *Unavailable {
+func (r GetUploadErrorsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -7626,7 +7626,7 @@ func (c *ClientWithResponses) GetReceiptWithResponse(ctx context.Context, receip
 
 // ListReportedTransactionsWithResponse Transactions the caller reported (provider), by sale date, for reconciliation and lookups
 //
-// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day that is over, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report may still arrive for a sale up to 24 hours after its `occurredAt` (and the decision's lifetime), so a day's list is final once the next day is over; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (`to` before `from`), `dates.range` (more than 31 days) or `cursor.invalid`.
+// The caller's own accepted and reversed transactions whose `occurredAt` falls on the dates `from` to `to` (inclusive, Latvian time; `to` defaults to today and `from` to `to`; at most 31 days), in `occurredAt` order, paged with `nextCursor`. Use it to reconcile a day, or to find a transaction whose answer and `Idempotency-Key` were both lost, by its `receiptNumber`. A report can arrive up to 24 hours plus the decision's lifetime (`AVIS_DECISION_TTL`, 5 minutes by default) after its sale's `occurredAt`, so a day's list is final once that long has passed since the day ended; to follow new transactions as they come, keep each report's answer instead. **Errors**: `400` `validation` with `dates.order` (the last date before the first: `to`, or `from` when `to` is left to default to today), `dates.range` (more than 31 days) or `cursor.invalid`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7901,7 +7901,7 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 		response.ApplicationproblemJSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8028,7 +8028,7 @@ func ParseListBenefitsResponse(rsp *http.Response) (*ListBenefitsResponse, error
 		response.ApplicationproblemJSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8122,7 +8122,7 @@ func ParseWithdrawBenefitResponse(rsp *http.Response) (*WithdrawBenefitResponse,
 		response.ApplicationproblemJSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8213,7 +8213,7 @@ func ParseGetBenefitResponse(rsp *http.Response) (*GetBenefitResponse, error) {
 		response.ApplicationproblemJSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8349,7 +8349,7 @@ func ParsePutBenefitResponse(rsp *http.Response) (*PutBenefitResponse, error) {
 		response.ApplicationproblemJSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8575,7 +8575,7 @@ func ParseListInstructionsResponse(rsp *http.Response) (*ListInstructionsRespons
 		response.ApplicationproblemJSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8693,7 +8693,7 @@ func ParseGetListResponse(rsp *http.Response) (*GetListResponse, error) {
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8812,7 +8812,7 @@ func ParsePushListMembersResponse(rsp *http.Response) (*PushListMembersResponse,
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8924,7 +8924,7 @@ func ParseUploadListFileResponse(rsp *http.Response) (*UploadListFileResponse, e
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9028,7 +9028,7 @@ func ParseRevokeMeansResponse(rsp *http.Response) (*RevokeMeansResponse, error) 
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9140,7 +9140,7 @@ func ParsePutMeansResponse(rsp *http.Response) (*PutMeansResponse, error) {
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9339,7 +9339,7 @@ func ParseListReportedTransactionsResponse(rsp *http.Response) (*ListReportedTra
 		response.ApplicationproblemJSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9430,7 +9430,7 @@ func ParseGetSpendReportResponse(rsp *http.Response) (*GetSpendReportResponse, e
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9521,7 +9521,7 @@ func ParseListTransactionsResponse(rsp *http.Response) (*ListTransactionsRespons
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9640,7 +9640,7 @@ func ParseReportTransactionResponse(rsp *http.Response) (*ReportTransactionRespo
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9776,7 +9776,7 @@ func ParseReverseTransactionResponse(rsp *http.Response) (*ReverseTransactionRes
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9874,7 +9874,7 @@ func ParseGetUploadResponse(rsp *http.Response) (*GetUploadResponse, error) {
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9972,7 +9972,7 @@ func ParseGetUploadErrorsResponse(rsp *http.Response) (*GetUploadErrorsResponse,
 		response.ApplicationproblemJSON501 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

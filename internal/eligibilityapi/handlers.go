@@ -330,9 +330,6 @@ func (h *Handlers) ListReportedTransactions(c echo.Context, p api.ListReportedTr
 	if p.To != nil {
 		to = p.To.Time
 	}
-	if p.From != nil && p.To != nil && to.Before(from) {
-		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "to", Code: "dates.order", Detail: "to is before from"})
-	}
 	var receiptNumber string
 	if p.ReceiptNumber != nil {
 		receiptNumber = *p.ReceiptNumber
@@ -350,6 +347,17 @@ func (h *Handlers) ListReportedTransactions(c echo.Context, p api.ListReportedTr
 		cursor = *p.Cursor
 	}
 	items, next, err := h.Transactions.ListReported(c.Request().Context(), provider, from, to, receiptNumber, status, cursor, limit)
+	if errors.Is(err, transactions.ErrDateOrder) || errors.Is(err, transactions.ErrDateRange) {
+		// Name the date the caller gave: with to left out, it is today.
+		fe := problem.FieldError{Parameter: "to", Code: "dates.order"}
+		if p.To == nil {
+			fe.Parameter = "from"
+		}
+		if errors.Is(err, transactions.ErrDateRange) {
+			fe.Code, fe.Detail = "dates.range", err.Error()
+		}
+		return problem.Fields(problem.Validation, fe)
+	}
 	if err != nil {
 		return err
 	}
@@ -534,8 +542,6 @@ func ErrorMapper(err error) *problem.Problem {
 		return problem.Fields(problem.IdempotencyReuse, problem.FieldError{Parameter: "Idempotency-Key", Code: "idempotency.key_reused"})
 	case errors.Is(err, transactions.ErrAlreadyReversed):
 		return problem.Fields(problem.Conflict, problem.FieldError{Parameter: "transactionId", Code: "transaction.already_reversed"})
-	case errors.Is(err, transactions.ErrDateRange):
-		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "to", Code: "dates.range", Detail: err.Error() + " after from"})
 	case errors.Is(err, transactions.ErrInvalidCursor):
 		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid"})
 	case errors.Is(err, transactions.ErrNotFound):

@@ -36,18 +36,27 @@ func TestReportedTransactions(t *testing.T) {
 		}
 		return a
 	}
+	// Sales today, after Riga's midnight even in the test's first minute
+	// of a day (a sale may be up to 10 minutes ahead of its check), and
+	// one just before that midnight (a sale may be up to 24 hours before).
 	now := time.Now()
-	today := now.In(riga).Format(time.DateOnly)
-	// Earlier on the same day when it can be, else a minute ago.
-	earlier := now.Add(-time.Minute)
-	if h := now.In(riga).Hour(); h >= 2 {
-		earlier = now.Add(-90 * time.Minute)
+	y, m, d := now.In(riga).Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, riga)
+	base := now.Add(-90 * time.Minute)
+	if base.Before(midnight) {
+		base = midnight.Add(time.Second)
 	}
-	late := report(e.provider, "R-3", now)
-	first := report(e.provider, "R-1", earlier)
-	second := report(e.provider, "R-2", earlier.Add(time.Second))
-	dayBefore := report(e.provider, "R-0", now.Add(-23*time.Hour)) // on the day before, or earlier today
-	other := report(e.provider2, "R-1", now)
+	today := midnight.Format(time.DateOnly)
+	yesterday := midnight.Add(-time.Minute)
+	withYesterday := yesterday.After(now.Add(-24*time.Hour + time.Minute))
+	late := report(e.provider, "R-3", base.Add(2*time.Second))
+	first := report(e.provider, "R-1", base)
+	second := report(e.provider, "R-2", base.Add(time.Second))
+	var before txAnswer
+	if withYesterday {
+		before = report(e.provider, "R-0", yesterday)
+	}
+	other := report(e.provider2, "R-1", base)
 
 	type page struct {
 		Items      []txAnswer `json:"items"`
@@ -73,9 +82,6 @@ func TestReportedTransactions(t *testing.T) {
 
 	t.Run("today, in sale order, one page at a time", func(t *testing.T) {
 		want := []string{first.ID, second.ID, late.ID}
-		if now.Add(-23*time.Hour).In(riga).Format(time.DateOnly) == today {
-			want = []string{dayBefore.ID, first.ID, second.ID, late.ID}
-		}
 		var got []string
 		q := url.Values{"limit": {"1"}}
 		for range 10 {
@@ -93,15 +99,29 @@ func TestReportedTransactions(t *testing.T) {
 			t.Fatalf("listed %v, want %v", got, want)
 		}
 	})
-	t.Run("the day before", func(t *testing.T) {
-		day := now.Add(-23 * time.Hour).In(riga).Format(time.DateOnly)
-		_, p, body := list(e.provider, url.Values{"from": {day}, "to": {day}})
-		found := false
-		for _, tx := range p.Items {
-			found = found || tx.ID == dayBefore.ID
+	t.Run("the day before, alone", func(t *testing.T) {
+		if !withYesterday {
+			t.Skip("in the last minute of a day, no sale of the day before is still in range")
 		}
-		if !found {
-			t.Fatalf("the sale 23 hours ago is not on %s: %s", day, body)
+		day := yesterday.In(riga).Format(time.DateOnly)
+		_, p, body := list(e.provider, url.Values{"from": {day}, "to": {day}})
+		if fmt.Sprint(ids(p.Items)) != fmt.Sprint([]string{before.ID}) {
+			t.Fatalf("sales on %s: %s", day, body)
+		}
+		_, p, body = list(e.provider, url.Values{"from": {day}, "to": {today}})
+		if len(p.Items) != 4 || p.Items[0].ID != before.ID {
+			t.Fatalf("sales on %s and %s: %s", day, today, body)
+		}
+	})
+	t.Run("a cursor does not widen the dates", func(t *testing.T) {
+		_, p, _ := list(e.provider, url.Values{"limit": {"1"}})
+		if !p.HasMore {
+			t.Fatal("one page held every sale")
+		}
+		day := yesterday.In(riga).Format(time.DateOnly)
+		_, p, body := list(e.provider, url.Values{"from": {day}, "to": {day}, "cursor": {p.NextCursor}})
+		if len(p.Items) != 0 {
+			t.Fatalf("a cursor of today's listing listed today's sales on %s: %s", day, body)
 		}
 	})
 	t.Run("by receipt number, own only", func(t *testing.T) {
@@ -135,7 +155,12 @@ func TestReportedTransactions(t *testing.T) {
 		}{
 			{"a grantor", e.grantor, url.Values{}, http.StatusForbidden, "", ""},
 			{"dates out of order", e.provider, url.Values{"from": {"2026-11-02"}, "to": {"2026-11-01"}}, http.StatusBadRequest, "to", "dates.order"},
-			{"more than 31 days", e.provider, url.Values{"from": {"2026-01-01"}, "to": {"2026-03-01"}}, http.StatusBadRequest, "to", "dates.range"},
+			{"from after today", e.provider, url.Values{"from": {midnight.AddDate(0, 0, 1).Format(time.DateOnly)}}, http.StatusBadRequest, "from", "dates.order"},
+			{"32 days", e.provider, url.Values{"from": {"2026-01-01"}, "to": {"2026-02-01"}}, http.StatusBadRequest, "to", "dates.range"},
+			{"31 days", e.provider, url.Values{"from": {"2026-01-01"}, "to": {"2026-01-31"}}, http.StatusOK, "", ""},
+			{"31 days over the spring change", e.provider, url.Values{"from": {"2026-03-10"}, "to": {"2026-04-09"}}, http.StatusOK, "", ""},
+			{"32 days over the autumn change", e.provider, url.Values{"from": {"2026-10-10"}, "to": {"2026-11-10"}}, http.StatusBadRequest, "to", "dates.range"},
+			{"from long ago, to today", e.provider, url.Values{"from": {midnight.AddDate(0, 0, -31).Format(time.DateOnly)}}, http.StatusBadRequest, "from", "dates.range"},
 			{"a cursor not issued", e.provider, url.Values{"cursor": {"AAAA"}}, http.StatusBadRequest, "cursor", "cursor.invalid"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {

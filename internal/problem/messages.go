@@ -26,7 +26,7 @@ var messages = map[string][2]string{
 	"dates.range":                 {"the dates span too long a period", "datumu periods ir par garu"},
 
 	// Business rules of benefit instructions.
-	"dates.order":              {"validTo is before validFrom", "validTo ir pirms validFrom"},
+	"dates.order":              {"the end date is before the start date", "beigu datums ir pirms sākuma datuma"},
 	"discount.percent_missing": {"a percent discount needs percentBasisPoints", "procentu atlaidei vajag percentBasisPoints"},
 	"discount.amount_missing":  {"a fixed discount needs amountCents", "fiksētai atlaidei vajag amountCents"},
 	"discount.extra_field":     {"does not belong to this discount type", "neattiecas uz šo atlaides veidu"},

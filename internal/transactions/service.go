@@ -306,8 +306,12 @@ func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor str
 // whole history.
 const maxReportedDays = 31
 
-// ErrDateRange is a provider listing over more than maxReportedDays.
-var ErrDateRange = fmt.Errorf("at most %d days", maxReportedDays)
+// ErrDateRange is a provider listing over more than maxReportedDays;
+// ErrDateOrder one whose last date comes before its first.
+var (
+	ErrDateRange = fmt.Errorf("from the first date to the last, at most %d days", maxReportedDays)
+	ErrDateOrder = errors.New("the last date is before the first")
+)
 
 // ListReported pages through the transactions provider reported with a
 // sale (occurredAt) on the inclusive dates from to to, read in the
@@ -325,7 +329,10 @@ func (s *Service) ListReported(ctx context.Context, provider string, from, to ti
 		To:            time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, s.loc).AddDate(0, 0, 1),
 		ReceiptNumber: receiptNumber, Status: status,
 	}
-	if f.To.Sub(f.From) > maxReportedDays*24*time.Hour+time.Hour { // an hour for a summer-time change
+	if f.To.Before(f.From.AddDate(0, 0, 1)) {
+		return nil, "", ErrDateOrder
+	}
+	if f.To.After(f.From.AddDate(0, 0, maxReportedDays)) {
 		return nil, "", ErrDateRange
 	}
 	after := SalePosition{OccurredAt: f.From.Add(-time.Microsecond)}
