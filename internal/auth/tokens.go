@@ -155,9 +155,15 @@ func (t *Tokens) remember(key [32]byte, v verifiedToken) {
 // instances starting together on one host end up with the same complete
 // key, and a crash never leaves an empty key file behind.
 func LoadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
+	return loadOrCreateKey(path, os.Link)
+}
+
+// loadOrCreateKey is LoadOrCreateKey with the hard-link call given, so that
+// tests can stand in for a file system without hard links.
+func loadOrCreateKey(path string, link func(oldname, newname string) error) (ed25519.PrivateKey, bool, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		priv, cerr := createKey(path)
+		priv, cerr := createKey(path, link)
 		if cerr == nil {
 			return priv, true, nil
 		}
@@ -173,9 +179,9 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
 	return priv, false, err
 }
 
-// createKey writes a new key to path; an error wrapping os.ErrExist means
-// another process created it first.
-func createKey(path string) (ed25519.PrivateKey, error) {
+// createKey writes a new key to path, put in place with link; an error
+// wrapping os.ErrExist means another process created it first.
+func createKey(path string, link func(oldname, newname string) error) (ed25519.PrivateKey, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate token key: %w", err)
@@ -200,7 +206,7 @@ func createKey(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("write token key: %w", werr)
 	}
 	// A hard link fails if path exists: the first complete key wins.
-	err = os.Link(tmp.Name(), path)
+	err = link(tmp.Name(), path)
 	if err == nil {
 		return priv, nil
 	}

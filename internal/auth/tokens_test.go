@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -111,6 +112,63 @@ func TestLoadOrCreateKeyRace(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Fatalf("files left in the key directory: %v", entries)
+	}
+}
+
+// Shared file systems without hard links (SMB, some FUSE mounts) fail
+// link(2) with EPERM or ENOTSUP, not EEXIST: the key is then created
+// exclusively in place instead of the gateway refusing to start.
+func TestLoadOrCreateKeyWithoutHardLinks(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EPERM, syscall.ENOTSUP} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "token.key")
+			noLinks := func(oldname, newname string) error {
+				return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: errno}
+			}
+			key, created, err := loadOrCreateKey(path, noLinks)
+			if err != nil || !created {
+				t.Fatalf("created %v, %v", created, err)
+			}
+			info, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if perm := info.Mode().Perm(); perm&0o077 != 0 {
+				t.Errorf("key file mode %v: readable by others", perm)
+			}
+			again, created, err := LoadOrCreateKey(path)
+			if err != nil || created || !again.Equal(key) {
+				t.Fatalf("the key written without a link does not load back (created %v): %v", created, err)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Fatalf("files left in the key directory: %v", entries)
+			}
+		})
+	}
+}
+
+// Without hard links, a key another instance put in place after this one
+// found none is kept, not overwritten: the fallback's create is exclusive.
+func TestLoadOrCreateKeyWithoutHardLinksKeepsTheFirstKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token.key")
+	var theirs ed25519.PrivateKey
+	otherInstanceFirst := func(oldname, newname string) error {
+		// The other instance completes its key between our read and our
+		// create; our own link then fails as links do on SMB.
+		var err error
+		if theirs, _, err = LoadOrCreateKey(newname); err != nil {
+			t.Fatal(err)
+		}
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: syscall.EPERM}
+	}
+	key, created, err := loadOrCreateKey(path, otherInstanceFirst)
+	if err != nil || created || theirs == nil || !key.Equal(theirs) {
+		t.Fatalf("created %v, same key as the other instance %v: %v", created, key.Equal(theirs), err)
+	}
+	onDisk, _, err := LoadOrCreateKey(path)
+	if err != nil || !onDisk.Equal(theirs) {
+		t.Fatalf("the other instance's key was replaced on disk: %v", err)
 	}
 }
 
