@@ -33,6 +33,9 @@ type Process struct {
 
 	cmd *exec.Cmd
 	log *bytes.Buffer
+	// exited is closed once the process has ended and been waited for;
+	// only one goroutine may call cmd.Wait.
+	exited chan struct{}
 }
 
 // NewProcess builds the gateway binary and prepares it to run on a free
@@ -118,11 +121,18 @@ func (g *Process) Start() {
 	if err := g.cmd.Start(); err != nil {
 		g.T.Fatal(err)
 	}
-	cmd := g.cmd
+	cmd, exited := g.cmd, make(chan struct{})
+	g.exited = exited
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
 	g.T.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-exited:
+		default:
 			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			<-exited
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
@@ -141,25 +151,25 @@ func (g *Process) Start() {
 // Kill sends SIGKILL and waits for the process to end.
 func (g *Process) Kill() {
 	g.T.Helper()
-	if err := g.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		g.T.Fatal(err)
-	}
-	_ = g.cmd.Wait()
+	g.Signal(syscall.SIGKILL)
+	<-g.exited
 }
 
 // Terminate sends SIGTERM, as an orchestrator stopping the instance does,
 // and returns a channel closed when the process has ended.
 func (g *Process) Terminate() <-chan struct{} {
 	g.T.Helper()
-	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	g.Signal(syscall.SIGTERM)
+	return g.exited
+}
+
+// Signal sends sig to the process and does not wait for it to end (after
+// Terminate, its channel tells when it has).
+func (g *Process) Signal(sig os.Signal) {
+	g.T.Helper()
+	if err := g.cmd.Process.Signal(sig); err != nil {
 		g.T.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = g.cmd.Wait()
-		close(done)
-	}()
-	return done
 }
 
 // Log is what the process wrote.
