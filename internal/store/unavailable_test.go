@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/avis-lv/gateway/internal/store"
+	"github.com/avis-lv/gateway/internal/store/storetest"
 )
 
 func TestIsUnavailable(t *testing.T) {
@@ -26,5 +27,42 @@ func TestIsUnavailable(t *testing.T) {
 	}
 	if store.IsUnavailable(errors.New("duplicate key value violates unique constraint")) || store.IsUnavailable(nil) {
 		t.Fatal("a failed query counted as an unreachable database")
+	}
+}
+
+// A pooled connection that went dead while it sat idle (reset by a
+// restarted pooler or load balancer, or a firewall) fails the next query
+// before any of it reached the server: the caller may try again (503), it
+// is no defect (500).
+func TestDeadPooledConnectionIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dbURL := storetest.NewDatabase(t)
+	proxy, proxied := storetest.NewProxy(t, dbURL)
+	cfg, err := pgxpool.ParseConfig(proxied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	// The pool pings a connection idle for over a second before lending
+	// it; within that second it lends it unchecked, as here.
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+
+	if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Reset()
+	_, err = pool.Exec(ctx, "SELECT 1")
+	if err == nil || !store.IsUnavailable(err) {
+		t.Fatalf("query on a dead pooled connection: IsUnavailable(%v) = false", err)
+	}
+	if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("the pool did not replace the dead connection: %v", err)
 	}
 }
