@@ -74,7 +74,7 @@ func (s *Benefits) SaveVersion(ctx context.Context, b benefits.Benefit, createdB
 	if err != nil {
 		return fmt.Errorf("encode instruction: %w", err)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if b.Version == 1 {
 			_, err := tx.Exec(ctx, `
 				INSERT INTO benefits (id, grantor_reg_no, current_version, status, created_at, updated_at)

@@ -55,7 +55,7 @@ func (s *Clients) AddClient(ctx context.Context, c auth.Client) error {
 	for i, r := range c.Roles {
 		roles[i] = string(r)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO organisations (reg_no, name) VALUES ($1, $2)
 			ON CONFLICT (reg_no) DO UPDATE SET name = CASE WHEN EXCLUDED.name = '' THEN organisations.name ELSE EXCLUDED.name END`,
@@ -105,7 +105,7 @@ func (s *Clients) RevokeClient(ctx context.Context, id string, at time.Time) err
 // RememberAssertion implements auth.ClientStore. Expired assertion ids are
 // swept on the way, so the table holds at most a few minutes of them.
 func (s *Clients) RememberAssertion(ctx context.Context, clientID, jti string, expires time.Time) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM client_assertions WHERE expires_at < now() - interval '1 minute'`); err != nil {
 			return fmt.Errorf("sweep assertions: %w", err)
 		}

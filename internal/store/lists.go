@@ -311,7 +311,7 @@ func (t *listTx) FinishUpload(ctx context.Context, id uuid.UUID, owner string, o
 	return finishUpload(ctx, t.tx, id, owner, o)
 }
 
-func (t *listTx) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }
+func (t *listTx) Commit(ctx context.Context) error { return commit(ctx, t.tx) }
 
 func (t *listTx) Rollback(ctx context.Context) error {
 	err := t.tx.Rollback(ctx)
@@ -371,7 +371,7 @@ func finishUpload(ctx context.Context, tx pgx.Tx, id uuid.UUID, owner string, o 
 
 // Finish implements lists.Store.
 func (s *Lists) Finish(ctx context.Context, id uuid.UUID, owner string, o lists.Outcome) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		return finishUpload(ctx, tx, id, owner, o)
 	})
 }
@@ -582,7 +582,7 @@ func (s *Lists) AddGrantorCertificates(ctx context.Context, org string, pemData 
 		return nil, fmt.Errorf("grantor certificate: %w", err)
 	}
 	var out []GrantorCertificate
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM organisations WHERE reg_no = $1)`, org).Scan(&exists); err != nil {
 			return fmt.Errorf("find organisation: %w", err)
@@ -762,7 +762,7 @@ func (t *uploadTx) Insert(ctx context.Context, u lists.Upload) error {
 	return nil
 }
 
-func (t *uploadTx) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }
+func (t *uploadTx) Commit(ctx context.Context) error { return commit(ctx, t.tx) }
 
 func (t *uploadTx) Rollback(ctx context.Context) error {
 	err := t.tx.Rollback(ctx)
@@ -807,7 +807,7 @@ func (s *Lists) PruneMemberSets(ctx context.Context, retention time.Duration, li
 		return 0, fmt.Errorf("prune member sets: %w", err)
 	}
 	for i, v := range victims {
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+setTable(v.set)); err != nil {
 				return err
 			}

@@ -71,7 +71,7 @@ func (s *Transactions) Insert(ctx context.Context, in transactions.Insert) (tran
 		seq, inserted = o.seq, o.inserted
 	} else {
 		var prior *transactions.Transaction
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
 			lock := int64(binary.BigEndian.Uint64(t.PersonRef[:8]))
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lock); err != nil {
 				return fmt.Errorf("lock person: %w", err)
