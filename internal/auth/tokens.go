@@ -153,7 +153,10 @@ func (t *Tokens) remember(key [32]byte, v verifiedToken) {
 // creates one there if the file does not exist, and says whether it did.
 // The key is written to a temporary file and linked into place, so that
 // instances starting together on one host end up with the same complete
-// key, and a crash never leaves an empty key file behind.
+// key, and a crash never leaves an empty key file behind. Where the file
+// system has no hard links the file is created exclusively and then
+// written: a crash in between leaves it empty (the error says so; delete
+// it), and instances starting together read it until it is complete.
 func LoadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
 	return loadOrCreateKey(path, os.Link)
 }
@@ -176,8 +179,21 @@ func loadOrCreateKey(path string, link func(oldname, newname string) error) (ed2
 		return nil, false, fmt.Errorf("read token key: %w", err)
 	}
 	priv, err := parseKey(path, data)
+	// Without hard links another instance starting at the same moment
+	// creates the file first and writes it after: a key read empty or
+	// cut short is read again for a while before it counts as broken.
+	for deadline := time.Now().Add(keyWriteWait); err != nil && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		if data, rerr := os.ReadFile(path); rerr == nil {
+			priv, err = parseKey(path, data)
+		}
+	}
 	return priv, false, err
 }
+
+// keyWriteWait is how long a token key that does not parse is read again
+// while another instance may still be writing it.
+const keyWriteWait = 2 * time.Second
 
 // createKey writes a new key to path, put in place with link; an error
 // wrapping os.ErrExist means another process created it first.
@@ -236,6 +252,9 @@ func createKey(path string, link func(oldname, newname string) error) (ed25519.P
 func parseKey(path string, data []byte) (ed25519.PrivateKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
+		if len(data) == 0 {
+			return nil, fmt.Errorf("token key %s is empty (a start interrupted while writing it?): delete it to make a new one, which ends the tokens issued so far", path)
+		}
 		return nil, fmt.Errorf("token key %s: no PEM block", path)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)

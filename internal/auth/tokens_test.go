@@ -181,3 +181,25 @@ func TestSecretHashing(t *testing.T) {
 		t.Fatal("secretMatches is wrong")
 	}
 }
+
+// Without hard links, instances starting together on one host all end up
+// with the key the first one created, although it is created empty and
+// written after: the others read it again until it is complete.
+func TestLoadOrCreateKeyWithoutHardLinksRace(t *testing.T) {
+	noLink := func(o, n string) error { return &os.LinkError{Op: "link", Old: o, New: n, Err: syscall.EPERM} }
+	for round := range 50 {
+		path := filepath.Join(t.TempDir(), "token.key")
+		keys := make([]ed25519.PrivateKey, 8)
+		errs := make([]error, len(keys))
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Go(func() { keys[i], _, errs[i] = loadOrCreateKey(path, noLink) })
+		}
+		wg.Wait()
+		for i := range keys {
+			if errs[i] != nil || !keys[i].Equal(keys[0]) {
+				t.Fatalf("round %d, instance %d: %v", round, i, errs[i])
+			}
+		}
+	}
+}
