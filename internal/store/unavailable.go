@@ -30,6 +30,13 @@ func IsUnavailable(err error) bool {
 	if err != nil && pgconn.SafeToRetry(err) {
 		return true
 	}
+	// The server ended the session (a restart, a fail-over,
+	// pg_terminate_backend): its transaction was rolled back, nothing was
+	// done. (A COMMIT cut short so is marked by commit, and stays 500.)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03") {
+		return true
+	}
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
 }

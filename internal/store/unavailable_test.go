@@ -66,3 +66,49 @@ func TestDeadPooledConnectionIsUnavailable(t *testing.T) {
 		t.Fatalf("the pool did not replace the dead connection: %v", err)
 	}
 }
+
+// A session the server ended (a restart, a fail-over, an operator's
+// pg_terminate_backend) fails its next query with FATAL 57P01 over TCP:
+// nothing was done and the next connection works, so it is 503, not 500.
+func TestTerminatedSessionIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := storetest.NewDatabase(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var pid int
+	if err := pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := store.Open(ctx, url, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 { // until the backend has gone
+		var gone bool
+		if err := admin.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", pid).Scan(&gone); err != nil || gone {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, err = pool.Exec(ctx, "SELECT $1::int", 1)
+	if err == nil || !store.IsUnavailable(err) {
+		t.Fatalf("the query on a terminated session: IsUnavailable(%v) = false", err)
+	}
+	if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("the pool did not recover: %v", err)
+	}
+}
