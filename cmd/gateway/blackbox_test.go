@@ -108,6 +108,18 @@ func TestBlackBox(t *testing.T) {
 	}
 	g, p := as(token(grantor)), as(token(provider))
 
+	// A secret rotated with an overlap: both work until it ends.
+	var rotated struct {
+		creds
+		Until string `json:"previous_secret_valid_until"`
+	}
+	json.Unmarshal(cli("clients", "rotate-secret", "-id", "riga", "-overlap", "1h"), &rotated)
+	if rotated.ClientSecret == "" || rotated.ClientSecret == grantor.ClientSecret || rotated.Until == "" {
+		t.Fatalf("clients rotate-secret printed %+v", rotated)
+	}
+	token(rotated.creds)
+	token(grantor)
+
 	group := api.RegistryGroup("pensioners")
 	in := api.BenefitInstruction{
 		Name: "Bezmaksas braucieni", Category: "transport", EkkCode: "6421",

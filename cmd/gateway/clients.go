@@ -135,7 +135,7 @@ func addClient(ctx context.Context, clients auth.ClientStore, now time.Time, id,
 
 func clientsCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("clients: want add, list or revoke\n%s", usage)
+		return fmt.Errorf("clients: want add, list, revoke or rotate-secret\n%s", usage)
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("clients "+sub, flag.ContinueOnError)
@@ -146,6 +146,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 	roles := fs.String("roles", "", "comma-separated roles: grantor, provider, admin")
 	pub := fs.String("public-key", "", "PEM public key or certificate for private_key_jwt (no secret is issued)")
 	desc := fs.String("description", "", "free text")
+	overlap := fs.Duration("overlap", 24*time.Hour, "rotate-secret: how long the old secret keeps working (0 ends it at once)")
 	own := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
 	mine, rest := splitFlags(args, own)
@@ -205,6 +206,28 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 			return fmt.Errorf("revoke %s: %w", *id, err)
 		}
 		fmt.Fprintf(stdout, "revoked %s (tokens already issued expire within the token lifetime)\n", *id)
+		return nil
+	case "rotate-secret":
+		if *id == "" {
+			return fmt.Errorf("clients rotate-secret: -id is required")
+		}
+		if *overlap < 0 {
+			return fmt.Errorf("clients rotate-secret: -overlap must not be negative")
+		}
+		secret, err := auth.NewClientSecret()
+		if err != nil {
+			return err
+		}
+		until := time.Now().Add(*overlap).UTC().Truncate(time.Second)
+		if err := clients.RotateSecret(ctx, *id, auth.HashSecret(secret), until); err != nil {
+			return fmt.Errorf("rotate the secret of %s: %w", *id, err)
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]string{"client_id": *id, "client_secret": secret, "previous_secret_valid_until": until.Format(time.RFC3339)}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "The new client secret is shown only now; the old one works until previous_secret_valid_until.")
 		return nil
 	default:
 		return fmt.Errorf("clients: unknown subcommand %q", sub)

@@ -3,7 +3,7 @@
 //
 //	gateway [serve] [flags]        run the HTTP server (the default)
 //	gateway migrate [flags]        apply database migrations and exit
-//	gateway clients add|list|revoke  manage API clients
+//	gateway clients add|list|revoke|rotate-secret  manage API clients
 //	gateway certificates add|list|revoke  trust grantors' list-signing certificates
 //	gateway sample [flags]         load sample organisations, clients and benefits
 //	gateway config-doc             print the configuration table (Markdown)
@@ -83,6 +83,7 @@ const usage = `usage:
   gateway clients add -id ID -org REGNO -org-name NAME -roles grantor,provider [-public-key FILE] [-description TEXT]
   gateway clients list
   gateway clients revoke -id ID
+  gateway clients rotate-secret -id ID [-overlap 24h]   a new secret; the old one works for -overlap more
   gateway certificates add -org REGNO -cert FILE.pem   trust a grantor's certificate for signed XML lists
   gateway certificates list -org REGNO
   gateway certificates revoke -org REGNO -fingerprint HEX

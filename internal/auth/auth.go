@@ -48,6 +48,10 @@ type Client struct {
 	Description  string
 	CreatedAt    time.Time
 	RevokedAt    *time.Time
+	// PreviousSecretHash is the secret before the last rotation, still
+	// accepted until PreviousSecretUntil.
+	PreviousSecretHash  []byte
+	PreviousSecretUntil *time.Time
 }
 
 // Errors of authentication. They are deliberately coarse towards the client:

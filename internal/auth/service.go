@@ -130,10 +130,13 @@ func (s *Service) authenticateSecret(ctx context.Context, id, secret string) (Cl
 	if err != nil {
 		return Client{}, err
 	}
-	if !secretMatches(c.SecretHash, secret) {
-		return Client{}, fmt.Errorf("%w: wrong secret", ErrInvalidClient)
+	if secretMatches(c.SecretHash, secret) {
+		return c, nil
 	}
-	return c, nil
+	if c.PreviousSecretUntil != nil && s.now().Before(*c.PreviousSecretUntil) && secretMatches(c.PreviousSecretHash, secret) {
+		return c, nil
+	}
+	return Client{}, fmt.Errorf("%w: wrong secret", ErrInvalidClient)
 }
 
 // assertionMethods are the signature algorithms accepted in client

@@ -22,12 +22,14 @@ func NewClients(pool *pgxpool.Pool) *Clients { return &Clients{pool: pool} }
 
 var _ auth.ClientStore = (*Clients)(nil)
 
-const clientColumns = `c.id, c.org_reg_no, o.name, c.roles, c.secret_hash, coalesce(c.public_key_pem, ''), c.description, c.created_at, c.revoked_at`
+const clientColumns = `c.id, c.org_reg_no, o.name, c.roles, c.secret_hash, coalesce(c.public_key_pem, ''), c.description, c.created_at, c.revoked_at,
+	c.previous_secret_hash, c.previous_secret_until`
 
 func scanClient(row pgx.Row) (auth.Client, error) {
 	var c auth.Client
 	var roles []string
-	err := row.Scan(&c.ID, &c.OrgRegNo, &c.OrgName, &roles, &c.SecretHash, &c.PublicKeyPEM, &c.Description, &c.CreatedAt, &c.RevokedAt)
+	err := row.Scan(&c.ID, &c.OrgRegNo, &c.OrgName, &roles, &c.SecretHash, &c.PublicKeyPEM, &c.Description, &c.CreatedAt, &c.RevokedAt,
+		&c.PreviousSecretHash, &c.PreviousSecretUntil)
 	for _, r := range roles {
 		c.Roles = append(c.Roles, auth.Role(r))
 	}
@@ -115,6 +117,30 @@ func (s *Clients) RememberAssertion(ctx context.Context, clientID, jti string, e
 		}
 		return err
 	})
+}
+
+// RotateSecret gives an active client that authenticates with a secret a
+// new one; the secret it had stays valid until until (a past time ends it
+// at once). A rotation before that ends the one before it.
+func (s *Clients) RotateSecret(ctx context.Context, id string, hash []byte, until time.Time) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE clients SET previous_secret_hash = secret_hash, previous_secret_until = $3, secret_hash = $2
+		WHERE id = $1 AND revoked_at IS NULL AND secret_hash IS NOT NULL`, id, hash, until)
+	if err != nil {
+		return fmt.Errorf("rotate secret of %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		c, err := s.Client(ctx, id)
+		switch {
+		case err != nil:
+			return err
+		case c.RevokedAt != nil:
+			return fmt.Errorf("client %s is revoked", id)
+		default:
+			return fmt.Errorf("client %s authenticates with a key (private_key_jwt), not a secret", id)
+		}
+	}
+	return nil
 }
 
 // SetSecretHash gives a client a new secret. A revoked client stays
