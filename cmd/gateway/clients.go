@@ -133,6 +133,10 @@ func addClient(ctx context.Context, clients auth.ClientStore, now time.Time, id,
 	return out, nil
 }
 
+// maxSecretOverlap bounds how long a rotated-out secret keeps working: an
+// overlap is for switching, not a second secret.
+const maxSecretOverlap = 30 * 24 * time.Hour
+
 func clientsCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("clients: want add, list, revoke or rotate-secret\n%s", usage)
@@ -146,7 +150,8 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 	roles := fs.String("roles", "", "comma-separated roles: grantor, provider, admin")
 	pub := fs.String("public-key", "", "PEM public key or certificate for private_key_jwt (no secret is issued)")
 	desc := fs.String("description", "", "free text")
-	overlap := fs.Duration("overlap", 24*time.Hour, "rotate-secret: how long the old secret keeps working (0 ends it at once)")
+	overlap := fs.Duration("overlap", 24*time.Hour, "rotate-secret: how long the old secret keeps working (0 ends it at once; at most 720h)")
+	force := fs.Bool("force", false, "rotate-secret: rotate although the previous rotation's overlap still runs (ends the secret before the current one)")
 	own := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
 	mine, rest := splitFlags(args, own)
@@ -181,7 +186,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CLIENT\tORG\tNAME\tROLES\tAUTH\tCREATED\tREVOKED")
+		fmt.Fprintln(tw, "CLIENT\tORG\tNAME\tROLES\tAUTH\tCREATED\tREVOKED\tOLD SECRET UNTIL")
 		for _, c := range list {
 			method := "secret"
 			if c.PublicKeyPEM != "" {
@@ -195,7 +200,11 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 			for _, r := range c.Roles {
 				rs = append(rs, string(r))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.OrgRegNo, c.OrgName, strings.Join(rs, ","), method, c.CreatedAt.UTC().Format(time.RFC3339), revoked)
+			oldUntil := "-"
+			if c.PreviousSecretUntil != nil && c.PreviousSecretUntil.After(time.Now()) && c.PreviousSecretHash != nil {
+				oldUntil = c.PreviousSecretUntil.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.OrgRegNo, c.OrgName, strings.Join(rs, ","), method, c.CreatedAt.UTC().Format(time.RFC3339), revoked, oldUntil)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -211,23 +220,27 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		if *id == "" {
 			return fmt.Errorf("clients rotate-secret: -id is required")
 		}
-		if *overlap < 0 {
-			return fmt.Errorf("clients rotate-secret: -overlap must not be negative")
+		if *overlap < 0 || *overlap > maxSecretOverlap {
+			return fmt.Errorf("clients rotate-secret: -overlap must be from 0 to %s", maxSecretOverlap)
 		}
 		secret, err := auth.NewClientSecret()
 		if err != nil {
 			return err
 		}
-		until := time.Now().Add(*overlap).UTC().Truncate(time.Second)
-		if err := clients.RotateSecret(ctx, *id, auth.HashSecret(secret), until); err != nil {
+		until, err := clients.RotateSecret(ctx, *id, auth.HashSecret(secret), *overlap, *force)
+		if errors.Is(err, store.ErrRotationInProgress) {
+			return fmt.Errorf("rotate the secret of %s: %w (the integrator may still use it; -force rotates anyway)", *id, err)
+		}
+		if err != nil {
 			return fmt.Errorf("rotate the secret of %s: %w", *id, err)
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]string{"client_id": *id, "client_secret": secret, "previous_secret_valid_until": until.Format(time.RFC3339)}); err != nil {
+		if err := enc.Encode(map[string]string{"client_id": *id, "client_secret": secret, "previous_secret_valid_until": until.UTC().Format(time.RFC3339)}); err != nil {
 			return err
 		}
-		fmt.Fprintln(stderr, "The new client secret is shown only now; the old one works until previous_secret_valid_until.")
+		fmt.Fprintln(stderr, "The new client secret is shown only now; the old one works until previous_secret_valid_until,")
+		fmt.Fprintln(stderr, "on instances of this release (an instance of an earlier one accepts only the new secret).")
 		return nil
 	default:
 		return fmt.Errorf("clients: unknown subcommand %q", sub)

@@ -157,6 +157,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, id, assertion strin
 		jwt.WithLeeway(5*time.Second),
 	)
 	var client Client
+	var lookupErr error // the client store failed: no verdict on the assertion
 	_, err := parser.ParseWithClaims(assertion, &claims, func(t *jwt.Token) (any, error) {
 		iss, _ := t.Claims.GetIssuer()
 		sub, _ := t.Claims.GetSubject()
@@ -165,6 +166,9 @@ func (s *Service) authenticateAssertion(ctx context.Context, id, assertion strin
 		}
 		c, err := s.activeClient(ctx, iss)
 		if err != nil {
+			if !errors.Is(err, ErrInvalidClient) {
+				lookupErr = err
+			}
 			return nil, err
 		}
 		if c.PublicKeyPEM == "" {
@@ -183,6 +187,10 @@ func (s *Service) authenticateAssertion(ctx context.Context, id, assertion strin
 		}
 		return k.Public, nil
 	})
+	if lookupErr != nil {
+		// The database failed, not the client: 503, not invalid_client.
+		return Client{}, lookupErr
+	}
 	if err != nil {
 		return Client{}, fmt.Errorf("%w: assertion: %w", ErrInvalidClient, err)
 	}

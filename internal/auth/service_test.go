@@ -145,3 +145,39 @@ func mustKey(t *testing.T) ed25519.PrivateKey {
 	}
 	return key
 }
+
+// failingClients is a client store whose database does not answer.
+type failingClients struct{ *memClients }
+
+var errStoreDown = errors.New("database unreachable")
+
+func (failingClients) Client(context.Context, string) (Client, error) { return Client{}, errStoreDown }
+
+// When the client store fails, a token request is not refused as
+// invalid_client (401: "your credentials are wrong") but fails with the
+// store's error, which the HTTP layer answers 503 when the database is
+// unreachable: for a secret and for an assertion alike.
+func TestClientStoreFailureIsNoVerdict(t *testing.T) {
+	now := time.Now()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertion, err := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.RegisteredClaims{
+		Issuer: "keyed", Subject: "keyed", Audience: jwt.ClaimStrings{"http://gw/oauth/token"}, ID: "jti-1",
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
+	}).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := NewService(failingClients{&memClients{}}, NewTokens(mustKey(t), "http://gw", time.Minute, nil), "http://gw/oauth/token", nil, nil)
+	for name, req := range map[string]TokenRequest{
+		"secret":    {GrantType: "client_credentials", ClientID: "riga", ClientSecret: "s"},
+		"assertion": {GrantType: "client_credentials", ClientAssertionType: AssertionType, ClientAssertion: assertion},
+	} {
+		_, err := svc.Issue(context.Background(), req, nil)
+		if errors.Is(err, ErrInvalidClient) || !errors.Is(err, errStoreDown) {
+			t.Errorf("%s: %v, want the store's error and no invalid_client", name, err)
+		}
+	}
+}

@@ -164,36 +164,38 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
 // loadOrCreateKey is LoadOrCreateKey with the hard-link call given, so that
 // tests can stand in for a file system without hard links.
 func loadOrCreateKey(path string, link func(oldname, newname string) error) (ed25519.PrivateKey, bool, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		priv, cerr := createKey(path, link)
-		if cerr == nil {
-			return priv, true, nil
-		}
-		if !errors.Is(cerr, os.ErrExist) {
-			return nil, false, cerr
-		}
-		data, err = os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("read token key: %w", err)
-	}
-	priv, err := parseKey(path, data)
 	// Without hard links another instance starting at the same moment
-	// creates the file first and writes it after: a key read empty or
-	// cut short is read again for a while before it counts as broken.
-	for deadline := time.Now().Add(keyWriteWait); err != nil && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-		if data, rerr := os.ReadFile(path); rerr == nil {
-			priv, err = parseKey(path, data)
+	// creates the file first and writes it after: a key read empty or cut
+	// short is read again for a while before it counts as broken, and one
+	// that vanished (its writer failed) is created here.
+	deadline := time.Now().Add(keyWriteWait)
+	for {
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			priv, cerr := createKey(path, link)
+			if cerr == nil {
+				return priv, true, nil
+			}
+			if !errors.Is(cerr, os.ErrExist) || time.Now().After(deadline) {
+				return nil, false, cerr
+			}
+			continue // another instance created it first: read theirs
 		}
+		if err != nil {
+			return nil, false, fmt.Errorf("read token key: %w", err)
+		}
+		priv, err := parseKey(path, data)
+		if err == nil || time.Now().After(deadline) {
+			return priv, false, err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return priv, false, err
 }
 
 // keyWriteWait is how long a token key that does not parse is read again
-// while another instance may still be writing it.
-const keyWriteWait = 2 * time.Second
+// while another instance may still be writing it (a slow network file
+// system included).
+const keyWriteWait = 10 * time.Second
 
 // createKey writes a new key to path, put in place with link; an error
 // wrapping os.ErrExist means another process created it first.

@@ -203,3 +203,26 @@ func TestLoadOrCreateKeyWithoutHardLinksRace(t *testing.T) {
 		}
 	}
 }
+
+// An instance that created the key file but failed to write it removes
+// it: one waiting for it to be complete then creates the key itself
+// instead of failing.
+func TestLoadOrCreateKeyAfterTheWriterGaveUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token.key")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		os.Remove(path)
+	}()
+	noLink := func(o, n string) error { return &os.LinkError{Op: "link", Old: o, New: n, Err: syscall.EPERM} }
+	key, created, err := loadOrCreateKey(path, noLink)
+	if err != nil || !created || key == nil {
+		t.Fatalf("loadOrCreateKey = %v, %v, %v; want a key it created", key != nil, created, err)
+	}
+	again, _, err := LoadOrCreateKey(path)
+	if err != nil || !again.Equal(key) {
+		t.Fatalf("the key created is not the one on disk: %v", err)
+	}
+}

@@ -119,28 +119,43 @@ func (s *Clients) RememberAssertion(ctx context.Context, clientID, jti string, e
 	})
 }
 
+// ErrRotationInProgress is a rotation asked for while the previous
+// secret of the last one is still accepted.
+var ErrRotationInProgress = errors.New("a rotation is in progress")
+
 // RotateSecret gives an active client that authenticates with a secret a
-// new one; the secret it had stays valid until until (a past time ends it
-// at once). A rotation before that ends the one before it.
-func (s *Clients) RotateSecret(ctx context.Context, id string, hash []byte, until time.Time) error {
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE clients SET previous_secret_hash = secret_hash, previous_secret_until = $3, secret_hash = $2
-		WHERE id = $1 AND revoked_at IS NULL AND secret_hash IS NOT NULL`, id, hash, until)
-	if err != nil {
-		return fmt.Errorf("rotate secret of %s: %w", id, err)
+// new one; the secret it had stays valid for overlap more, by the
+// database's clock (0 forgets it at once). While the previous rotation's
+// overlap runs, it is refused (ErrRotationInProgress, with when it ends)
+// unless force: a second rotation would end the secret the integrator
+// may still be using. It returns when the old secret stops working.
+func (s *Clients) RotateSecret(ctx context.Context, id string, hash []byte, overlap time.Duration, force bool) (time.Time, error) {
+	var until time.Time
+	err := s.pool.QueryRow(ctx, `
+		UPDATE clients SET
+			previous_secret_hash = CASE WHEN $3 > 0 THEN secret_hash END,
+			previous_secret_until = now() + make_interval(secs => $3),
+			secret_hash = $2
+		WHERE id = $1 AND revoked_at IS NULL AND secret_hash IS NOT NULL
+		  AND ($4 OR previous_secret_until IS NULL OR previous_secret_until <= now())
+		RETURNING previous_secret_until`, id, hash, overlap.Seconds(), force).Scan(&until)
+	if err == nil {
+		return until, nil
 	}
-	if tag.RowsAffected() == 0 {
-		c, err := s.Client(ctx, id)
-		switch {
-		case err != nil:
-			return err
-		case c.RevokedAt != nil:
-			return fmt.Errorf("client %s is revoked", id)
-		default:
-			return fmt.Errorf("client %s authenticates with a key (private_key_jwt), not a secret", id)
-		}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("rotate secret of %s: %w", id, err)
 	}
-	return nil
+	c, err := s.Client(ctx, id)
+	switch {
+	case err != nil:
+		return time.Time{}, err
+	case c.RevokedAt != nil:
+		return time.Time{}, fmt.Errorf("client %s is revoked", id)
+	case c.SecretHash == nil:
+		return time.Time{}, fmt.Errorf("client %s authenticates with a key (private_key_jwt), not a secret", id)
+	default:
+		return time.Time{}, fmt.Errorf("%w: the previous secret of %s works until %s", ErrRotationInProgress, id, c.PreviousSecretUntil.UTC().Format(time.RFC3339))
+	}
 }
 
 // SetSecretHash gives a client a new secret. A revoked client stays

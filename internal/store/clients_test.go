@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -36,24 +37,33 @@ func TestRotateSecret(t *testing.T) {
 		_, err := svc.Issue(ctx, auth.TokenRequest{GrantType: "client_credentials", ClientID: "riga", ClientSecret: secret}, nil)
 		return err == nil
 	}
-	if err := clients.RotateSecret(ctx, "riga", auth.HashSecret("second"), now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	until, err := clients.RotateSecret(ctx, "riga", auth.HashSecret("second"), time.Hour, false)
+	if err != nil || until.Before(now.Add(59*time.Minute)) || until.After(now.Add(61*time.Minute)) {
+		t.Fatalf("rotation: until %v, %v", until, err)
 	}
 	if !works("first") || !works("second") || works("third") {
 		t.Fatalf("within the overlap: first %v, second %v, third %v", works("first"), works("second"), works("third"))
 	}
-	now = now.Add(time.Hour + time.Second)
+	start := now
+	now = until.Add(time.Second)
 	if works("first") || !works("second") {
 		t.Fatalf("after the overlap: first %v, second %v", works("first"), works("second"))
 	}
-	if err := clients.RotateSecret(ctx, "riga", auth.HashSecret("third"), now.Add(time.Hour)); err != nil {
+	now = start
+	// A second rotation within the overlap would end the secret the
+	// integrator may still use: refused unless forced.
+	if _, err := clients.RotateSecret(ctx, "riga", auth.HashSecret("third"), time.Hour, false); !errors.Is(err, store.ErrRotationInProgress) {
+		t.Fatalf("a second rotation within the overlap: %v", err)
+	}
+	if !works("first") || !works("second") || works("third") {
+		t.Fatal("a refused rotation changed the secrets")
+	}
+	// A leaked secret: forced, without overlap, only the new one works.
+	if _, err := clients.RotateSecret(ctx, "riga", auth.HashSecret("third"), 0, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := clients.RotateSecret(ctx, "riga", auth.HashSecret("fourth"), now); err != nil {
-		t.Fatal(err)
-	}
-	if works("second") || works("third") || !works("fourth") {
-		t.Fatalf("rotated twice, the second without overlap: second %v, third %v, fourth %v", works("second"), works("third"), works("fourth"))
+	if works("first") || works("second") || !works("third") {
+		t.Fatalf("forced without overlap: first %v, second %v, third %v", works("first"), works("second"), works("third"))
 	}
 
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
@@ -68,16 +78,16 @@ func TestRotateSecret(t *testing.T) {
 	if err := clients.AddClient(ctx, auth.Client{ID: "bus", OrgRegNo: "40000000001", OrgName: "Bus", Roles: []auth.Role{auth.RoleProvider}, PublicKeyPEM: keyPEM}); err != nil {
 		t.Fatal(err)
 	}
-	if err := clients.RotateSecret(ctx, "bus", auth.HashSecret("x"), now); err == nil || !strings.Contains(err.Error(), "private_key_jwt") {
+	if _, err := clients.RotateSecret(ctx, "bus", auth.HashSecret("x"), 0, false); err == nil || !strings.Contains(err.Error(), "private_key_jwt") {
 		t.Errorf("rotating the secret of a client with a key: %v", err)
 	}
 	if err := clients.RevokeClient(ctx, "riga", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := clients.RotateSecret(ctx, "riga", auth.HashSecret("fifth"), now); err == nil || !strings.Contains(err.Error(), "revoked") {
+	if _, err := clients.RotateSecret(ctx, "riga", auth.HashSecret("fifth"), 0, true); err == nil || !strings.Contains(err.Error(), "revoked") {
 		t.Errorf("rotating a revoked client's secret: %v", err)
 	}
-	if err := clients.RotateSecret(ctx, "nobody", auth.HashSecret("x"), now); err == nil {
+	if _, err := clients.RotateSecret(ctx, "nobody", auth.HashSecret("x"), 0, true); err == nil {
 		t.Error("rotated the secret of a client that does not exist")
 	}
 }

@@ -38,3 +38,8 @@ func MigrateDownTo(ctx context.Context, pool *pgxpool.Pool, version int64) error
 	_, err = p.DownTo(ctx, version)
 	return err
 }
+
+// InTx runs fn in a transaction as the store's writes do.
+func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return inTx(ctx, pool, fn)
+}

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -32,6 +33,15 @@ func Open(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error
 	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
+	}
+	// With the simple protocol pgx calls a statement lost in flight safe
+	// to retry although it may have been committed, and IsUnavailable
+	// would answer 503 "repeat safely" for it. Behind a pooler that needs
+	// no prepared statements (default_query_exec_mode=simple_protocol),
+	// exec mode sends the same unprepared statements by the extended
+	// protocol.
+	if cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol {
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

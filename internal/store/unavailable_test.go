@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/avis-lv/gateway/internal/store"
@@ -110,5 +111,76 @@ func TestTerminatedSessionIsUnavailable(t *testing.T) {
 	}
 	if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
 		t.Fatalf("the pool did not recover: %v", err)
+	}
+}
+
+// A connection string asking for the simple protocol (as behind some
+// poolers) gets exec mode instead: with the simple protocol pgx calls a
+// statement lost in flight safe to retry although it may have been
+// committed, and the gateway would answer 503 "repeat safely" for it.
+func TestSimpleProtocolIsNotUsed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := storetest.NewDatabase(t)
+	pool, err := store.Open(ctx, url+"&default_query_exec_mode=simple_protocol", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if mode := pool.Config().ConnConfig.DefaultQueryExecMode; mode != pgx.QueryExecModeExec {
+		t.Fatalf("query exec mode %v, want exec", mode)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT $1::int", 7).Scan(&n); err != nil || n != 7 {
+		t.Fatalf("a query in exec mode: %d %v", n, err)
+	}
+}
+
+// A COMMIT whose connection is lost while the server works on it may have
+// taken effect: the store's transactions never call that unavailable (503
+// "repeat safely"), whatever pgx says of retrying it.
+func TestCommitLostInFlightIsNotUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dbURL := storetest.NewDatabase(t)
+	proxy, proxied := storetest.NewProxy(t, dbURL)
+	admin, err := store.Open(ctx, dbURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	// A deferred constraint trigger makes the COMMIT itself take a while.
+	if _, err := admin.Exec(ctx, `
+		CREATE TABLE slow_commit (x int);
+		CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$;
+		CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_commit DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow();`); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := store.Open(ctx, proxied, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	go func() { // reset the connection while the COMMIT runs
+		for ctx.Err() == nil {
+			var committing bool
+			if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+				WHERE datname = current_database() AND state = 'active' AND query ILIKE 'commit%')`).Scan(&committing); err == nil && committing {
+				proxy.Reset()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	err = store.InTx(ctx, pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO slow_commit VALUES ($1)", 1)
+		return err
+	})
+	if err == nil {
+		t.Fatal("the COMMIT was not cut short")
+	}
+	if store.IsUnavailable(err) {
+		t.Fatalf("a COMMIT lost in flight counted as unavailable: %v", err)
 	}
 }
