@@ -168,6 +168,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 	ids := regexp.MustCompile(`(?m)^"([0-9a-f-]{36})"$`).FindAllStringSubmatch(out, -1)
 	if len(ids) != 1 || !strings.Contains(out, `"id": "`+ids[0][1]+`"`) {
 		t.Errorf("the retry did not name the first transaction (%v):\n%s", ids, tail(out, 6000))
+	} else if !strings.Contains(out, `{"found":["`+ids[0][1]+`"]}`) {
+		t.Errorf("the provider's reported transactions did not find it by receipt number:\n%s", tail(out, 6000))
 	}
 
 	out = run("person lists walk-through", lists)
