@@ -44,6 +44,14 @@ func org(c echo.Context) (string, error) {
 	return p.OrgRegNo, nil
 }
 
+// valueOr is *p, or def when the optional parameter was not given.
+func valueOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
 func bind(c echo.Context, v any) error {
 	var err error
 	if b, ok := c.Request().Body.(*httpx.BufferedBody); ok {
@@ -291,15 +299,7 @@ func (h *Handlers) ListTransactions(c echo.Context, p api.ListTransactionsParams
 	if p.Status != nil {
 		f.Status = transactions.Status(*p.Status)
 	}
-	limit := 100
-	if p.Limit != nil {
-		limit = *p.Limit
-	}
-	cursor := ""
-	if p.Cursor != nil {
-		cursor = *p.Cursor
-	}
-	items, resume, more, err := h.Transactions.List(c.Request().Context(), grantor, f, cursor, limit)
+	items, resume, more, err := h.Transactions.List(c.Request().Context(), grantor, f, valueOr(p.Cursor, ""), valueOr(p.Limit, 100))
 	if err != nil {
 		return err
 	}
@@ -330,23 +330,12 @@ func (h *Handlers) ListReportedTransactions(c echo.Context, p api.ListReportedTr
 	if p.To != nil {
 		to = p.To.Time
 	}
-	var receiptNumber string
-	if p.ReceiptNumber != nil {
-		receiptNumber = *p.ReceiptNumber
-	}
 	var status transactions.Status
 	if p.Status != nil {
 		status = transactions.Status(*p.Status)
 	}
-	limit := 100
-	if p.Limit != nil {
-		limit = *p.Limit
-	}
-	cursor := ""
-	if p.Cursor != nil {
-		cursor = *p.Cursor
-	}
-	items, next, err := h.Transactions.ListReported(c.Request().Context(), provider, from, to, receiptNumber, status, cursor, limit)
+	items, next, err := h.Transactions.ListReported(c.Request().Context(), provider, from, to,
+		valueOr(p.ReceiptNumber, ""), status, valueOr(p.Cursor, ""), valueOr(p.Limit, 100))
 	if errors.Is(err, transactions.ErrDateOrder) || errors.Is(err, transactions.ErrDateRange) {
 		// Name the date the caller gave: with to left out, it is today.
 		fe := problem.FieldError{Parameter: "to", Code: "dates.order"}
