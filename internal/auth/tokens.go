@@ -179,6 +179,7 @@ func loadOrCreateKey(path string, link func(oldname, newname string) error) (ed2
 			if !errors.Is(cerr, os.ErrExist) || time.Now().After(deadline) {
 				return nil, false, cerr
 			}
+			time.Sleep(20 * time.Millisecond)
 			continue // another instance created it first: read theirs
 		}
 		if err != nil {

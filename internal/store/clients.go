@@ -133,8 +133,8 @@ func (s *Clients) RotateSecret(ctx context.Context, id string, hash []byte, over
 	var until time.Time
 	err := s.pool.QueryRow(ctx, `
 		UPDATE clients SET
-			previous_secret_hash = CASE WHEN $3 > 0 THEN secret_hash END,
-			previous_secret_until = now() + make_interval(secs => $3),
+			previous_secret_hash = CASE WHEN $3::float8 > 0 THEN secret_hash END,
+			previous_secret_until = now() + make_interval(secs => $3::float8),
 			secret_hash = $2
 		WHERE id = $1 AND revoked_at IS NULL AND secret_hash IS NOT NULL
 		  AND ($4 OR previous_secret_until IS NULL OR previous_secret_until <= now())
@@ -153,8 +153,10 @@ func (s *Clients) RotateSecret(ctx context.Context, id string, hash []byte, over
 		return time.Time{}, fmt.Errorf("client %s is revoked", id)
 	case c.SecretHash == nil:
 		return time.Time{}, fmt.Errorf("client %s authenticates with a key (private_key_jwt), not a secret", id)
-	default:
+	case c.PreviousSecretUntil != nil:
 		return time.Time{}, fmt.Errorf("%w: the previous secret of %s works until %s", ErrRotationInProgress, id, c.PreviousSecretUntil.UTC().Format(time.RFC3339))
+	default: // changed between the two statements
+		return time.Time{}, fmt.Errorf("client %s changed meanwhile; try again", id)
 	}
 }
 

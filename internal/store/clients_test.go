@@ -65,6 +65,13 @@ func TestRotateSecret(t *testing.T) {
 	if works("first") || works("second") || !works("third") {
 		t.Fatalf("forced without overlap: first %v, second %v, third %v", works("first"), works("second"), works("third"))
 	}
+	// An overlap below a second is kept as given, not cut to none.
+	if _, err := clients.RotateSecret(ctx, "riga", auth.HashSecret("fourth"), 500*time.Millisecond, true); err != nil {
+		t.Fatal(err)
+	}
+	if !works("third") || !works("fourth") {
+		t.Fatalf("within a half-second overlap: third %v, fourth %v", works("third"), works("fourth"))
+	}
 
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

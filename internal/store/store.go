@@ -36,12 +36,14 @@ func Open(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error
 	}
 	// With the simple protocol pgx calls a statement lost in flight safe
 	// to retry although it may have been committed, and IsUnavailable
-	// would answer 503 "repeat safely" for it. Behind a pooler that needs
-	// no prepared statements (default_query_exec_mode=simple_protocol),
-	// exec mode sends the same unprepared statements by the extended
-	// protocol.
-	if cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol {
-		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	// would answer 503 "repeat safely" for it; and it (like exec mode)
+	// sends parameters as text for the server to guess, which JSON held
+	// in []byte does not survive. Behind a pooler that wants no named
+	// prepared statements, describe-exec mode uses unnamed ones by the
+	// extended protocol, with the parameters' types known.
+	switch cfg.ConnConfig.DefaultQueryExecMode {
+	case pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec:
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
