@@ -188,3 +188,35 @@ func TestCommitLostInFlightIsNotUnavailable(t *testing.T) {
 		t.Fatalf("a COMMIT lost in flight counted as unavailable: %v", err)
 	}
 }
+
+// A transaction whose work failed is rolled back; if the database stops
+// answering just then, the rollback gives up after a few seconds instead
+// of holding the caller, and its connection, for good.
+func TestRollbackIsBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := storetest.NewDatabase(t)
+	proxy, proxied := storetest.NewProxy(t, dbURL)
+	pool, err := store.Open(ctx, proxied, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	defer proxy.Reset() // before the pool closes its stalled connection
+	refused := errors.New("a business rule refused it")
+	done := make(chan error, 1)
+	go func() {
+		done <- store.InTx(ctx, pool, func(pgx.Tx) error {
+			proxy.Stall()
+			return refused
+		})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, refused) {
+			t.Fatalf("InTx = %v, want the work's own error", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the rollback on a stalled connection did not give up")
+	}
+}

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -13,14 +12,17 @@ import (
 
 // Proxy forwards TCP connections to the test's PostgreSQL server and can
 // reset them, as a restarted connection pooler or load balancer, or a
-// firewall dropping idle connections, does.
+// firewall dropping idle connections, does; or stall them, as a network
+// that stops delivering does.
 type Proxy struct {
 	upstream string
 	ln       net.Listener
 	wg       sync.WaitGroup
 
-	mu    sync.Mutex
-	conns []*net.TCPConn // both ends of every forwarded connection
+	mu      sync.Mutex
+	conns   []*net.TCPConn // both ends of every forwarded connection
+	stalled bool
+	resume  *sync.Cond // signalled when stalled ends
 }
 
 // NewProxy starts a proxy to the server of dbURL (a database NewDatabase
@@ -41,6 +43,7 @@ func NewProxy(t testing.TB, dbURL string) (*Proxy, string) {
 		t.Fatal(err)
 	}
 	p := &Proxy{upstream: net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), ln: ln}
+	p.resume = sync.NewCond(&p.mu)
 	p.wg.Go(p.accept)
 	t.Cleanup(func() {
 		ln.Close()
@@ -68,7 +71,7 @@ func (p *Proxy) accept() {
 		p.mu.Unlock()
 		for _, pair := range [][2]*net.TCPConn{{client, server}, {server, client}} {
 			p.wg.Go(func() {
-				_, _ = io.Copy(pair[0], pair[1])
+				p.forward(pair[0], pair[1])
 				pair[0].Close()
 				pair[1].Close()
 			})
@@ -76,12 +79,44 @@ func (p *Proxy) accept() {
 	}
 }
 
+// forward copies src to dst, holding what it read while the proxy is
+// stalled.
+func (p *Proxy) forward(dst, src *net.TCPConn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			for p.stalled {
+				p.resume.Wait()
+			}
+			p.mu.Unlock()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Stall stops delivering data either way on every connection, which stay
+// open, until Reset.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+}
+
 // Reset ends every connection made through the proxy so far with a TCP
 // reset, so that the client's next write on it fails at once, before
-// anything reaches the server.
+// anything reaches the server; and ends a stall.
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stalled = false
+	p.resume.Broadcast()
 	for _, c := range p.conns {
 		_ = c.SetLinger(0) // close with RST, not FIN
 		c.Close()
