@@ -44,14 +44,6 @@ func org(c echo.Context) (string, error) {
 	return p.OrgRegNo, nil
 }
 
-// valueOr is *p, or def when the optional parameter was not given.
-func valueOr[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
-}
-
 func bind(c echo.Context, v any) error {
 	var err error
 	if b, ok := c.Request().Body.(*httpx.BufferedBody); ok {
@@ -299,7 +291,7 @@ func (h *Handlers) ListTransactions(c echo.Context, p api.ListTransactionsParams
 	if p.Status != nil {
 		f.Status = transactions.Status(*p.Status)
 	}
-	items, resume, more, err := h.Transactions.List(c.Request().Context(), grantor, f, valueOr(p.Cursor, ""), valueOr(p.Limit, 100))
+	items, resume, more, err := h.Transactions.List(c.Request().Context(), grantor, f, httpx.ValueOr(p.Cursor, ""), httpx.ValueOr(p.Limit, 100))
 	if err != nil {
 		return err
 	}
@@ -335,7 +327,7 @@ func (h *Handlers) ListReportedTransactions(c echo.Context, p api.ListReportedTr
 		status = transactions.Status(*p.Status)
 	}
 	items, next, err := h.Transactions.ListReported(c.Request().Context(), provider, from, to,
-		valueOr(p.ReceiptNumber, ""), status, valueOr(p.Cursor, ""), valueOr(p.Limit, 100))
+		httpx.ValueOr(p.ReceiptNumber, ""), status, httpx.ValueOr(p.Cursor, ""), httpx.ValueOr(p.Limit, 100))
 	if errors.Is(err, transactions.ErrDateOrder) || errors.Is(err, transactions.ErrDateRange) {
 		// Name the date the caller gave: with to left out, it is today.
 		fe := problem.FieldError{Parameter: "to", Code: "dates.order"}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/avis-lv/gateway/api"
 	"github.com/avis-lv/gateway/internal/benefits"
+	"github.com/avis-lv/gateway/internal/httpx"
 )
 
 func instructionFromAPI(in api.BenefitInstruction) benefits.Instruction {
@@ -19,9 +20,9 @@ func instructionFromAPI(in api.BenefitInstruction) benefits.Instruction {
 		Combinable: in.Combinable,
 		Discount: benefits.Discount{
 			Type:                   benefits.DiscountType(in.Discount.Type),
-			PercentBasisPoints:     deref(in.Discount.PercentBasisPoints),
-			AmountCents:            deref(in.Discount.AmountCents),
-			MaxPerTransactionCents: deref(in.Discount.MaxPerTransactionCents),
+			PercentBasisPoints:     httpx.ValueOr(in.Discount.PercentBasisPoints, 0),
+			AmountCents:            httpx.ValueOr(in.Discount.AmountCents, 0),
+			MaxPerTransactionCents: httpx.ValueOr(in.Discount.MaxPerTransactionCents, 0),
 		},
 		GoodsCodes: in.GoodsCodes,
 		Providers:  in.Providers,
@@ -39,9 +40,9 @@ func instructionFromAPI(in api.BenefitInstruction) benefits.Instruction {
 	if g := in.RecipientGroup.RegistryGroup; g != nil {
 		out.RecipientGroup.RegistryGroup = string(*g)
 	}
-	out.RecipientGroup.PersonListID = deref(in.RecipientGroup.PersonListId)
+	out.RecipientGroup.PersonListID = httpx.ValueOr(in.RecipientGroup.PersonListId, "")
 	if c := in.Conditions; c != nil {
-		out.Conditions = benefits.Conditions{Municipality: deref(c.Municipality), MinAge: c.MinAge, MaxAge: c.MaxAge}
+		out.Conditions = benefits.Conditions{Municipality: httpx.ValueOr(c.Municipality, ""), MinAge: c.MinAge, MaxAge: c.MaxAge}
 	}
 	return out
 }
@@ -132,14 +133,6 @@ func instructionToAPI(it benefits.FeedItem) api.Instruction {
 }
 
 func date(t time.Time) openapi_types.Date { return openapi_types.Date{Time: t} }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
 
 func ptrIfSet[T comparable](v T) *T {
 	var zero T

@@ -141,3 +141,12 @@ func toProblem(err error, mappers []ErrorMapper) *problem.Problem {
 func NotImplemented(echo.Context) error {
 	return problem.New(problem.NotImplemented, "This operation is specified but not yet available in this gateway release", "Šī darbība ir specificēta, bet šajā vārtejas versijā vēl nav pieejama")
 }
+
+// ValueOr is *p, or def when the optional field or parameter was not
+// given.
+func ValueOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
