@@ -335,7 +335,7 @@ func (s *Service) ListReported(ctx context.Context, provider string, from, to ti
 	if f.To.After(f.From.AddDate(0, 0, maxReportedDays)) {
 		return nil, "", ErrDateRange
 	}
-	after := SalePosition{OccurredAt: f.From.Add(-time.Microsecond)}
+	after := SalePosition{OccurredAt: f.From} // (from, nil id): every sale from the first instant
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(raw) != 25 || raw[0] != 'o' {
