@@ -259,7 +259,7 @@ func (s *Server) dagr(endpoint string, h handlerFunc) http.Handler {
 		// The route pattern, not the path: paths carry personal codes.
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("route", r.Pattern), slog.Int("status", status),
-			slog.Duration("duration", dur), slog.String("request_id", reqID),
+			slog.Float64("duration_ms", float64(dur.Microseconds())/1000), slog.String("request_id", reqID),
 			slog.String("scenario", rec.scenario), slog.String("problem", rec.problemType))
 	})
 }
