@@ -87,6 +87,17 @@ func (s *Transactions) Insert(ctx context.Context, in transactions.Insert) (tran
 			} else if !errors.Is(err, transactions.ErrNotFound) {
 				return err
 			}
+			// A used decision is refused as such before the limit is
+			// counted: its first transaction may be what used the limit up,
+			// and "no limit left" would send the till to check again and
+			// report the same sale twice.
+			var used bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM transactions WHERE decision_id = $1)`, t.DecisionID).Scan(&used); err != nil {
+				return fmt.Errorf("look up decision use: %w", err)
+			}
+			if used {
+				return transactions.ErrDecisionUsed
+			}
 			qs := make([]eligibility.SpendQuery, len(in.Limits))
 			for i, l := range in.Limits {
 				qs[i] = eligibility.SpendQuery{BenefitID: l.BenefitID, From: l.From, To: l.To}
