@@ -1012,7 +1012,7 @@ type ReceiptKind string
 
 // ReceiptLine defines model for ReceiptLine.
 type ReceiptLine struct {
-	// AmountCents Line total before benefits.
+	// AmountCents Line total before benefits (at most 100 million euro, so that no sum can overflow).
 	AmountCents int64  `json:"amountCents"`
 	GoodsCode   string `json:"goodsCode"`
 	LineId      string `json:"lineId"`
@@ -1165,7 +1165,7 @@ type TransactionReport struct {
 	OccurredAt    time.Time          `json:"occurredAt"`
 	ReceiptNumber string             `json:"receiptNumber"`
 
-	// TotalCents The sale's total before benefits. The discounts together may not exceed it (`discount.above_total`), nor the receipt lines the eligibility check was asked with (`discount.above_sale`). Required (`transaction.total_required`) when the check had no receipt lines and a reported benefit has no `maxDiscountCents` in the decision (a percentage or a free benefit), since nothing else bounds it.
+	// TotalCents The sale's total before benefits. The discounts together may not exceed it (`discount.above_total`), nor the receipt lines the eligibility check was asked with (`discount.above_sale`). Required (`transaction.total_required`) when the check had no receipt lines and a reported benefit is a percentage or has no `maxDiscountCents` in the decision (a free benefit), since nothing else bounds it. A percentage checked without lines may then claim at most its rate of this total, rounded half up (`discount.above_decision`).
 	TotalCents *int64 `json:"totalCents,omitempty"`
 }
 
@@ -1769,7 +1769,9 @@ type ClientInterface interface {
 	// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
 	// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
 	// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
-	// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+	// transaction must be *reported* before it, and its `occurredAt` must be near `at` (see
+	// `reportTransaction`). A till that checks a sale it already made names the sale's time in `at`. A
+	// decision is kept an hour;
 	// after that, or if it was lost, a report of it answers `decision.unknown`.
 	//
 	// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
@@ -1817,7 +1819,9 @@ type ClientInterface interface {
 	// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
 	// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
 	// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
-	// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+	// transaction must be *reported* before it, and its `occurredAt` must be near `at` (see
+	// `reportTransaction`). A till that checks a sale it already made names the sale's time in `at`. A
+	// decision is kept an hour;
 	// after that, or if it was lost, a report of it answers `decision.unknown`.
 	//
 	// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
@@ -1977,8 +1981,10 @@ type ClientInterface interface {
 	//
 	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
-	// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
-	// gateway's clock.
+	// `occurredAt` is the sale's time: the eligibility check's `at` (or the time of the check when it
+	// had none) up to the decision's lifetime after it, give or take 10 minutes for the till's clock, and
+	// at most 10 minutes after the gateway's clock. Limits and validity were decided for that moment; a
+	// till that checks after the sale names the sale's time in `at`.
 	//
 	// **Errors and what to do** (`errors[].code`, each with the field it concerns):
 	// - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
@@ -2008,8 +2014,10 @@ type ClientInterface interface {
 	//
 	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
-	// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
-	// gateway's clock.
+	// `occurredAt` is the sale's time: the eligibility check's `at` (or the time of the check when it
+	// had none) up to the decision's lifetime after it, give or take 10 minutes for the till's clock, and
+	// at most 10 minutes after the gateway's clock. Limits and validity were decided for that moment; a
+	// till that checks after the sale names the sale's time in `at`.
 	//
 	// **Errors and what to do** (`errors[].code`, each with the field it concerns):
 	// - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
@@ -2302,7 +2310,9 @@ func (c *Client) PutBenefit(ctx context.Context, benefitId BenefitId, params *Pu
 // **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
 // clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
 // gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
-// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+// transaction must be *reported* before it, and its `occurredAt` must be near `at` (see
+// `reportTransaction`). A till that checks a sale it already made names the sale's time in `at`. A
+// decision is kept an hour;
 // after that, or if it was lost, a report of it answers `decision.unknown`.
 //
 // **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
@@ -2360,7 +2370,9 @@ func (c *Client) CheckEligibilityWithBody(ctx context.Context, params *CheckElig
 // **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
 // clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
 // gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
-// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+// transaction must be *reported* before it, and its `occurredAt` must be near `at` (see
+// `reportTransaction`). A till that checks a sale it already made names the sale's time in `at`. A
+// decision is kept an hour;
 // after that, or if it was lost, a report of it answers `decision.unknown`.
 //
 // **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
@@ -2650,8 +2662,10 @@ func (c *Client) ListTransactions(ctx context.Context, params *ListTransactionsP
 //
 // The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 // content is fixed in the same database transaction; its XML-DSig signature is added right after.
-// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
-// gateway's clock.
+// `occurredAt` is the sale's time: the eligibility check's `at` (or the time of the check when it
+// had none) up to the decision's lifetime after it, give or take 10 minutes for the till's clock, and
+// at most 10 minutes after the gateway's clock. Limits and validity were decided for that moment; a
+// till that checks after the sale names the sale's time in `at`.
 //
 // **Errors and what to do** (`errors[].code`, each with the field it concerns):
 //   - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
@@ -2691,8 +2705,10 @@ func (c *Client) ReportTransactionWithBody(ctx context.Context, params *ReportTr
 //
 // The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 // content is fixed in the same database transaction; its XML-DSig signature is added right after.
-// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
-// gateway's clock.
+// `occurredAt` is the sale's time: the eligibility check's `at` (or the time of the check when it
+// had none) up to the decision's lifetime after it, give or take 10 minutes for the till's clock, and
+// at most 10 minutes after the gateway's clock. Limits and validity were decided for that moment; a
+// till that checks after the sale names the sale's time in `at`.
 //
 // **Errors and what to do** (`errors[].code`, each with the field it concerns):
 //   - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
@@ -4548,7 +4564,9 @@ type ClientWithResponsesInterface interface {
 	// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
 	// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
 	// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
-	// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+	// transaction must be *reported* before it, and its `occurredAt` must be near `at` (see
+	// `reportTransaction`). A till that checks a sale it already made names the sale's time in `at`. A
+	// decision is kept an hour;
 	// after that, or if it was lost, a report of it answers `decision.unknown`.
 	//
 	// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
@@ -4596,7 +4614,9 @@ type ClientWithResponsesInterface interface {
 	// **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
 	// clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
 	// gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
-	// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+	// transaction must be *reported* before it, and its `occurredAt` must be near `at` (see
+	// `reportTransaction`). A till that checks a sale it already made names the sale's time in `at`. A
+	// decision is kept an hour;
 	// after that, or if it was lost, a report of it answers `decision.unknown`.
 	//
 	// **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
@@ -4770,8 +4790,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
-	// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
-	// gateway's clock.
+	// `occurredAt` is the sale's time: the eligibility check's `at` (or the time of the check when it
+	// had none) up to the decision's lifetime after it, give or take 10 minutes for the till's clock, and
+	// at most 10 minutes after the gateway's clock. Limits and validity were decided for that moment; a
+	// till that checks after the sale names the sale's time in `at`.
 	//
 	// **Errors and what to do** (`errors[].code`, each with the field it concerns):
 	// - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
@@ -4801,8 +4823,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 	// content is fixed in the same database transaction; its XML-DSig signature is added right after.
-	// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
-	// gateway's clock.
+	// `occurredAt` is the sale's time: the eligibility check's `at` (or the time of the check when it
+	// had none) up to the decision's lifetime after it, give or take 10 minutes for the till's clock, and
+	// at most 10 minutes after the gateway's clock. Limits and validity were decided for that moment; a
+	// till that checks after the sale names the sale's time in `at`.
 	//
 	// **Errors and what to do** (`errors[].code`, each with the field it concerns):
 	// - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
@@ -7376,7 +7400,9 @@ func (c *ClientWithResponses) PutBenefitWithResponse(ctx context.Context, benefi
 // **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
 // clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
 // gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
-// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+// transaction must be *reported* before it, and its `occurredAt` must be near `at` (see
+// `reportTransaction`). A till that checks a sale it already made names the sale's time in `at`. A
+// decision is kept an hour;
 // after that, or if it was lost, a report of it answers `decision.unknown`.
 //
 // **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
@@ -7430,7 +7456,9 @@ func (c *ClientWithResponses) CheckEligibilityWithBodyWithResponse(ctx context.C
 // **Time.** `at` (default: now) may be at most 24 hours before and 10 minutes after the gateway's
 // clock (`eligibility.at_out_of_range`). The decision's `expiresAt` is the check's time plus the
 // gateway's decision lifetime (`AVIS_DECISION_TTL`, 5 minutes unless the operator set another); a
-// transaction must be *reported* before it, whatever its `occurredAt`. A decision is kept an hour;
+// transaction must be *reported* before it, and its `occurredAt` must be near `at` (see
+// `reportTransaction`). A till that checks a sale it already made names the sale's time in `at`. A
+// decision is kept an hour;
 // after that, or if it was lost, a report of it answers `decision.unknown`.
 //
 // **Errors.** `400` `validation` names each bad field: the schema codes (`schema.*`), the
@@ -7682,8 +7710,10 @@ func (c *ClientWithResponses) ListTransactionsWithResponse(ctx context.Context, 
 //
 // The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 // content is fixed in the same database transaction; its XML-DSig signature is added right after.
-// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
-// gateway's clock.
+// `occurredAt` is the sale's time: the eligibility check's `at` (or the time of the check when it
+// had none) up to the decision's lifetime after it, give or take 10 minutes for the till's clock, and
+// at most 10 minutes after the gateway's clock. Limits and validity were decided for that moment; a
+// till that checks after the sale names the sale's time in `at`.
 //
 // **Errors and what to do** (`errors[].code`, each with the field it concerns):
 //   - Check eligibility again, then report with the new decision: `422` `decision.expired` (report
@@ -7719,8 +7749,10 @@ func (c *ClientWithResponses) ReportTransactionWithBodyWithResponse(ctx context.
 //
 // The answer's `receiptId` names the gateway's receipt (`GET /v1/receipts/{receiptId}`), whose
 // content is fixed in the same database transaction; its XML-DSig signature is added right after.
-// `occurredAt` may be at most 24 hours before the eligibility check and at most 10 minutes after the
-// gateway's clock.
+// `occurredAt` is the sale's time: the eligibility check's `at` (or the time of the check when it
+// had none) up to the decision's lifetime after it, give or take 10 minutes for the till's clock, and
+// at most 10 minutes after the gateway's clock. Limits and validity were decided for that moment; a
+// till that checks after the sale names the sale's time in `at`.
 //
 // **Errors and what to do** (`errors[].code`, each with the field it concerns):
 //   - Check eligibility again, then report with the new decision: `422` `decision.expired` (report

@@ -1,0 +1,54 @@
+package eligibilityapi_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/avis-lv/gateway/internal/registry/registrytest"
+)
+
+// A decision used once is refused as used on a second report, also when
+// its benefit has a per-person limit that the first report used up: "no
+// limit left" would send the till to check again and report the sale twice.
+func TestUsedDecisionOfLimitedBenefit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pensioner := code(t, "1946-05-07", 612)
+	e.mock.Person(pensioner, registrytest.Pensioner("1946-05-07", riga))
+	e.benefit(e.grantor, "monthly-ride", map[string]any{
+		"discount": map[string]any{"type": "fixed", "amountCents": 150, "perPersonLimit": map[string]any{"amountCents": 150, "period": "month"}},
+	})
+	d := e.check(e.provider, byCode(pensioner), rideLine)
+	body := report(d.DecisionID, claim("monthly-ride", 150))
+	if res := e.h.Do("POST", "/v1/transactions", e.provider, body, "Idempotency-Key", "limited-used-1"); res.Status != http.StatusCreated {
+		t.Fatalf("first report: %d %s", res.Status, res.Body)
+	}
+	res := e.h.Do("POST", "/v1/transactions", e.provider, body, "Idempotency-Key", "limited-used-2")
+	if p := res.Problem(t); res.Status != http.StatusConflict || len(p.Errors) != 1 || p.Errors[0].Code != "decision.used" {
+		t.Errorf("second report of the decision: %d %+v", res.Status, p)
+	}
+}
+
+// Amounts are bounded by the contract, so that no sum of them can
+// overflow: a claim or a receipt line of more than 100 million euro is
+// refused before anything adds it up.
+func TestAmountsBounded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pensioner := code(t, "1946-05-07", 613)
+	e.mock.Person(pensioner, registrytest.Pensioner("1946-05-07", riga))
+	e.benefit(e.grantor, "ride", nil)
+	huge := int64(5_000_000_000_000_000_000)
+	res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byCode(pensioner), "pointOfSale": map[string]any{"id": "pos-1"},
+		"lines": []map[string]any{{"lineId": "1", "goodsCode": "transport.ride", "amountCents": huge}}})
+	if p := res.Problem(t); res.Status != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Pointer != "/lines/0/amountCents" || p.Errors[0].Code != "schema.maximum" {
+		t.Errorf("huge line: %d %+v", res.Status, p)
+	}
+	d := e.check(e.provider, byCode(pensioner), nil)
+	body := report(d.DecisionID, claim("ride", huge), claim("other", huge))
+	body["totalCents"] = 1
+	res = e.h.Do("POST", "/v1/transactions", e.provider, body, "Idempotency-Key", "huge-claims-1")
+	if p := res.Problem(t); res.Status != http.StatusBadRequest || len(p.Errors) != 2 || p.Errors[0].Pointer != "/benefits/0/discountCents" || p.Errors[0].Code != "schema.maximum" {
+		t.Errorf("huge claims: %d %+v", res.Status, p)
+	}
+}
