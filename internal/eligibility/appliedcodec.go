@@ -19,6 +19,7 @@ const (
 	flagDiscount
 	flagMax
 	flagLimit
+	flagPercent
 )
 
 // AppendApplied encodes a decision's benefits and total.
@@ -46,6 +47,9 @@ func AppendApplied(b []byte, as []Applied, total int64) []byte {
 		if a.Limit != nil {
 			flags |= flagLimit
 		}
+		if a.PercentBasisPoints != nil {
+			flags |= flagPercent
+		}
 		b = append(b, flags)
 		if a.DiscountCents != nil {
 			b = binary.AppendVarint(b, *a.DiscountCents)
@@ -56,6 +60,9 @@ func AppendApplied(b []byte, as []Applied, total int64) []byte {
 		if a.Limit != nil {
 			b = binary.AppendVarint(b, a.Limit.AmountCents)
 			b = appendString(b, string(a.Limit.Period))
+		}
+		if a.PercentBasisPoints != nil {
+			b = binary.AppendVarint(b, int64(*a.PercentBasisPoints))
 		}
 		b = binary.AppendUvarint(b, uint64(len(a.Lines)))
 		for _, l := range a.Lines {
@@ -112,6 +119,10 @@ func DecodeApplied(b []byte) ([]Applied, int64, error) {
 		if flags&flagLimit != 0 {
 			a.Limit = &benefits.PeriodLimit{AmountCents: r.varint()}
 			a.Limit.Period = benefits.Period(r.string())
+		}
+		if flags&flagPercent != 0 {
+			bp := int(r.varint())
+			a.PercentBasisPoints = &bp
 		}
 		lines := r.uvarint()
 		if r.err != nil || lines > uint64(len(r.b)) {

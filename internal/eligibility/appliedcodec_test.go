@@ -10,11 +10,13 @@ import (
 
 func sampleApplied() []Applied {
 	d, m := int64(150), int64(300)
+	half := 5000
 	return []Applied{
 		{BenefitID: "ride", Version: 3, Grantor: "90000000001", EKKCode: "6421", Status: StatusApplies, Priority: 1,
 			Combinable: true, DiscountCents: &d, MaxCents: &m, Limit: &benefits.PeriodLimit{AmountCents: 2000, Period: "month"},
 			Lines: []LineDiscount{{LineID: "1", DiscountCents: 100}, {LineID: "ā", DiscountCents: 50}}},
 		{BenefitID: "lunch", Version: 1, Grantor: "90000000002", EKKCode: "6423", Status: StatusUnknown, Priority: 7},
+		{BenefitID: "half", Version: 2, Grantor: "90000000002", EKKCode: "6423", Status: StatusApplies, Priority: 9, PercentBasisPoints: &half},
 	}
 }
 

@@ -75,6 +75,10 @@ type Applied struct {
 	// amount, the per-transaction cap and what is left of the person's
 	// period limit; nil when nothing bounds it.
 	MaxCents *int64 `json:"maxCents,omitempty"`
+	// PercentBasisPoints is the benefit's rate when it is a percentage
+	// and the check had no lines: a transaction may claim at most that
+	// share of the sale's total it reports.
+	PercentBasisPoints *int `json:"percentBasisPoints,omitempty"`
 	// Limit is the benefit's per-person period limit, which the
 	// transaction checks again when it is reported.
 	Limit *benefits.PeriodLimit `json:"limit,omitempty"`
@@ -170,6 +174,10 @@ func Decide(candidates []Benefit, ev Evidence, day time.Time, lines []Line) []Ap
 			} else if capped {
 				v := capCents
 				a.MaxCents = &v
+			}
+			if b.Discount.Type == benefits.DiscountPercent {
+				bp := b.Discount.PercentBasisPoints
+				a.PercentBasisPoints = &bp
 			}
 		}
 		if st == Unknown {

@@ -63,6 +63,7 @@ func TestDecide(t *testing.T) {
 	elsewhere := benefit("other", 10, false, "pensioners", free)
 	elsewhere.Conditions.Municipality = "0020000"
 	capped := benefit("capped", 5, true, "pensioners", benefits.Discount{Type: benefits.DiscountPercent, PercentBasisPoints: 5000, MaxPerTransactionCents: 100})
+	fifty := 5000
 	limited := benefit("limited", 5, true, "pensioners", benefits.Discount{Type: benefits.DiscountFixed, AmountCents: 300, PerPersonLimit: &benefits.PeriodLimit{AmountCents: 500, Period: "month"}})
 	young := benefit("young", 5, true, "learners", free)
 	young.Conditions.MinAge, young.Conditions.MaxAge = ip(6), ip(19)
@@ -212,7 +213,7 @@ func TestDecide(t *testing.T) {
 			bs:   []Benefit{limited, capped},
 			ev:   evidence(map[Dataset]GroupFacts{DatasetPensioners: pension}),
 			want: []Applied{
-				{BenefitID: "capped", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: StatusApplies, Priority: 5, Combinable: true, MaxCents: cents(100)},
+				{BenefitID: "capped", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: StatusApplies, Priority: 5, Combinable: true, MaxCents: cents(100), PercentBasisPoints: &fifty},
 				{BenefitID: "limited", Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: StatusApplies, Priority: 5, Combinable: true, DiscountCents: cents(300), MaxCents: cents(300), Limit: limited.Discount.PerPersonLimit},
 			},
 		},

@@ -274,8 +274,9 @@ func TestBenefitVersionReceipt(t *testing.T) {
 }
 
 // A per-person limit counts a transaction in the period of the check it
-// used, not of the till's occurredAt: a till whose clock says yesterday
-// cannot spend today's limit twice.
+// used (its at), not of the till's occurredAt: a sale checked just before
+// midnight and reported just after it spends the day that was checked,
+// and the new day's limit stays whole.
 func TestLimitCountsAtTheCheck(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -290,25 +291,45 @@ func TestLimitCountsAtTheCheck(t *testing.T) {
 		map[string]any{"mode": "replace", "members": []map[string]any{{"personCode": pupil}}}, "Idempotency-Key", "daily-push-1"); res.Status >= 300 {
 		t.Fatalf("push list: %d %s", res.Status, res.Body)
 	}
-	lunch := []map[string]any{{"lineId": "L", "goodsCode": "food.lunch", "amountCents": 300}}
-	d := e.check(e.provider, byCode(pupil), lunch)
-	if d.discount("daily-lunch") != 250 {
-		t.Fatalf("first check: %+v", d)
-	}
 	riga, err := time.LoadLocation("Europe/Riga")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The midnight that began today, or the coming one in a day's last
+	// minutes (a check may be at most 24 hours old).
 	now := time.Now().In(riga)
-	yesterday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, riga).Add(-time.Minute)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, riga)
+	if next := midnight.AddDate(0, 0, 1); next.Sub(now) < 3*time.Minute {
+		midnight = next
+	}
+	lunch := []map[string]any{{"lineId": "L", "goodsCode": "food.lunch", "amountCents": 300}}
+	checkAt := func(at time.Time) decision {
+		t.Helper()
+		res := e.h.Do("POST", "/v1/eligibility", e.provider, map[string]any{"person": byCode(pupil), "pointOfSale": map[string]any{"id": "pos-1"},
+			"at": at.UTC().Format(time.RFC3339), "lines": lunch})
+		if res.Status != http.StatusOK {
+			t.Fatalf("eligibility at %s: %d %s", at, res.Status, res.Body)
+		}
+		var d decision
+		res.JSON(t, &d)
+		return d
+	}
+	before := midnight.Add(-2 * time.Minute)
+	d := checkAt(before)
+	if d.discount("daily-lunch") != 250 {
+		t.Fatalf("first check: %+v", d)
+	}
 	res := e.h.Do("POST", "/v1/transactions", e.provider, map[string]any{
-		"decisionId": d.DecisionID, "receiptNumber": "R-2", "occurredAt": yesterday.UTC().Format(time.RFC3339), "totalCents": 300,
+		"decisionId": d.DecisionID, "receiptNumber": "R-2", "occurredAt": midnight.Add(2 * time.Minute).UTC().Format(time.RFC3339), "totalCents": 300,
 		"benefits": []map[string]any{{"benefitId": "daily-lunch", "discountCents": 250}},
 	}, "Idempotency-Key", "tx-daily-0001")
 	if res.Status != http.StatusCreated {
 		t.Fatalf("transaction: %d %s", res.Status, res.Body)
 	}
-	if d := e.check(e.provider, byCode(pupil), lunch); d.discount("daily-lunch") != 150 {
-		t.Errorf("after spending 250 of today's 400 on a till that said yesterday: %+v", d)
+	if d := checkAt(before.Add(time.Minute)); d.discount("daily-lunch") != 150 {
+		t.Errorf("the checked day: 250 of 400 spent, want 150 left: %+v", d)
+	}
+	if d := checkAt(midnight.Add(time.Minute)); d.discount("daily-lunch") != 250 {
+		t.Errorf("the next day's limit was touched by a sale checked the day before: %+v", d)
 	}
 }

@@ -149,9 +149,17 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 		vs = append(vs, Violation{Pointer: "/decisionId", Code: "decision.expired",
 			Detail: "expired at " + d.ExpiresAt.UTC().Format(time.RFC3339)})
 	}
-	if r.OccurredAt.After(now.Add(s.maxAhead)) || r.OccurredAt.Before(d.CreatedAt.Add(-24*time.Hour)) {
+	// The sale is the moment the check was asked about: its at (a sale
+	// checked afterwards names its time there), or the check itself and
+	// the decision's lifetime after it. Limits and validity were decided
+	// for that moment; a sale far from it could spend another period's
+	// limit or a benefit that had ended. maxAhead allows for the till's
+	// clock.
+	earliest, latest := d.At.Add(-s.maxAhead), d.At.Add(d.ExpiresAt.Sub(d.CreatedAt)+s.maxAhead)
+	if r.OccurredAt.After(now.Add(s.maxAhead)) || r.OccurredAt.Before(earliest) || r.OccurredAt.After(latest) {
 		vs = append(vs, Violation{Pointer: "/occurredAt", Code: "transaction.occurred_at_out_of_range",
-			Detail: "at most a day before the eligibility check and not in the future"})
+			Detail: fmt.Sprintf("between %s and %s (the eligibility check's time), and not in the future",
+				earliest.UTC().Format(time.RFC3339), latest.UTC().Format(time.RFC3339))})
 	}
 	seen := map[string]bool{}
 	var sum int64
@@ -171,11 +179,23 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 			continue
 		}
 		a := d.Benefits[j]
-		if a.MaxCents != nil && c.DiscountCents > *a.MaxCents {
-			vs = append(vs, Violation{Pointer: ptr + "/discountCents", Code: "discount.above_decision",
-				Detail: fmt.Sprintf("at most %d cents", *a.MaxCents)})
+		most, bounded := int64(0), false
+		if a.MaxCents != nil {
+			most, bounded = *a.MaxCents, true
 		}
-		if a.MaxCents == nil {
+		// A percentage checked without lines gives its rate of the sale.
+		if a.PercentBasisPoints != nil {
+			if r.TotalCents == nil {
+				bounded = false // transaction.total_required below
+			} else if p := eligibility.PercentOf(*r.TotalCents, *a.PercentBasisPoints); !bounded || p < most {
+				most, bounded = p, true
+			}
+		}
+		if bounded && c.DiscountCents > most {
+			vs = append(vs, Violation{Pointer: ptr + "/discountCents", Code: "discount.above_decision",
+				Detail: fmt.Sprintf("at most %d cents", most)})
+		}
+		if !bounded {
 			unbounded = true
 		}
 		if !a.Combinable {

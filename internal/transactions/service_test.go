@@ -38,14 +38,20 @@ func TestClaimsBoundedBySale(t *testing.T) {
 	benefit := func(id string, status eligibility.Status, max *int64) eligibility.Applied {
 		return eligibility.Applied{BenefitID: id, Version: 1, Grantor: "90000000001", EKKCode: "6421", Status: status, Combinable: true, MaxCents: max}
 	}
+	percent := func(id string, max *int64) eligibility.Applied {
+		a, bp := benefit(id, eligibility.StatusApplies, max), 5000
+		a.PercentBasisPoints = &bp
+		return a
+	}
 	// Half price, then a free stand-in computed on the half left, then a
 	// free benefit computed on the same half: the three together are 150
 	// cents of a 100-cent line.
-	withLines := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
+	withLines := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", At: now, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
 		WithLines: true, SaleCents: cents(100), Benefits: []eligibility.Applied{
 			benefit("a", eligibility.StatusApplies, cents(50)), benefit("u", eligibility.StatusUnknown, cents(50)), benefit("b", eligibility.StatusApplies, cents(50))}}
-	withoutLines := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
-		Benefits: []eligibility.Applied{benefit("pct", eligibility.StatusApplies, nil), benefit("capped", eligibility.StatusApplies, cents(300))}}
+	withoutLines := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", At: now, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
+		Benefits: []eligibility.Applied{benefit("pct", eligibility.StatusApplies, nil), benefit("capped", eligibility.StatusApplies, cents(300)),
+			percent("half", nil), percent("half-capped", cents(300))}}
 	for _, tt := range []struct {
 		name     string
 		d        eligibility.Decision
@@ -60,6 +66,11 @@ func TestClaimsBoundedBySale(t *testing.T) {
 		{"no lines, a total", withoutLines, cents(1000), []Claim{{"pct", 500}}, ""},
 		{"no lines, above the total", withoutLines, cents(400), []Claim{{"pct", 500}}, "discount.above_total"},
 		{"no lines, an amount in the decision", withoutLines, nil, []Claim{{"capped", 300}}, ""},
+		// A percentage checked without lines gives its rate of the total.
+		{"no lines, half of the total", withoutLines, cents(1000), []Claim{{"half", 500}}, ""},
+		{"no lines, more than half of the total", withoutLines, cents(1000), []Claim{{"half", 501}}, "discount.above_decision"},
+		{"no lines, half of the total above the cap", withoutLines, cents(1000), []Claim{{"half-capped", 301}}, "discount.above_decision"},
+		{"no lines, a percentage needs the total", withoutLines, nil, []Claim{{"half-capped", 100}}, "transaction.total_required"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			st := decisionStore{d: tt.d}
@@ -97,7 +108,7 @@ func (s reversalStore) Reverse(context.Context, uuid.UUID, string, string, time.
 // the reversal are validated, naming the field.
 func TestReceiptTextMustBeXML(t *testing.T) {
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	d := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
+	d := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", At: now, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
 		Benefits: []eligibility.Applied{{BenefitID: "a", Version: 1, Grantor: "90000000001", Status: eligibility.StatusApplies, Combinable: true, MaxCents: cents(50)}}}
 	tests := []struct {
 		text, detail string // detail "" when accepted
@@ -136,6 +147,44 @@ func TestReceiptTextMustBeXML(t *testing.T) {
 			check(t, err, "/reason", tt.detail)
 			if tt.detail != "" && reversed != 0 {
 				t.Error("the transaction was reversed")
+			}
+		})
+	}
+}
+
+// A sale is reported for the moment its check was asked about: a check of
+// an earlier sale names it in at, and the report's occurredAt may not
+// stray from it by more than the decision's lifetime and the till clock's
+// allowance (else yesterday's unused limit, or a benefit that had ended,
+// could be spent on a sale today).
+func TestOccurredAtNearTheCheck(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	at := now.Add(-20 * time.Hour) // a check of a sale made yesterday
+	d := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", At: at, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
+		Benefits: []eligibility.Applied{{BenefitID: "a", Version: 1, Grantor: "90000000001", Status: eligibility.StatusApplies, Combinable: true, MaxCents: cents(50)}}}
+	for _, tt := range []struct {
+		name     string
+		occurred time.Time
+		ok       bool
+	}{
+		{"at the check's time", at, true},
+		{"the till's clock 10 minutes behind", at.Add(-10 * time.Minute), true},
+		{"11 minutes before", at.Add(-11 * time.Minute), false},
+		{"within the decision's lifetime after", at.Add(15 * time.Minute), true},
+		{"later than that", at.Add(16 * time.Minute), false},
+		{"now, a day after the sale checked", now, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := decisionStore{d: d}
+			signer, _ := NewReceiptSigner(nil, st, nil, nil)
+			s := NewService(st, signer, Config{Location: time.UTC, Now: func() time.Time { return now }})
+			_, _, err := s.Report(context.Background(), d.Provider, "k", Report{DecisionID: d.ID, ReceiptNumber: "K-1", OccurredAt: tt.occurred, TotalCents: cents(100), Benefits: []Claim{{"a", 50}}})
+			var re *RuleError
+			switch {
+			case tt.ok && err != nil:
+				t.Errorf("refused: %v", err)
+			case !tt.ok && (!errors.As(err, &re) || re.Violations[0].Code != "transaction.occurred_at_out_of_range" || re.Violations[0].Pointer != "/occurredAt"):
+				t.Errorf("got %v, want /occurredAt transaction.occurred_at_out_of_range", err)
 			}
 		})
 	}
