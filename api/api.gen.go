@@ -1916,8 +1916,10 @@ type ClientInterface interface {
 	// Links a card number to the person it identifies, so that a till can check eligibility with the card
 	// instead of the personal code. A number is unique per type across grantors: only the grantor that
 	// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
-	// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
-	// resolved through PMLP's eID card register at the check.
+	// validity and reactivates a revoked means. At the check, a registered means identifies the person
+	// for the benefits of the grantor that registered it only: another grantor's word cannot make a card
+	// someone else's for them. An `eid_card` is not registered (`400` `means.eid_card_registered`): it is
+	// resolved through PMLP's eID card register at the check, for every grantor's benefits.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1929,8 +1931,10 @@ type ClientInterface interface {
 	// Links a card number to the person it identifies, so that a till can check eligibility with the card
 	// instead of the personal code. A number is unique per type across grantors: only the grantor that
 	// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
-	// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
-	// resolved through PMLP's eID card register at the check.
+	// validity and reactivates a revoked means. At the check, a registered means identifies the person
+	// for the benefits of the grantor that registered it only: another grantor's word cannot make a card
+	// someone else's for them. An `eid_card` is not registered (`400` `means.eid_card_registered`): it is
+	// resolved through PMLP's eID card register at the check, for every grantor's benefits.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2537,8 +2541,10 @@ func (c *Client) RevokeMeans(ctx context.Context, pType MeansType, number string
 // Links a card number to the person it identifies, so that a till can check eligibility with the card
 // instead of the personal code. A number is unique per type across grantors: only the grantor that
 // registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
-// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
-// resolved through PMLP's eID card register at the check.
+// validity and reactivates a revoked means. At the check, a registered means identifies the person
+// for the benefits of the grantor that registered it only: another grantor's word cannot make a card
+// someone else's for them. An `eid_card` is not registered (`400` `means.eid_card_registered`): it is
+// resolved through PMLP's eID card register at the check, for every grantor's benefits.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2560,8 +2566,10 @@ func (c *Client) PutMeansWithBody(ctx context.Context, pType MeansType, number s
 // Links a card number to the person it identifies, so that a till can check eligibility with the card
 // instead of the personal code. A number is unique per type across grantors: only the grantor that
 // registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
-// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
-// resolved through PMLP's eID card register at the check.
+// validity and reactivates a revoked means. At the check, a registered means identifies the person
+// for the benefits of the grantor that registered it only: another grantor's word cannot make a card
+// someone else's for them. An `eid_card` is not registered (`400` `means.eid_card_registered`): it is
+// resolved through PMLP's eID card register at the check, for every grantor's benefits.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4717,8 +4725,10 @@ type ClientWithResponsesInterface interface {
 	// Links a card number to the person it identifies, so that a till can check eligibility with the card
 	// instead of the personal code. A number is unique per type across grantors: only the grantor that
 	// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
-	// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
-	// resolved through PMLP's eID card register at the check.
+	// validity and reactivates a revoked means. At the check, a registered means identifies the person
+	// for the benefits of the grantor that registered it only: another grantor's word cannot make a card
+	// someone else's for them. An `eid_card` is not registered (`400` `means.eid_card_registered`): it is
+	// resolved through PMLP's eID card register at the check, for every grantor's benefits.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4730,8 +4740,10 @@ type ClientWithResponsesInterface interface {
 	// Links a card number to the person it identifies, so that a till can check eligibility with the card
 	// instead of the personal code. A number is unique per type across grantors: only the grantor that
 	// registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
-	// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
-	// resolved through PMLP's eID card register at the check.
+	// validity and reactivates a revoked means. At the check, a registered means identifies the person
+	// for the benefits of the grantor that registered it only: another grantor's word cannot make a card
+	// someone else's for them. An `eid_card` is not registered (`400` `means.eid_card_registered`): it is
+	// resolved through PMLP's eID card register at the check, for every grantor's benefits.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7601,8 +7613,10 @@ func (c *ClientWithResponses) RevokeMeansWithResponse(ctx context.Context, pType
 // Links a card number to the person it identifies, so that a till can check eligibility with the card
 // instead of the personal code. A number is unique per type across grantors: only the grantor that
 // registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
-// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
-// resolved through PMLP's eID card register at the check.
+// validity and reactivates a revoked means. At the check, a registered means identifies the person
+// for the benefits of the grantor that registered it only: another grantor's word cannot make a card
+// someone else's for them. An `eid_card` is not registered (`400` `means.eid_card_registered`): it is
+// resolved through PMLP's eID card register at the check, for every grantor's benefits.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7620,8 +7634,10 @@ func (c *ClientWithResponses) PutMeansWithBodyWithResponse(ctx context.Context, 
 // Links a card number to the person it identifies, so that a till can check eligibility with the card
 // instead of the personal code. A number is unique per type across grantors: only the grantor that
 // registered it may change or revoke it (`403` otherwise). Sending it again updates the person or the
-// validity and reactivates a revoked means. An `eid_card` that no grantor registered is still
-// resolved through PMLP's eID card register at the check.
+// validity and reactivates a revoked means. At the check, a registered means identifies the person
+// for the benefits of the grantor that registered it only: another grantor's word cannot make a card
+// someone else's for them. An `eid_card` is not registered (`400` `means.eid_card_registered`): it is
+// resolved through PMLP's eID card register at the check, for every grantor's benefits.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -273,6 +273,9 @@ type meansEntry struct {
 	// Card is set when the means was identified by PMLP as an eID card:
 	// its validity is then the card's.
 	Card bool `json:"card,omitempty"`
+	// Grantor registered the means (not for a Card): the person it names
+	// is taken on that grantor's word, for that grantor's benefits only.
+	Grantor string `json:"g,omitempty"`
 }
 
 func (m meansEntry) validOn(day time.Time) bool {
@@ -286,29 +289,34 @@ func (m meansEntry) validOn(day time.Time) bool {
 }
 
 // resolveMeans finds the person an identification means identifies on
-// day: a means a grantor registered, or else, for an eID card, the card's
-// holder as PMLP knows them.
-func (s *Service) resolveMeans(ctx context.Context, t means.Type, number string, day time.Time) (personcode.Code, error) {
+// day, and the grantor whose benefits alone it may unlock: for an eID
+// card, the card's holder as PMLP knows them (any grantor's benefits);
+// for another means, the person its registering grantor named (that
+// grantor's benefits: another grantor's word cannot make a card someone
+// else's for them).
+func (s *Service) resolveMeans(ctx context.Context, t means.Type, number string, day time.Time) (personcode.Code, string, error) {
 	if !t.Valid() {
-		return "", &ValidationError{Violations: []Violation{{Pointer: "/person/means/type", Code: "schema.enum", Detail: "use eid_card, etalons, school_card or municipal_card"}}}
+		return "", "", &ValidationError{Violations: []Violation{{Pointer: "/person/means/type", Code: "schema.enum", Detail: "use eid_card, etalons, school_card or municipal_card"}}}
 	}
 	key := s.cache.meansKey(string(t), number)
 	if e := s.cache.mget(ctx, []string{key})[0]; e.value != nil {
 		if plain, ok := s.cache.open(e.value); ok {
 			var m meansEntry
-			if json.Unmarshal(plain, &m) == nil {
+			// A registered means cached without its grantor was cached by
+			// an earlier release: looked up again.
+			if json.Unmarshal(plain, &m) == nil && (!m.Found || m.Card || m.Grantor != "") {
 				s.cache.m.hits.WithLabelValues("means").Inc()
 				if !m.validOn(day) {
-					return "", ErrUnknownMeans
+					return "", "", ErrUnknownMeans
 				}
-				return personcode.Code(m.Code), nil
+				return personcode.Code(m.Code), m.Grantor, nil
 			}
 		}
 	}
 	s.cache.m.misses.WithLabelValues("means").Inc()
 	entry, err := s.lookupMeans(ctx, t, number, day)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if plain, err := json.Marshal(entry); err == nil {
 		ttl := s.cache.cfg.MeansTTL
@@ -318,20 +326,24 @@ func (s *Service) resolveMeans(ctx context.Context, t means.Type, number string,
 		s.cache.set(ctx, []write{{key, s.cache.seal(plain), ttl}})
 	}
 	if !entry.validOn(day) {
-		return "", ErrUnknownMeans
+		return "", "", ErrUnknownMeans
 	}
-	return personcode.Code(entry.Code), nil
+	return personcode.Code(entry.Code), entry.Grantor, nil
 }
 
 func (s *Service) lookupMeans(ctx context.Context, t means.Type, number string, day time.Time) (meansEntry, error) {
-	m, err := s.means.Lookup(ctx, t, number)
-	switch {
-	case err == nil:
-		return meansEntry{Found: true, Code: string(m.PersonCode), Status: string(m.Status), ValidFrom: m.ValidFrom, ValidTo: m.ValidTo}, nil
-	case !errors.Is(err, means.ErrNotFound):
-		return meansEntry{}, fmt.Errorf("look up means: %w", err)
-	case t != means.EIDCard:
-		return meansEntry{Found: false}, nil
+	// eID cards are PMLP's: a registration of one (possible before
+	// means.eid_card_registered) is not read.
+	if t != means.EIDCard {
+		m, err := s.means.Lookup(ctx, t, number)
+		switch {
+		case err == nil:
+			return meansEntry{Found: true, Code: string(m.PersonCode), Status: string(m.Status), ValidFrom: m.ValidFrom, ValidTo: m.ValidTo, Grantor: m.Grantor}, nil
+		case errors.Is(err, means.ErrNotFound):
+			return meansEntry{Found: false}, nil
+		default:
+			return meansEntry{}, fmt.Errorf("look up means: %w", err)
+		}
 	}
 	raw, err := s.registry.Card(ctx, number)
 	if errors.Is(err, registry.ErrNotFound) {

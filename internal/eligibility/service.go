@@ -276,17 +276,27 @@ func (s *Service) Check(ctx context.Context, provider string, req Request) (Deci
 		return Decision{}, &ValidationError{Violations: vs}
 	}
 	day := civil(at, s.cfg.Location)
+	var onlyGrantor string // a grantor's means unlock only its benefits
 	if code == "" {
-		c, err := s.resolveMeans(ctx, means.Type(req.MeansType), req.MeansNumber, day)
+		c, g, err := s.resolveMeans(ctx, means.Type(req.MeansType), req.MeansNumber, day)
 		if err != nil {
 			return Decision{}, err
 		}
-		code = c
+		code, onlyGrantor = c, g
 	}
 
 	candidates, err := s.admitted(ctx, provider)
 	if err != nil {
 		return Decision{}, err
+	}
+	if onlyGrantor != "" {
+		var own []Benefit
+		for _, b := range candidates {
+			if b.Grantor == onlyGrantor {
+				own = append(own, b)
+			}
+		}
+		candidates = own
 	}
 	d := Decision{
 		ID: uuid.Must(uuid.NewV7()), Provider: provider, PersonRef: s.keys.PersonRefOf(string(code)),

@@ -76,6 +76,28 @@ func TestMeans(t *testing.T) {
 			t.Errorf("revoke unknown: %d %s", res.Status, res.Body)
 		}
 	})
+	t.Run("a grantor's means unlocks only its own benefits", func(t *testing.T) {
+		// Grantor 2 says card ET-G2 is the pensioner's: for grantor 1's
+		// ride the card proves nothing, else any grantor could make any
+		// card someone else's for every other grantor's benefits.
+		e.benefit(e.grantor2, "g2-ride", map[string]any{"priority": 20, "combinable": true})
+		if res := e.h.Do("PUT", "/v1/means/etalons/ET-G2", e.grantor2, map[string]any{"personCode": pensioner}); res.Status != http.StatusCreated {
+			t.Fatalf("register: %d %s", res.Status, res.Body)
+		}
+		d := e.check(e.provider, byMeans("etalons", "ET-G2"), rideLine)
+		if d.status("g2-ride") != "applies" || d.status("riga-pensioner-ride") != "absent" {
+			t.Errorf("by grantor 2's card: %+v", d)
+		}
+		if d := e.check(e.provider, byCode(pensioner), rideLine); d.status("riga-pensioner-ride") != "applies" {
+			t.Errorf("by personal code: %+v", d)
+		}
+	})
+	t.Run("an eID card cannot be registered", func(t *testing.T) {
+		res := e.h.Do("PUT", "/v1/means/eid_card/PA9463674", e.grantor2, map[string]any{"personCode": pensioner})
+		if p := res.Problem(t); res.Status != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Parameter != "type" || p.Errors[0].Code != "means.eid_card_registered" {
+			t.Errorf("%d %+v", res.Status, p)
+		}
+	})
 	t.Run("bad registrations name the field", func(t *testing.T) {
 		bad := pensioner[:11] + string('0'+('1'+pensioner[11]-'0')%10)
 		res := e.h.Do("PUT", "/v1/means/etalons/ET-0002", e.grantor, map[string]any{"personCode": bad})

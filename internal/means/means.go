@@ -153,6 +153,11 @@ func (s *Service) Put(ctx context.Context, caller Caller, t Type, number string,
 	if !t.Valid() {
 		vs = append(vs, Violation{Parameter: "type", Code: "schema.enum", Detail: "use eid_card, etalons, school_card or municipal_card"})
 	}
+	if t == EIDCard {
+		// PMLP says whose an eID card is; a grantor's word for it would let
+		// any grantor make a card someone else's.
+		vs = append(vs, Violation{Parameter: "type", Code: "means.eid_card_registered", Detail: "eID cards are resolved through PMLP's eID card register; register only the means you issued"})
+	}
 	if !numberPattern.MatchString(number) {
 		vs = append(vs, Violation{Parameter: "number", Code: "schema.pattern", Detail: "4-32 characters of A-Z, a-z, 0-9 and -"})
 	}
