@@ -392,7 +392,7 @@ func (h *Handlers) GetReceipt(c echo.Context, id openapi_types.UUID, _ api.GetRe
 	if err != nil {
 		return err
 	}
-	if wantsXML(c.Request().Header.Get("Accept")) {
+	if httpx.Negotiate(c.Request().Header.Get("Accept"), "application/json", "application/xml", "text/xml") != "application/json" {
 		doc, err := transactions.SignedXML(r.Receipt)
 		if err != nil {
 			return err
@@ -411,20 +411,6 @@ func (h *Handlers) GetReceipt(c echo.Context, id openapi_types.UUID, _ api.GetRe
 		out.CertificateSha256 = &fp
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-// wantsXML reports whether the Accept header prefers XML over JSON.
-func wantsXML(accept string) bool {
-	for _, part := range strings.Split(accept, ",") {
-		mt := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
-		switch mt {
-		case "application/xml", "text/xml":
-			return true
-		case "application/json":
-			return false
-		}
-	}
-	return false
 }
 
 func transactionToAPI(t transactions.Transaction) api.Transaction {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,6 +213,10 @@ func TestTransactions(t *testing.T) {
 		tampered := bytes.Replace(res.Body, []byte("<DiscountCents>150<"), []byte("<DiscountCents>999<"), 1)
 		if _, err := signing.NewVerifier(e.mock.Signer.Certificate()).Verify(tampered); err == nil {
 			t.Error("a tampered receipt verifies")
+		}
+		// q=0 means "not that one".
+		if res := e.h.Do("GET", "/v1/receipts/"+tx.ReceiptID, e.provider, nil, "Accept", "application/xml;q=0, application/json"); !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("XML refused with q=0: %s", res.Header.Get("Content-Type"))
 		}
 		if res := e.h.Do("GET", "/v1/receipts/"+tx.ReceiptID, e.provider2, nil); res.Status != 404 {
 			t.Errorf("another provider's receipt: %d", res.Status)
