@@ -44,3 +44,13 @@ func decodeStringCursor(c string) (string, error) {
 	}
 	return s, nil
 }
+
+// CheckFeedCursor reports ErrInvalidFeedCursor for a since that Feed would
+// refuse, so that a cached page or a 304 is never the answer to it.
+func CheckFeedCursor(since string) error {
+	if since == "" {
+		return nil
+	}
+	_, err := decodeSeqCursor(since)
+	return err
+}

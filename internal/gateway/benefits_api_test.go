@@ -274,6 +274,10 @@ func TestInstructionFeed(t *testing.T) {
 	if r := h.Do("GET", "/v1/instructions", py, nil, "If-None-Match", etag); r.Status != 304 {
 		t.Fatalf("unchanged feed: %d, want 304", r.Status)
 	}
+	// A bad cursor is refused, whatever If-None-Match says.
+	if r := h.Do("GET", "/v1/instructions?since=bad", py, nil, "If-None-Match", "*"); r.Status != 400 {
+		t.Fatalf("bad cursor with If-None-Match: %d, want 400", r.Status)
+	}
 	cursor := page.NextCursor
 	if r := h.Do("GET", "/v1/instructions?since="+cursor, py, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"items":[]`) {
 		t.Fatalf("caught-up feed: %d %s", r.Status, r.Body)

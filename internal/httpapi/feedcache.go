@@ -2,10 +2,10 @@ package httpapi
 
 import "sync"
 
-// feedPageCache keeps rendered instruction-feed pages by ETag. An ETag
-// names the feed head, the provider, the cursor and the page size, so a
-// cached page can only be served for exactly the request that made it;
-// when the head moves, every key changes and the cache starts over.
+// feedPageCache keeps rendered instruction-feed pages of one feed head by
+// the exact provider, cursor and page size they answer, so a cached page
+// can only be served for exactly the request that made it; when the head
+// moves, the cache starts over.
 type feedPageCache struct {
 	mu       sync.Mutex
 	head     int64
@@ -18,17 +18,17 @@ func newFeedPageCache(maxBytes int) *feedPageCache {
 	return &feedPageCache{pages: map[string][]byte{}, maxBytes: maxBytes}
 }
 
-func (c *feedPageCache) get(head int64, etag string) ([]byte, bool) {
+func (c *feedPageCache) get(head int64, key string) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if head != c.head {
 		return nil, false
 	}
-	b, ok := c.pages[etag]
+	b, ok := c.pages[key]
 	return b, ok
 }
 
-func (c *feedPageCache) put(head int64, etag string, body []byte) {
+func (c *feedPageCache) put(head int64, key string, body []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if head < c.head {
@@ -41,6 +41,6 @@ func (c *feedPageCache) put(head int64, etag string, body []byte) {
 	if len(body) > c.maxBytes {
 		return
 	}
-	c.pages[etag] = body
+	c.pages[key] = body
 	c.bytes += len(body)
 }

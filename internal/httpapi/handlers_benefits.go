@@ -138,6 +138,9 @@ func (s *Server) ListInstructions(c echo.Context, p api.ListInstructionsParams) 
 	if p.Since != nil {
 		since = *p.Since
 	}
+	if err := benefits.CheckFeedCursor(since); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	// The head is read before the page, so the ETag can only be older than
 	// the content: at worst a client fetches an unchanged page once more.
@@ -150,7 +153,10 @@ func (s *Server) ListInstructions(c echo.Context, p api.ListInstructionsParams) 
 	if p.IfNoneMatch != nil && etagMatches(*p.IfNoneMatch, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	if body, ok := s.feedPages.get(head, etag); ok {
+	// Pages are cached by what they are of, not by the ETag's hash: a
+	// since chosen to collide with another provider's must not get its page.
+	pageKey := who.OrgRegNo + "\x00" + since + "\x00" + strconv.Itoa(limit)
+	if body, ok := s.feedPages.get(head, pageKey); ok {
 		return c.JSONBlob(http.StatusOK, body)
 	}
 	page, err := s.d.Benefits.Feed(ctx, who.OrgRegNo, since, limit)
@@ -165,7 +171,7 @@ func (s *Server) ListInstructions(c echo.Context, p api.ListInstructionsParams) 
 	if err != nil {
 		return fmt.Errorf("encode instruction page: %w", err)
 	}
-	s.feedPages.put(head, etag, body)
+	s.feedPages.put(head, pageKey, body)
 	return c.JSONBlob(http.StatusOK, body)
 }
 
