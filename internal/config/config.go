@@ -151,7 +151,14 @@ func settings() []setting {
 		{"AVIS_REGISTRY_TIMEOUTS", "registry-timeouts", "", "per-data-set lookup timeouts overriding AVIS_REGISTRY_TIMEOUT, e.g. needy=2s,person=500ms", false, str(func(c *Config) *string { return &c.RegistryTimeouts })},
 		{"AVIS_REGISTRY_PERMISSIONS", "registry-permissions", "", "DAGR permission numbers per data set, e.g. pensioners=DAGR-123,needy=DAGR-456 (default DAGR-<KEEPER>-<DATASET>)", false, str(func(c *Config) *string { return &c.RegistryPermissions })},
 		{"AVIS_REGISTRY_MAX_CONCURRENT", "registry-max-concurrent", "64", "most lookups in flight to one registry data set per instance", false, integer(func(c *Config) *int { return &c.RegistryMaxConcurrent })},
-		{"AVIS_DECISION_TTL", "decision-ttl", "5m", "how long an eligibility decision may be referenced by a transaction", false, dur(func(c *Config) *time.Duration { return &c.DecisionTTL })},
+		{"AVIS_DECISION_TTL", "decision-ttl", "5m", "how long an eligibility decision may be referenced by a transaction (1s to 30m: decisions are deleted an hour after they were made)", false, func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err == nil && (d < time.Second || d > 30*time.Minute) {
+				err = fmt.Errorf("want 1s to 30m: decisions are deleted an hour after they were made")
+			}
+			c.DecisionTTL = d
+			return err
+		}},
 		{"AVIS_ELIGIBILITY_CACHE_TTL", "eligibility-cache-ttl", "15m", "how long registry facts and list membership are cached in Redis", false, dur(func(c *Config) *time.Duration { return &c.EligibilityCacheTTL })},
 		{"AVIS_ELIGIBILITY_NEGATIVE_TTL", "eligibility-negative-ttl", "5m", "how long a registry's 'no record' is cached", false, dur(func(c *Config) *time.Duration { return &c.EligibilityNegativeTTL })},
 		{"AVIS_CACHE_KEY_FILE", "cache-key-file", "", "file with at least 32 secret bytes keying the Redis cache's key hashes; empty: derived from a secret the gateway keeps in PostgreSQL", false, str(func(c *Config) *string { return &c.CacheKeyFile })},

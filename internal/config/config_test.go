@@ -40,7 +40,8 @@ func TestRetentionDefaults(t *testing.T) {
 
 func TestLoadRejectsBadValues(t *testing.T) {
 	for _, kv := range [][2]string{{"AVIS_TOKEN_TTL", "soon"}, {"AVIS_DB_MAX_CONNS", "many"}, {"AVIS_LOG_FORMAT", "xml"}, {"AVIS_BENCH_ROUTES", "perhaps"},
-		{"AVIS_IDEMPOTENCY_RETENTION", "0s"}, {"AVIS_IDEMPOTENCY_RETENTION", "-1h"}, {"AVIS_IDEMPOTENCY_RETENTION", "a month"}} {
+		{"AVIS_IDEMPOTENCY_RETENTION", "0s"}, {"AVIS_IDEMPOTENCY_RETENTION", "-1h"}, {"AVIS_IDEMPOTENCY_RETENTION", "a month"},
+		{"AVIS_DECISION_TTL", "2h"}, {"AVIS_DECISION_TTL", "0s"}} {
 		if _, err := Load("test", nil, func(k string) string {
 			if k == kv[0] {
 				return kv[1]

@@ -51,4 +51,11 @@ func TestAmountsBounded(t *testing.T) {
 	if p := res.Problem(t); res.Status != http.StatusBadRequest || len(p.Errors) != 2 || p.Errors[0].Pointer != "/benefits/0/discountCents" || p.Errors[0].Code != "schema.maximum" {
 		t.Errorf("huge claims: %d %+v", res.Status, p)
 	}
+	// A sale without a receipt number could not be found by it again.
+	body = report(d.DecisionID, claim("ride", 150))
+	body["receiptNumber"] = ""
+	res = e.h.Do("POST", "/v1/transactions", e.provider, body, "Idempotency-Key", "no-receipt-number")
+	if p := res.Problem(t); res.Status != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Pointer != "/receiptNumber" || p.Errors[0].Code != "schema.minLength" {
+		t.Errorf("empty receipt number: %d %+v", res.Status, p)
+	}
 }
