@@ -29,9 +29,9 @@ import (
 type contract struct {
 	doc    *openapi3.T
 	router routers.Router
-	// roles lists, per operation, the role sets any one of which admits a
-	// caller; nil means the operation is public.
-	roles map[*openapi3.Operation][][]auth.Role
+	// roles lists, per operation, the security requirements any one of
+	// which admits a caller; none means the operation is public.
+	roles map[*openapi3.Operation][]requirement
 	// fast holds, per operation with a JSON body, the compiled check that
 	// accepts a valid body without kin-openapi's decoding (see
 	// schemacheck); kin-openapi then checks only the parameters.
@@ -153,7 +153,7 @@ func newContract(ctx context.Context) (*contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build openapi router: %w", err)
 	}
-	c := &contract{doc: doc, router: router, roles: map[*openapi3.Operation][][]auth.Role{}, fast: compileFast(doc, requestOptions()),
+	c := &contract{doc: doc, router: router, roles: map[*openapi3.Operation][]requirement{}, fast: compileFast(doc, requestOptions()),
 		static: map[string]map[string]*routers.Route{}, anyParams: map[*openapi3.Operation]bool{}}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -168,17 +168,7 @@ func newContract(ctx context.Context) (*contract, error) {
 			if op.Security != nil {
 				reqs = *op.Security
 			}
-			var sets [][]auth.Role
-			for _, req := range reqs {
-				set := []auth.Role{}
-				for _, scopes := range req {
-					for _, s := range scopes {
-						set = append(set, auth.Role(s))
-					}
-				}
-				sets = append(sets, set)
-			}
-			c.roles[op] = sets
+			c.roles[op] = requirementsOf(reqs)
 		}
 	}
 	return c, nil
@@ -287,15 +277,39 @@ func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 	}
 }
 
+// requirement is one security requirement of an operation: public, or a
+// valid token carrying every one of roles (none: any valid token).
+type requirement struct {
+	public bool
+	roles  []auth.Role
+}
+
+// requirementsOf reads an operation's security requirements. {} is
+// OpenAPI's "no authentication"; {oauth2: []} needs a valid token with no
+// particular role.
+func requirementsOf(reqs openapi3.SecurityRequirements) []requirement {
+	var sets []requirement
+	for _, req := range reqs {
+		set := requirement{public: len(req) == 0}
+		for _, scopes := range req {
+			for _, s := range scopes {
+				set.roles = append(set.roles, auth.Role(s))
+			}
+		}
+		sets = append(sets, set)
+	}
+	return sets
+}
+
 // authorise answers 401 without a valid token and 403 when no security
 // requirement of the operation is met by the caller's roles.
 func (ct *contract) authorise(c echo.Context, op *openapi3.Operation) error {
 	sets := ct.roles[op]
 	if len(sets) == 0 {
-		return nil
+		return nil // security: [] — public
 	}
 	for _, set := range sets {
-		if len(set) == 0 {
+		if set.public {
 			return nil
 		}
 	}
@@ -308,7 +322,7 @@ func (ct *contract) authorise(c echo.Context, op *openapi3.Operation) error {
 	var needed []string
 	for _, set := range sets {
 		all := true
-		for _, r := range set {
+		for _, r := range set.roles {
 			if !p.Has(r) {
 				all = false
 			}
