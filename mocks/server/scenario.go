@@ -34,9 +34,14 @@ type Scenario struct {
 	ErrorStatus int     `json:"errorStatus"`
 }
 
-// maxHold bounds LatencyMs and TimeoutMs; the HTTP server's write timeout
-// is set above it.
+// maxHold bounds how long a scenario holds a request: LatencyMs, TimeoutMs
+// and, with Timeout, their sum, since the timeout's hold starts after the
+// latency. The HTTP server's write timeout is set above it: a longer hold
+// would end in an empty reply while the journal recorded a 504.
 const maxHold = 120_000
+
+// MaxHold is the longest a scenario holds a request.
+const MaxHold = maxHold * time.Millisecond
 
 // Defaults of the fields for which 0 means "not given".
 const (
@@ -62,11 +67,15 @@ func (sc Scenario) validate() []ProblemField {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, ProblemField{Field: "/" + field, Detail: fmt.Sprintf(format, args...)})
 	}
-	if sc.LatencyMs < 0 || sc.LatencyMs > maxHold {
+	latencyOK := sc.LatencyMs >= 0 && sc.LatencyMs <= maxHold
+	if !latencyOK {
 		bad("latencyMs", "%d is outside 0..%d", sc.LatencyMs, maxHold)
 	}
 	if sc.TimeoutMs < 0 || sc.TimeoutMs > maxHold {
 		bad("timeoutMs", "%d is outside 0..%d", sc.TimeoutMs, maxHold)
+	} else if hold := sc.withDefaults().TimeoutMs; sc.Timeout && latencyOK && sc.LatencyMs+hold > maxHold {
+		bad("timeoutMs", "latencyMs %d + timeoutMs %d = %d: a request is held at most %d ms in all",
+			sc.LatencyMs, hold, sc.LatencyMs+hold, maxHold)
 	}
 	if sc.StatusCode != 0 && (sc.StatusCode < 400 || sc.StatusCode > 599) {
 		bad("statusCode", "%d is not an error status (400..599), use 0 for none", sc.StatusCode)

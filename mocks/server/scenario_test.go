@@ -202,3 +202,30 @@ func TestScenarioShowsEffectiveValues(t *testing.T) {
 		})
 	}
 }
+
+// With timeout, the hold starts after the latency: the two together must
+// stay within the hold cap, or the server's write timeout would cut the
+// connection before the 504. The refusal names timeoutMs, also when it is
+// left at its default.
+func TestScenarioHoldWithinCap(t *testing.T) {
+	h := newHarness(t)
+	for _, body := range []string{
+		`{"latencyMs": 100000, "timeout": true, "timeoutMs": 30000}`,
+		`{"latencyMs": 100000, "timeout": true}`,
+		`{"latencyMs": 120000, "timeout": true, "timeoutMs": 1}`,
+	} {
+		p := h.wantProblem(h.putJSON("/__admin/scenarios/needy", body), 400, "invalid-scenario")
+		if len(p.Errors) != 1 || p.Errors[0].Field != "/timeoutMs" {
+			t.Errorf("%s: errors %+v, want one on /timeoutMs", body, p.Errors)
+		}
+	}
+	for _, body := range []string{
+		`{"latencyMs": 90000, "timeout": true}`,
+		`{"latencyMs": 60000, "timeout": true, "timeoutMs": 60000}`,
+		`{"latencyMs": 120000, "timeoutMs": 120000}`, // no timeout: only the latency holds
+	} {
+		if res := h.putJSON("/__admin/scenarios/needy", body); res.status != http.StatusOK {
+			t.Errorf("%s: %d %s", body, res.status, res.body)
+		}
+	}
+}

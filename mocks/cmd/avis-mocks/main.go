@@ -86,8 +86,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		// Above the longest hold a scenario may ask for (120 s).
-		WriteTimeout:   130 * time.Second,
+		// Above the longest hold a scenario may ask for, so that a held
+		// request still gets its answer.
+		WriteTimeout:   server.MaxHold + 10*time.Second,
 		IdleTimeout:    60 * time.Second,
 		MaxHeaderBytes: 64 << 10,
 		BaseContext:    func(net.Listener) context.Context { return base },
