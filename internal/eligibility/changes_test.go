@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/avis-lv/gateway/internal/registry"
+	"github.com/avis-lv/gateway/internal/registry/registrytest"
 )
 
 type fakeFeed struct {
@@ -124,6 +127,66 @@ func TestChangeFollowerDropsCardResolutions(t *testing.T) {
 	}
 	if !exists(other) || !exists(school) {
 		t.Errorf("unrelated resolutions dropped: other card %v, school card %v", exists(other), exists(school))
+	}
+}
+
+// End to end with the mocks: the gateway keeps its cursor while the mocks
+// restart with another seed; the new run refuses it, and the follower drops
+// every cached fact of the data set and follows the new run's feed from its
+// start, instead of reading the old position against other persons.
+func TestChangeFollowerAfterRegistryRestart(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	_, _, _, cache := newTestService(t, rdb, prefix)
+	ctx := context.Background()
+	m := registrytest.Start(t)
+	client, err := registry.New(registry.Config{BaseURL: m.URL, Signer: m.Signer, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursors := memCursors{}
+	f, err := NewChangeFollower(client, cursors, cache, 0, "test", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(d registry.Dataset) string {
+		k := cache.factsKey(d, cache.PersonKey(testCode))
+		if err := rdb.Set(ctx, k, "x", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	exists := func(k string) bool { return rdb.Exists(ctx, k).Val() == 1 }
+
+	if err := f.Follow(ctx, registry.Pensioners); err != nil {
+		t.Fatal(err)
+	}
+	old := cursors[registry.Pensioners]
+	cached, elsewhere := put(registry.Pensioners), put(registry.Person)
+	if err := f.Follow(ctx, registry.Pensioners); err != nil || !exists(cached) {
+		t.Fatalf("caught up: %v, facts kept %v", err, exists(cached))
+	}
+
+	m.Restart(2)
+	seq := m.LastSeq()
+	if err := f.Follow(ctx, registry.Pensioners); err != nil {
+		t.Fatalf("after the restart: %v", err)
+	}
+	if exists(cached) || !exists(elsewhere) {
+		t.Errorf("after the restart: the data set's facts kept %v, another data set's %v", exists(cached), exists(elsewhere))
+	}
+	var got []string
+	for _, e := range m.Journal("pensioners", seq) {
+		if e.Authorized { // not the one the new run's token refusal sent back
+			got = append(got, fmt.Sprintf("%s %d %s", e.Query, e.Status, e.ProblemType))
+		}
+	}
+	want := []string{"limit=1000&since=" + old + " 400 invalid-cursor", "limit=1000 200 "}
+	if fmt.Sprint(got[:min(len(got), 2)]) != fmt.Sprint(want) {
+		t.Errorf("requests to the new run: %q, want it to start with %q", got, want)
+	}
+	now := cursors[registry.Pensioners]
+	if _, err := client.Changes(ctx, registry.Pensioners, now, 1); now == old || err != nil {
+		t.Errorf("cursor %q after the restart (was %q): %v", now, old, err)
 	}
 }
 

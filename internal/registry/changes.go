@@ -10,7 +10,8 @@ import (
 )
 
 // ErrCursorExpired means the registry no longer knows a changes cursor
-// (after a reset, or too old): follow the feed again from its start.
+// (after a reset, or too old) or refuses it as one it never issued (it was
+// restarted, perhaps on other data): follow the feed again from its start.
 var ErrCursorExpired = errors.New("registry changes cursor expired")
 
 // Change is one changed record of a changes feed. Removed: the person left

@@ -312,13 +312,17 @@ func (c *Client) get(ctx context.Context, st *datasetState, path string, retried
 			return nil, ErrNotFound
 		}
 		return nil, fmt.Errorf("%w: %s: 404 %s", ErrUnavailable, st.dataset, p.Type)
-	case res.StatusCode == http.StatusGone:
+	case res.StatusCode == http.StatusGone, res.StatusCode == http.StatusBadRequest:
 		var p problemDoc
 		_ = json.Unmarshal(body, &p)
-		if strings.HasSuffix(p.Type, ":cursor-expired") {
-			return nil, fmt.Errorf("%s: %w", st.dataset, ErrCursorExpired)
+		// A registry that no longer knows a cursor says cursor-expired; one
+		// that never issued it, having restarted (perhaps on other data)
+		// since, says invalid-cursor. Either way the changes since the
+		// cursor are unknown: the gateway only sends cursors it was given.
+		if strings.HasSuffix(p.Type, ":cursor-expired") || strings.HasSuffix(p.Type, ":invalid-cursor") {
+			return nil, fmt.Errorf("%s: %w (%d %s)", st.dataset, ErrCursorExpired, res.StatusCode, p.Type)
 		}
-		return nil, fmt.Errorf("%w: %s: 410 %s", ErrUnavailable, st.dataset, p.Type)
+		return nil, fmt.Errorf("%w: %s: status %d %s", ErrUnavailable, st.dataset, res.StatusCode, p.Type)
 	case res.StatusCode == http.StatusUnauthorized && !retried:
 		c.tokens.invalidate(token)
 		return c.get(ctx, st, path, true)

@@ -330,3 +330,40 @@ func TestFailedRefreshBacksOff(t *testing.T) {
 		t.Errorf("%d token requests for 50 lookups while the refresh fails", n)
 	}
 }
+
+// A feed cursor the registry forgot (a reset) or never issued (it was
+// restarted, here with another seed, since) is ErrCursorExpired: the
+// follower must start again, not retry the cursor for ever.
+func TestChangesCursorExpired(t *testing.T) {
+	t.Parallel()
+	m := registrytest.Start(t)
+	c := newClient(t, m, nil)
+	ctx := context.Background()
+	head := func() string {
+		t.Helper()
+		cursor := ""
+		for {
+			p, err := c.Changes(ctx, registry.Pensioners, cursor, 1000)
+			if err != nil {
+				t.Fatalf("changes after %q: %v", cursor, err)
+			}
+			cursor = p.NextCursor
+			if !p.HasMore {
+				return cursor
+			}
+		}
+	}
+	cursor := head()
+	m.Restart(2)
+	if _, err := c.Changes(ctx, registry.Pensioners, cursor, 1000); !errors.Is(err, registry.ErrCursorExpired) {
+		t.Errorf("after a restart with another seed: %v, want ErrCursorExpired", err)
+	}
+	cursor = head()
+	m.Do("POST", "/__admin/reset", nil, 204)
+	if _, err := c.Changes(ctx, registry.Pensioners, cursor, 1000); !errors.Is(err, registry.ErrCursorExpired) {
+		t.Errorf("after a reset: %v, want ErrCursorExpired", err)
+	}
+	if _, err := c.Changes(ctx, registry.Pensioners, "", 1000); err != nil {
+		t.Errorf("from the start after the reset: %v", err)
+	}
+}

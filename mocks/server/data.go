@@ -175,27 +175,44 @@ func holdsCard(r registry.Record, number string) bool {
 	return false
 }
 
-// Cursors are "<generation>.<position>": positions 0..size-1 walk the
-// synthetic population, later positions the live change log. The
-// generation changes on /__admin/reset, which invalidates old cursors.
+// Cursors are "<boot>.<generation>.<position>": positions 0..size-1 walk
+// the synthetic population, later positions the live change log. boot is
+// drawn when the server starts: a client keeps its cursor across restarts
+// of the mocks, perhaps with another seed, size or as-of, where the same
+// position means other persons, so a cursor of another run must be refused
+// rather than read against this one. The generation changes on
+// /__admin/reset, which expires older cursors.
 func (s *Server) parseCursor(raw string, gen int) (int, *problem) {
 	if raw == "" {
 		return 0, nil
 	}
-	g, pos, ok := strings.Cut(raw, ".")
-	gn, err1 := strconv.Atoi(g)
-	pn, err2 := strconv.Atoi(pos)
-	if !ok || err1 != nil || err2 != nil || pn < 0 {
-		return 0, newProblem(http.StatusBadRequest, "invalid-cursor", "Cursor is not valid",
-			"pass back nextCursor from the previous page unchanged, or omit since to start from the beginning").
-			withField("query:since", fmt.Sprintf("%q is not a cursor", raw))
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return 0, invalidCursor(fmt.Sprintf("%q is not a cursor", raw))
 	}
-	if gn != gen {
+	gn, err1 := strconv.Atoi(parts[1])
+	pn, err2 := strconv.Atoi(parts[2])
+	if err1 != nil || err2 != nil || gn < 1 || pn < 0 {
+		return 0, invalidCursor(fmt.Sprintf("%q is not a cursor", raw))
+	}
+	switch {
+	case parts[0] != s.boot:
+		return 0, invalidCursor("issued by another run or instance of the mocks")
+	case gn > gen:
+		return 0, invalidCursor("from a generation not reached yet")
+	case gn < gen:
 		return 0, newProblem(http.StatusGone, "cursor-expired", "Cursor is from before a reset",
 			"the mock was reset since this cursor was issued; start again without since").
 			withField("query:since", "from an earlier generation")
 	}
 	return pn, nil
+}
+
+// invalidCursor refuses a cursor this run of the mocks never issued.
+func invalidCursor(why string) *problem {
+	return newProblem(http.StatusBadRequest, "invalid-cursor", "Cursor is not valid",
+		"this run of the mocks did not issue the cursor; start again without since (and otherwise pass back nextCursor unchanged)").
+		withField("query:since", why)
 }
 
 func pageLimit(r *http.Request, def, maxLimit int) (int, *problem) {
@@ -261,15 +278,14 @@ func (s *Server) changesFeed(w http.ResponseWriter, r *http.Request) *problem {
 	}
 	if pos > end {
 		s.mu.Unlock()
-		return newProblem(http.StatusGone, "cursor-expired", "Cursor is ahead of the feed",
-			"start again without since").withField("query:since", "beyond the end of the feed")
+		return invalidCursor("beyond the head of the feed")
 	}
 	for pos >= size && pos < end && len(page.Changes) < limit {
 		page.Changes = append(page.Changes, log.entries[pos-size-log.base])
 		pos++
 	}
 	s.mu.Unlock()
-	page.NextCursor = fmt.Sprintf("%d.%d", gen, pos)
+	page.NextCursor = fmt.Sprintf("%s.%d.%d", s.boot, gen, pos)
 	page.HasMore = pos < end
 	writeJSON(w, http.StatusOK, page)
 	return nil

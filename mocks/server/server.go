@@ -70,6 +70,7 @@ type Server struct {
 	now         func() time.Time
 	journal     *journal
 	startCerts  []*x509.Certificate
+	boot        string // this run's part of feed cursors
 
 	mu         sync.Mutex
 	trusted    map[string]trustedCert // by SHA-256 fingerprint
@@ -114,6 +115,11 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	var boot [6]byte
+	if _, err := rand.Read(boot[:]); err != nil {
+		return nil, fmt.Errorf("mocks server: %w", err)
+	}
+	s.boot = hex.EncodeToString(boot[:])
 	size := cfg.JournalSize
 	if size <= 0 {
 		size = DefaultJournalSize

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,9 @@ type Mock struct {
 	Signer   *signing.Signer
 	KeyFile  string
 	CertFile string
+
+	cert    *x509.Certificate
+	handler atomic.Pointer[http.Handler]
 }
 
 // AsOf is the population's "today" in tests, pinned so that runs repeat.
@@ -60,19 +64,32 @@ func Start(t testing.TB) *Mock {
 	if err := os.WriteFile(m.CertFile, signing.EncodeCertificatePEM(cert), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pop, err := population.New(population.Config{Seed: 1, Size: 2000, AsOf: AsOf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Population: pop, TrustedCerts: []*x509.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
+	m.cert = cert
+	m.Restart(1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*m.handler.Load()).ServeHTTP(w, r)
+	}))
 	t.Cleanup(hs.Close)
 	m.URL = hs.URL
-	m.Server = srv
 	return m
+}
+
+// Restart replaces the mocks behind URL with a fresh run whose population
+// has seed, as when they are restarted with another -seed: it keeps only
+// the trusted gateway identity.
+func (m *Mock) Restart(seed uint64) {
+	m.T.Helper()
+	pop, err := population.New(population.Config{Seed: seed, Size: 2000, AsOf: AsOf})
+	if err != nil {
+		m.T.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Population: pop, TrustedCerts: []*x509.Certificate{m.cert}})
+	if err != nil {
+		m.T.Fatal(err)
+	}
+	h := srv.Handler()
+	m.Server = srv
+	m.handler.Store(&h)
 }
 
 // Do calls the mock's admin API and fails the test unless the answer has
