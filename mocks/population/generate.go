@@ -192,6 +192,9 @@ func (p *Population) status(d registry.Dataset, s *stream, code string, f facts)
 			rec.ValidFrom = since(30, 10*365)
 			rec.ValidTo = f.birth.AddYears(18).AddDays(-1).Ptr()
 		}
+		if rec.ValidTo != nil && rec.ValidTo.Before(rec.ValidFrom) {
+			rec.ValidFrom = rec.ValidTo.AddDays(-365)
+		}
 		r, from, to = rec, rec.ValidFrom, rec.ValidTo
 		trim = func() { rec.ValidTo = endAtDeath(rec.ValidFrom, rec.ValidTo, f.death) }
 	case registry.Learners:
