@@ -49,6 +49,11 @@ const (
 	DefaultJournalSize        = 10_000
 )
 
+// MinTokenTTL is the shortest token lifetime: the token answer's
+// expires_in counts whole seconds, and a client refuses a token that
+// expires in 0.
+const MinTokenTTL = time.Second
+
 // Limits on stored state, so that a runaway client cannot exhaust memory.
 const (
 	maxTokens       = 100_000
@@ -98,6 +103,9 @@ type tokenInfo struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Population == nil {
 		return nil, errors.New("mocks server: population is required")
+	}
+	if cfg.TokenTTL > 0 && cfg.TokenTTL < MinTokenTTL {
+		return nil, fmt.Errorf("mocks server: token lifetime %s is under %s", cfg.TokenTTL, MinTokenTTL)
 	}
 	s := &Server{
 		pop:         cfg.Population,

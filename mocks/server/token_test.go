@@ -45,6 +45,22 @@ func TestTokenIssued(t *testing.T) {
 	}
 }
 
+// A lifetime under a second would be answered as expires_in 0, which
+// clients refuse: the server does not start with one. One second is
+// answered as expires_in 1.
+func TestTokenLifetimeAtLeastASecond(t *testing.T) {
+	h := newHarness(t)
+	if _, err := New(Config{Population: h.pop, TokenTTL: 999 * time.Millisecond}); err == nil {
+		t.Error("started with a token lifetime of 999ms")
+	}
+	h = newHarness(t, func(c *Config) { c.TokenTTL = MinTokenTTL })
+	var tr TokenResponse
+	h.decode(h.postToken(h.tokenRequest(h.signer, nil)), &tr)
+	if tr.ExpiresIn != 1 {
+		t.Errorf("expires_in %d with a lifetime of %s", tr.ExpiresIn, MinTokenTTL)
+	}
+}
+
 func TestTokenRefusals(t *testing.T) {
 	h := newHarness(t)
 	other, err := signerFor(t, "someone-else", time.Now().Add(-time.Hour), 24*time.Hour)

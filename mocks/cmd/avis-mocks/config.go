@@ -48,7 +48,7 @@ var settings = []envVar{
 	{"AVIS_MOCKS_AS_OF", "as-of", "", "population's today (YYYY-MM-DD, default today in Europe/Riga); pin it for exactly reproducible validity dates"},
 	{"AVIS_MOCKS_TRUSTED_CERTS", "trusted-cert", "", "PEM certificate file trusted for token requests; flag repeatable, variable comma-separated"},
 	{"AVIS_MOCKS_PERMISSIONS", "permission", "", "DATASET=NUMBER expected in X-Permission-Number; flag repeatable, variable comma-separated"},
-	{"AVIS_MOCKS_TOKEN_TTL", "token-ttl", "15m", "lifetime of issued bearer tokens"},
+	{"AVIS_MOCKS_TOKEN_TTL", "token-ttl", "15m", "lifetime of issued bearer tokens, at least 1s"},
 	{"AVIS_MOCKS_CLOCK_SKEW", "clock-skew", "2m", "tolerance on a token request's Created and Expires"},
 	{"AVIS_MOCKS_MAX_REQUEST_VALIDITY", "max-request-validity", "5m", "largest Expires - Created accepted in a token request"},
 	{"AVIS_MOCKS_JOURNAL_SIZE", "journal-size", "10000", "requests kept in the journal"},
@@ -160,8 +160,11 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return c, fmt.Errorf("-size %d: must be from 1 to %d", c.size, population.MaxSize())
 	case c.journalSize < 1 || c.journalSize > 1_000_000:
 		return c, fmt.Errorf("-journal-size %d: must be from 1 to 1000000", c.journalSize)
-	case c.tokenTTL <= 0, c.clockSkew < 0, c.maxValidity <= 0, c.shutdownTimeout <= 0:
-		return c, errors.New("-token-ttl, -max-request-validity and -shutdown-timeout must be positive, -clock-skew not negative")
+	case c.tokenTTL < server.MinTokenTTL:
+		return c, fmt.Errorf("-token-ttl (AVIS_MOCKS_TOKEN_TTL) %s: must be at least %s, since expires_in counts whole seconds and clients refuse a token that expires in 0",
+			c.tokenTTL, server.MinTokenTTL)
+	case c.clockSkew < 0, c.maxValidity <= 0, c.shutdownTimeout <= 0:
+		return c, errors.New("-max-request-validity and -shutdown-timeout must be positive, -clock-skew not negative")
 	}
 	if _, err := parseLevel(c.logLevel); err != nil {
 		return c, err

@@ -61,6 +61,10 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 	}{
 		{env: map[string]string{"AVIS_MOCKS_SIZE": "many"}, want: "AVIS_MOCKS_SIZE"},
 		{env: map[string]string{"AVIS_MOCKS_TOKEN_TTL": "forever"}, want: "AVIS_MOCKS_TOKEN_TTL"},
+		// expires_in would say 0, and clients refuse such a token.
+		{env: map[string]string{"AVIS_MOCKS_TOKEN_TTL": "999ms"}, want: "-token-ttl (AVIS_MOCKS_TOKEN_TTL) 999ms: must be at least 1s"},
+		{args: []string{"-token-ttl", "500ms"}, want: "-token-ttl (AVIS_MOCKS_TOKEN_TTL) 500ms: must be at least 1s"},
+		{args: []string{"-token-ttl", "0s"}, want: "-token-ttl"},
 		{args: []string{"-size", "0"}, want: "-size"},
 		{args: []string{"-journal-size", "0"}, want: "-journal-size"},
 		{args: []string{"-log-level", "loud"}, want: "-log-level"},
@@ -72,6 +76,9 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: err = %v, want it to name %s", tc.args, tc.env, err, tc.want)
 		}
+	}
+	if c, err := parseServeConfig([]string{"-token-ttl", "1s"}, env(nil), io.Discard); err != nil || c.tokenTTL != time.Second {
+		t.Errorf("-token-ttl 1s: %v", err)
 	}
 	c, _ := parseServeConfig([]string{"-permission", "taxes=1"}, env(nil), io.Discard)
 	if _, err := c.serverConfig(time.Now(), nil); err == nil || !strings.Contains(err.Error(), "taxes") {
