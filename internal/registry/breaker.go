@@ -39,9 +39,20 @@ type breaker struct {
 
 	mu       sync.Mutex
 	state    BreakerState
+	gen      uint64 // advances with every change of state
 	failures int
 	openedAt time.Time
 	probing  bool
+}
+
+// ticket is what allow gives an allowed request, to hand back to done: the
+// generation of the breaker it was allowed in, and whether it is the
+// half-open probe. Requests outlive state changes (a slow one allowed
+// while closed may end while a probe is out), and only results about the
+// breaker's current state may move it.
+type ticket struct {
+	gen   uint64
+	probe bool
 }
 
 func newBreaker(threshold int, openFor time.Duration, now func() time.Time, onChange func(BreakerState)) *breaker {
@@ -51,34 +62,39 @@ func newBreaker(threshold int, openFor time.Duration, now func() time.Time, onCh
 	return &breaker{threshold: threshold, openFor: openFor, now: now, onChange: onChange}
 }
 
-// allow reports whether a request may go out. When it returns true the
-// caller must report the outcome with done.
-func (b *breaker) allow() bool {
+// allow reports whether a request may go out. When it does, the caller
+// must report the outcome with done and the ticket.
+func (b *breaker) allow() (ticket, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
 	case Closed:
-		return true
+		return ticket{gen: b.gen}, true
 	case Open:
 		if b.now().Sub(b.openedAt) < b.openFor {
-			return false
+			return ticket{}, false
 		}
 		b.set(HalfOpen)
 		fallthrough
 	default: // HalfOpen
 		if b.probing {
-			return false
+			return ticket{}, false
 		}
 		b.probing = true
-		return true
+		return ticket{gen: b.gen, probe: true}, true
 	}
 }
 
-// done records the outcome of an allowed request.
-func (b *breaker) done(ok bool) {
+// done records the outcome of an allowed request. The result of a request
+// allowed before the last change of state says nothing about the registry
+// since: it is ignored.
+func (b *breaker) done(t ticket, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state == HalfOpen {
+	if t.gen != b.gen {
+		return
+	}
+	if t.probe {
 		b.probing = false
 		if ok {
 			b.failures = 0
@@ -94,7 +110,7 @@ func (b *breaker) done(ok bool) {
 		return
 	}
 	b.failures++
-	if b.state == Closed && b.failures >= b.threshold {
+	if b.failures >= b.threshold {
 		b.openedAt = b.now()
 		b.set(Open)
 	}
@@ -110,6 +126,7 @@ func (b *breaker) State() BreakerState {
 func (b *breaker) set(s BreakerState) {
 	if b.state != s {
 		b.state = s
+		b.gen++
 		b.onChange(s)
 	}
 }

@@ -220,14 +220,15 @@ func (c *Client) lookup(ctx context.Context, d Dataset, key, path string) ([]byt
 // request with one retry after a fresh token if the token was refused.
 func (c *Client) fetch(ctx context.Context, st *datasetState, path string) ([]byte, error) {
 	start := c.cfg.Now()
-	if !st.breaker.allow() {
+	tk, allowed := st.breaker.allow()
+	if !allowed {
 		c.metrics.observe(st.dataset, "breaker_open", 0)
 		return nil, fmt.Errorf("%w: %s: circuit breaker open", ErrUnavailable, st.dataset)
 	}
 	select {
 	case st.slots <- struct{}{}:
 	case <-ctx.Done():
-		st.breaker.done(false)
+		st.breaker.done(tk, false)
 		c.metrics.observe(st.dataset, "timeout", c.cfg.Now().Sub(start))
 		return nil, fmt.Errorf("%w: %s: no free connection slot in time", ErrUnavailable, st.dataset)
 	}
@@ -235,7 +236,7 @@ func (c *Client) fetch(ctx context.Context, st *datasetState, path string) ([]by
 
 	body, err := c.get(ctx, st, path, false)
 	outcome := outcomeOf(ctx, err)
-	st.breaker.done(outcome == "ok" || outcome == "not_found" || outcome == "cursor_expired")
+	st.breaker.done(tk, outcome == "ok" || outcome == "not_found" || outcome == "cursor_expired")
 	c.metrics.observe(st.dataset, outcome, c.cfg.Now().Sub(start))
 	if outcome == "error" || outcome == "timeout" {
 		c.log.Debug("registry lookup failed", "dataset", string(st.dataset), "outcome", outcome, "error", err)
