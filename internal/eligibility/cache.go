@@ -118,10 +118,11 @@ type CacheConfig struct {
 }
 
 // Cache is the Redis cache of registry facts, list membership and
-// resolved means. Every key is the prefix, a kind and a keyed hash: never a
-// personal code or a card number. It is only a cache: a miss, an error or a
-// flush costs time, never correctness, and while Redis fails the cache
-// steps aside for DegradedFor at a time.
+// resolved means. Every key is the prefix, a kind (with the data set, list
+// or means type) and a keyed hash: never a personal code or a card
+// number. It is only a cache: a miss, an error or a flush costs time,
+// never correctness, and while Redis fails the cache steps aside for
+// DegradedFor at a time.
 type Cache struct {
 	cfg  CacheConfig
 	aead cipher.AEAD
@@ -251,11 +252,15 @@ func (c *Cache) listVersionKey(listID string) string {
 	return c.cfg.Prefix + "list:" + listID + ":version"
 }
 
-// meansKey names a means by a keyed hash of its type and number.
+// meansKey names a means by its type and a keyed hash of its type and
+// number. The type is in the clear (it is one of four names, and says
+// nothing about a person) so that every cached resolution of one type can
+// be found by a scan: eID card resolutions come from PMLP's eID data set,
+// and go when its feed's cursor expires.
 func (c *Cache) meansKey(t, number string) string {
 	var out [32]byte
 	c.cfg.Keys.cacheMACs.sum(&out, "m:", t, ":", number)
-	return c.cfg.Prefix + "elig:m:" + base64.RawURLEncoding.EncodeToString(out[:])
+	return c.cfg.Prefix + "elig:m:" + t + ":" + base64.RawURLEncoding.EncodeToString(out[:])
 }
 
 // entry is a cached value with when it was fetched; raw is the value as
@@ -498,13 +503,24 @@ func (c *Cache) drop(ctx context.Context, keys []string) error {
 
 // dropDataset deletes every cached fact of data set d.
 func (c *Cache) dropDataset(ctx context.Context, d Dataset, keepAlive func() error) error {
-	iter := c.cfg.Client.Scan(ctx, 0, c.cfg.Prefix+"elig:f1:"+string(d)+":*", deleteChunk).Iterator()
+	return c.dropMatching(ctx, c.cfg.Prefix+"elig:f1:"+string(d)+":*", "cached facts of "+string(d), keepAlive)
+}
+
+// dropMeansType deletes every cached resolution of means of type t.
+func (c *Cache) dropMeansType(ctx context.Context, t string, keepAlive func() error) error {
+	return c.dropMatching(ctx, c.cfg.Prefix+"elig:m:"+t+":*", "cached "+t+" resolutions", keepAlive)
+}
+
+// dropMatching deletes every key matching pattern, a chunk at a time,
+// calling keepAlive after each chunk.
+func (c *Cache) dropMatching(ctx context.Context, pattern, what string, keepAlive func() error) error {
+	iter := c.cfg.Client.Scan(ctx, 0, pattern, deleteChunk).Iterator()
 	batch := make([]string, 0, deleteChunk)
 	flush := func() error {
 		c.m.roundTrips.Inc()
 		if err := c.cfg.Client.Del(ctx, batch...).Err(); err != nil {
 			c.failed(err)
-			return fmt.Errorf("drop cached facts of %s: %w", d, err)
+			return fmt.Errorf("drop %s: %w", what, err)
 		}
 		batch = batch[:0]
 		return keepAlive()
@@ -517,7 +533,7 @@ func (c *Cache) dropDataset(ctx context.Context, d Dataset, keepAlive func() err
 		}
 	}
 	if err := iter.Err(); err != nil {
-		return fmt.Errorf("scan cached facts of %s: %w", d, err)
+		return fmt.Errorf("scan %s: %w", what, err)
 	}
 	if len(batch) > 0 {
 		return flush()

@@ -147,6 +147,13 @@ func (f *ChangeFollower) Follow(ctx context.Context, d Dataset) error {
 			if err := f.cache.dropDataset(ctx, d, keepAlive); err != nil {
 				return err
 			}
+			// Card resolutions are read from eID records too, but cached
+			// under the means keys, which dropDataset does not reach.
+			if d == registry.EID {
+				if err := f.cache.dropMeansType(ctx, string(means.EIDCard), keepAlive); err != nil {
+					return err
+				}
+			}
 			cursor = ""
 			if err := f.cursors.SaveChangeCursor(ctx, d, f.holder, cursor, f.lease); err != nil {
 				return err

@@ -2,6 +2,7 @@ package eligibility
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/avis-lv/gateway/internal/means"
 	"github.com/avis-lv/gateway/internal/registry"
 	"github.com/avis-lv/gateway/internal/registry/registrytest"
 )
@@ -187,6 +189,56 @@ func TestChangeFollowerAfterRegistryRestart(t *testing.T) {
 	now := cursors[registry.Pensioners]
 	if _, err := client.Changes(ctx, registry.Pensioners, now, 1); now == old || err != nil {
 		t.Errorf("cursor %q after the restart (was %q): %v", now, old, err)
+	}
+}
+
+// When the eID feed's cursor expires, card resolutions go too: they are
+// read from eID records but cached under the means keys. Other means types'
+// resolutions, and other deployments' keys in the same Redis, stay.
+func TestChangeFollowerExpiredEIDDropsCardResolutions(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	s, reg, _, cache := newTestService(t, rdb, prefix)
+	ctx := context.Background()
+	day := time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
+	card := func(status string) string {
+		return `{"personCode":"` + testCode + `","cards":[{"number":"PA1111111","status":"` + status + `","validFrom":"2024-01-01","validTo":"2029-01-01"}]}`
+	}
+	reg.mu.Lock()
+	reg.cards = map[string]string{"PA1111111": card("valid")}
+	reg.mu.Unlock()
+	if code, err := s.resolveMeans(ctx, means.EIDCard, "PA1111111", day); err != nil || code != testCode {
+		t.Fatalf("card resolved to %q, %v", code, err)
+	}
+	if _, err := s.resolveMeans(ctx, means.Etalons, "ET-1", day); !errors.Is(err, ErrUnknownMeans) {
+		t.Fatalf("unregistered e-talons: %v", err)
+	}
+	neighbour := prefix + "neighbour:elig:m:eid_card:x"
+	if err := rdb.Set(ctx, neighbour, "x", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// PMLP cancels the card; the change is missed (the cursor expires).
+	reg.mu.Lock()
+	reg.cards["PA1111111"] = card("invalid")
+	reg.mu.Unlock()
+	if code, _ := s.resolveMeans(ctx, means.EIDCard, "PA1111111", day); code != testCode {
+		t.Fatalf("the resolution was not cached: %q", code)
+	}
+
+	feed := &fakeFeed{pages: map[string]registry.ChangesPage{"": {NextCursor: "c1"}}}
+	f, err := NewChangeFollower(feed, memCursors{registry.EID: "gone"}, cache, 0, "test", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Follow(ctx, registry.EID); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := s.resolveMeans(ctx, means.EIDCard, "PA1111111", day); !errors.Is(err, ErrUnknownMeans) {
+		t.Errorf("after the eID cursor expired, the cancelled card still resolves to %q (%v)", code, err)
+	}
+	for _, k := range []string{cache.meansKey(string(means.Etalons), "ET-1"), neighbour} {
+		if rdb.Exists(ctx, k).Val() != 1 {
+			t.Errorf("%s dropped with the eID card resolutions", k)
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 type fakeRegistry struct {
 	mu      sync.Mutex
 	records map[registry.Dataset]map[string]string
+	cards   map[string]string // eID record by card number
 	down    map[registry.Dataset]bool
 	calls   atomic.Int64
 }
@@ -42,7 +43,12 @@ func (f *fakeRegistry) Record(_ context.Context, d registry.Dataset, code string
 	return nil, registry.ErrNotFound
 }
 
-func (f *fakeRegistry) Card(context.Context, string) ([]byte, error) {
+func (f *fakeRegistry) Card(_ context.Context, number string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.cards[number]; ok {
+		return []byte(r), nil
+	}
 	return nil, registry.ErrNotFound
 }
 
