@@ -206,10 +206,10 @@ func TestChangeFollowerExpiredEIDDropsCardResolutions(t *testing.T) {
 	reg.mu.Lock()
 	reg.cards = map[string]string{"PA1111111": card("valid")}
 	reg.mu.Unlock()
-	if code, err := s.resolveMeans(ctx, means.EIDCard, "PA1111111", day); err != nil || code != testCode {
+	if code, _, err := s.resolveMeans(ctx, means.EIDCard, "PA1111111", day); err != nil || code != testCode {
 		t.Fatalf("card resolved to %q, %v", code, err)
 	}
-	if _, err := s.resolveMeans(ctx, means.Etalons, "ET-1", day); !errors.Is(err, ErrUnknownMeans) {
+	if _, _, err := s.resolveMeans(ctx, means.Etalons, "ET-1", day); !errors.Is(err, ErrUnknownMeans) {
 		t.Fatalf("unregistered e-talons: %v", err)
 	}
 	neighbour := prefix + "neighbour:elig:m:eid_card:x"
@@ -220,7 +220,7 @@ func TestChangeFollowerExpiredEIDDropsCardResolutions(t *testing.T) {
 	reg.mu.Lock()
 	reg.cards["PA1111111"] = card("invalid")
 	reg.mu.Unlock()
-	if code, _ := s.resolveMeans(ctx, means.EIDCard, "PA1111111", day); code != testCode {
+	if code, _, _ := s.resolveMeans(ctx, means.EIDCard, "PA1111111", day); code != testCode {
 		t.Fatalf("the resolution was not cached: %q", code)
 	}
 
@@ -232,7 +232,7 @@ func TestChangeFollowerExpiredEIDDropsCardResolutions(t *testing.T) {
 	if err := f.Follow(ctx, registry.EID); err != nil {
 		t.Fatal(err)
 	}
-	if code, err := s.resolveMeans(ctx, means.EIDCard, "PA1111111", day); !errors.Is(err, ErrUnknownMeans) {
+	if code, _, err := s.resolveMeans(ctx, means.EIDCard, "PA1111111", day); !errors.Is(err, ErrUnknownMeans) {
 		t.Errorf("after the eID cursor expired, the cancelled card still resolves to %q (%v)", code, err)
 	}
 	for _, k := range []string{cache.meansKey(string(means.Etalons), "ET-1"), neighbour} {
