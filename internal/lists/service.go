@@ -227,11 +227,12 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("the file is larger than %d bytes", e.Limit)
 }
 
-// UploadWriter stores one uploaded file: StartUpload, WriteFile, then
-// Commit (or Abort). Nothing is visible to workers before Commit.
+// UploadWriter takes one uploaded file: StartUpload, WriteFile, then
+// Commit, or Close to give up. WriteFile only spools the file to local disk:
+// the database sees nothing of the upload until Commit, which is called once
+// the whole request has arrived, so no transaction waits on the client.
 type UploadWriter struct {
 	s        *Service
-	tx       UploadTx // opened once the file is spooled
 	caller   Caller
 	listID   string
 	id       uuid.UUID
@@ -240,6 +241,9 @@ type UploadWriter struct {
 	bytes    int64
 	sum      hash.Hash
 	written  bool
+	// spool holds the file from WriteFile until Close. It has no name on
+	// disk, so nothing is left behind even if the process dies.
+	spool *os.File
 }
 
 // StartUpload checks that the caller may upload to the list, before any
@@ -256,9 +260,10 @@ func (s *Service) StartUpload(ctx context.Context, c Caller, listID string) (*Up
 	return &UploadWriter{s: s, caller: c, listID: listID, id: uuid.New(), sum: sha256.New()}, nil
 }
 
-// WriteFile streams the file into storage in chunks. The format is told
-// from the first bytes; an empty or unsupported file is refused with a
-// *listfile.FileError and an oversized one with a *TooLargeError.
+// WriteFile spools the file to local disk, hashing and counting it. The
+// format is told from the first bytes; an empty or unsupported file is
+// refused with a *listfile.FileError and an oversized one with a
+// *TooLargeError.
 func (w *UploadWriter) WriteFile(ctx context.Context, r io.Reader, filename, contentType string) error {
 	if w.written {
 		return errors.New("upload: the form has more than one file")
@@ -282,20 +287,23 @@ func (w *UploadWriter) WriteFile(ctx context.Context, r io.Reader, filename, con
 	case listfile.FormatXML:
 		limit = min(limit, w.s.cfg.MaxXMLBytes)
 	}
-	// The file is spooled to local disk first, at the client's pace, and
-	// only then copied into PostgreSQL in one transaction at disk speed: a
-	// clerk's slow line must not hold a database connection, idle in a
-	// transaction, for the minutes a big file takes to arrive.
+	// The file arrives at the client's pace, a clerk's slow line or a
+	// client that stalls on purpose; only local disk waits for it.
 	spool, err := os.CreateTemp(w.s.cfg.TempDir, "avis-upload-*")
 	if err != nil {
 		return fmt.Errorf("spool uploaded file: %w", err)
 	}
 	_ = os.Remove(spool.Name()) // gone with the descriptor, even after a crash
-	defer spool.Close()
+	kept := false
+	defer func() {
+		if !kept {
+			spool.Close()
+		}
+	}()
 	cr := &checkedReader{r: br, sum: w.sum, limit: limit, format: f}
 	n, err := io.Copy(spool, cr)
 	if cr.err != nil {
-		return cr.err // the file's own problem, not the store's
+		return cr.err // the file's own problem, not the disk's
 	}
 	if err != nil {
 		return fmt.Errorf("spool uploaded file: %w", err)
@@ -303,27 +311,11 @@ func (w *UploadWriter) WriteFile(ctx context.Context, r io.Reader, filename, con
 	if n == 0 {
 		return &listfile.FileError{Code: listfile.CodeFileEmpty}
 	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("spool uploaded file: %w", err)
-	}
-	if w.tx, err = w.s.store.BeginUpload(ctx); err != nil {
-		return fmt.Errorf("start upload: %w", err)
-	}
-	if err := w.tx.EnsureList(ctx, w.listID, w.caller.OrgRegNo); err != nil {
-		return err
-	}
-	stored, err := w.tx.WriteFile(ctx, w.id, spool, w.s.cfg.ChunkBytes)
-	if err != nil {
-		return fmt.Errorf("store uploaded file: %w", err)
-	}
-	if stored != n {
-		return fmt.Errorf("store uploaded file: %d of %d bytes stored", stored, n)
-	}
-	w.bytes = n
+	w.spool, w.bytes, kept = spool, n, true
 	return nil
 }
 
-// checkedReader hashes and counts the file on its way to storage and stops
+// checkedReader hashes and counts the file on its way to disk and stops
 // it at the size limit.
 type checkedReader struct {
 	r      io.Reader
@@ -367,18 +359,37 @@ type uploadResult struct {
 	UploadID uuid.UUID `json:"uploadId"`
 }
 
-// Commit queues the upload and makes it durable. With a key, a retry of the
-// same file and options returns the first upload.
+// Commit stores the spooled file and queues its upload in one transaction,
+// begun only now, and makes it durable. With a key, a retry of the same file
+// and options returns the first upload.
 func (w *UploadWriter) Commit(ctx context.Context, o UploadOptions) (Upload, error) {
-	if w.tx == nil {
-		return Upload{}, errors.New("upload: commit without a stored file")
+	if w.spool == nil {
+		return Upload{}, errors.New("upload: commit without a spooled file")
 	}
-	defer func() { _ = w.tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer w.Close() // stored or failed, the spooled copy has served
 	if o.Policy == "" {
 		o.Policy = PolicyAllOrNothing
 	}
 	if o.Mode == "" {
 		o.Mode = ModeReplace
+	}
+	if _, err := w.spool.Seek(0, io.SeekStart); err != nil {
+		return Upload{}, fmt.Errorf("spool uploaded file: %w", err)
+	}
+	tx, err := w.s.store.BeginUpload(ctx)
+	if err != nil {
+		return Upload{}, fmt.Errorf("start upload: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := tx.EnsureList(ctx, w.listID, w.caller.OrgRegNo); err != nil {
+		return Upload{}, err
+	}
+	stored, err := tx.WriteFile(ctx, w.id, w.spool, w.s.cfg.ChunkBytes)
+	if err != nil {
+		return Upload{}, fmt.Errorf("store uploaded file: %w", err)
+	}
+	if stored != w.bytes {
+		return Upload{}, fmt.Errorf("store uploaded file: %d of %d bytes stored", stored, w.bytes)
 	}
 	var sum [32]byte
 	copy(sum[:], w.sum.Sum(nil))
@@ -390,13 +401,13 @@ func (w *UploadWriter) Commit(ctx context.Context, o UploadOptions) (Upload, err
 			Hash:  idempotency.HashOf([]byte(w.listID), []byte(o.Policy), []byte(o.Mode), sum[:]),
 		}
 		var prior uploadResult
-		replay, err := w.tx.Claim(ctx, idem, &prior)
+		replay, err := tx.Claim(ctx, idem, &prior)
 		if err != nil {
 			return Upload{}, err
 		}
 		if replay {
 			// The first request stored the file; drop this copy.
-			_ = w.tx.Rollback(ctx)
+			_ = tx.Rollback(ctx)
 			return w.s.store.Upload(ctx, prior.UploadID)
 		}
 	}
@@ -405,15 +416,15 @@ func (w *UploadWriter) Commit(ctx context.Context, o UploadOptions) (Upload, err
 		Status: StatusQueued, Format: w.format, Policy: o.Policy, Mode: o.Mode,
 		Filename: w.filename, Bytes: w.bytes, SHA256: sum, CreatedAt: w.s.now().UTC(),
 	}
-	if err := w.tx.Insert(ctx, u); err != nil {
+	if err := tx.Insert(ctx, u); err != nil {
 		return Upload{}, fmt.Errorf("queue upload: %w", err)
 	}
 	if o.Key != "" {
-		if err := w.tx.Complete(ctx, idem, uploadResult{UploadID: w.id}); err != nil {
+		if err := tx.Complete(ctx, idem, uploadResult{UploadID: w.id}); err != nil {
 			return Upload{}, err
 		}
 	}
-	if err := w.tx.Commit(ctx); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		return Upload{}, fmt.Errorf("queue upload: commit: %w", err)
 	}
 	select {
@@ -423,10 +434,12 @@ func (w *UploadWriter) Commit(ctx context.Context, o UploadOptions) (Upload, err
 	return u, nil
 }
 
-// Abort drops whatever was stored.
-func (w *UploadWriter) Abort(ctx context.Context) {
-	if w.tx != nil {
-		_ = w.tx.Rollback(context.WithoutCancel(ctx))
+// Close releases the spooled file of an upload that is not committed (Commit
+// releases it itself). It may be called more than once.
+func (w *UploadWriter) Close() {
+	if w.spool != nil {
+		_ = w.spool.Close()
+		w.spool = nil
 	}
 }
 

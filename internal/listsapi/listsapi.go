@@ -152,7 +152,10 @@ func uploadToAPI(u lists.Upload, lang string) api.Upload {
 
 // UploadListFile stores a multipart upload and queues it. The body is read
 // here as a stream (the operation is excluded from the contract check's
-// buffering), one part at a time, straight into storage.
+// buffering): the file is spooled to local disk and the small fields are
+// kept, and only once the whole request has arrived is the upload stored in
+// one transaction. However slowly a client sends, it holds no database
+// connection.
 func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadListFileParams) error {
 	httpx.NoStore(c)
 	who, err := caller(c)
@@ -186,12 +189,7 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 	if err != nil {
 		return err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			w.Abort(ctx)
-		}
-	}()
+	defer w.Close()
 	opts := lists.UploadOptions{}
 	if p.IdempotencyKey != nil {
 		opts.Key = *p.IdempotencyKey
@@ -251,7 +249,6 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 	if err != nil {
 		return err
 	}
-	committed = true
 	loc := "/v1/uploads/" + u.ID.String()
 	c.Response().Header().Set(echo.HeaderLocation, loc)
 	return c.JSON(http.StatusAccepted, uploadToAPI(u, httpx.Lang(c)))
