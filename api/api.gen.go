@@ -1896,8 +1896,11 @@ type ClientInterface interface {
 	// valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
 	// creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
 	// returns the first upload; with a different file, `422`. A form with more than one file answers
-	// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. Row-level codes are in
-	// the upload's error report (`GET /v1/uploads/{uploadId}/errors`).
+	// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. The whole form is read
+	// before anything is stored, so what is not the file is bounded: at most 16 parts (`400`
+	// `upload.too_many_parts`) and 64 KiB of fields and part headers besides the file (`413`
+	// `upload.fields_too_large`). Row-level codes are in the upload's error report
+	// (`GET /v1/uploads/{uploadId}/errors`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2501,8 +2504,11 @@ func (c *Client) PushListMembers(ctx context.Context, listId ListId, params *Pus
 // valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
 // creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
 // returns the first upload; with a different file, `422`. A form with more than one file answers
-// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. Row-level codes are in
-// the upload's error report (`GET /v1/uploads/{uploadId}/errors`).
+// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. The whole form is read
+// before anything is stored, so what is not the file is bounded: at most 16 parts (`400`
+// `upload.too_many_parts`) and 64 KiB of fields and part headers besides the file (`413`
+// `upload.fields_too_large`). Row-level codes are in the upload's error report
+// (`GET /v1/uploads/{uploadId}/errors`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4703,8 +4709,11 @@ type ClientWithResponsesInterface interface {
 	// valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
 	// creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
 	// returns the first upload; with a different file, `422`. A form with more than one file answers
-	// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. Row-level codes are in
-	// the upload's error report (`GET /v1/uploads/{uploadId}/errors`).
+	// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. The whole form is read
+	// before anything is stored, so what is not the file is bounded: at most 16 parts (`400`
+	// `upload.too_many_parts`) and 64 KiB of fields and part headers besides the file (`413`
+	// `upload.fields_too_large`). Row-level codes are in the upload's error report
+	// (`GET /v1/uploads/{uploadId}/errors`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7579,8 +7588,11 @@ func (c *ClientWithResponses) PushListMembersWithResponse(ctx context.Context, l
 // valid rows are applied and the bad ones reported. An upload to a list that does not exist yet
 // creates it, owned by the caller. The same optional `Idempotency-Key` with the same file and fields
 // returns the first upload; with a different file, `422`. A form with more than one file answers
-// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. Row-level codes are in
-// the upload's error report (`GET /v1/uploads/{uploadId}/errors`).
+// `400` `upload.file_repeated`; an empty file is rejected with `file.empty`. The whole form is read
+// before anything is stored, so what is not the file is bounded: at most 16 parts (`400`
+// `upload.too_many_parts`) and 64 KiB of fields and part headers besides the file (`413`
+// `upload.fields_too_large`). Row-level codes are in the upload's error report
+// (`GET /v1/uploads/{uploadId}/errors`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //

@@ -8,11 +8,13 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/gateway/gatewaytest"
+	"github.com/avis-lv/gateway/internal/problem"
 )
 
 // part is one part of a hand-built upload form.
@@ -123,5 +125,60 @@ func TestStalledFormHoldsNoTransaction(t *testing.T) {
 	}
 	if n := openTransactions(t, h); n != 0 {
 		t.Fatalf("%d transactions open after the upload", n)
+	}
+}
+
+// TestUploadFormBounds: the form is read whole before anything is stored,
+// so what is not the file is bounded (parts, their headers and fields) and
+// refused with a problem naming the field.
+func TestUploadFormBounds(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t, func(c *config.Config) { c.UploadWorkers = 0 })
+	tk := newTokens(h)
+	file := part{name: "file", filename: "list.csv", body: csvFile(newCode(1) + ";2026-01-01;")}
+	field := func(name string, size int) part {
+		return part{name: name, body: bytes.Repeat([]byte("x"), size)}
+	}
+	many := []part{file}
+	for range 16 {
+		many = append(many, field("extra", 1))
+	}
+	spread := []part{file}
+	for range 12 {
+		spread = append(spread, field("extra", 6<<10))
+	}
+	tests := []struct {
+		name    string
+		parts   []part
+		status  int
+		ptype   string
+		code    string
+		pointer string
+	}{
+		{name: "browser extras", parts: []part{field("submit", 6), file, field("note", 32<<10), {name: "mode", body: []byte("add")}}, status: 202},
+		{name: "too many parts", parts: many, status: 400, ptype: problem.Validation.Type(), code: "upload.too_many_parts", pointer: "/extra"},
+		{name: "a large field", parts: []part{file, field("note", 70<<10)}, status: 413, ptype: problem.TooLarge.Type(), code: "upload.fields_too_large", pointer: "/note"},
+		{name: "a large field before the file", parts: []part{field("a/b", 70<<10), file}, status: 413, ptype: problem.TooLarge.Type(), code: "upload.fields_too_large", pointer: "/a~1b"},
+		{name: "fields large together", parts: spread, status: 413, ptype: problem.TooLarge.Type(), code: "upload.fields_too_large", pointer: "/extra"},
+		{name: "large part headers", parts: []part{file, {name: "note", header: map[string]string{"X-Pad": strings.Repeat("p", 70<<10)}}},
+			status: 413, ptype: problem.TooLarge.Type(), code: "upload.fields_too_large"},
+		{name: "a long policy", parts: []part{file, field("policy", 1000)}, status: 400, ptype: problem.Validation.Type(), code: "schema.enum", pointer: "/policy"},
+		{name: "a second file", parts: []part{file, file}, status: 400, ptype: problem.Validation.Type(), code: "upload.file_repeated", pointer: "/file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body, ctype := encodeParts(t, tc.parts...)
+			res := h.Do("POST", "/v1/lists/bounds/uploads", tk.a, body, "Content-Type", ctype)
+			if res.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", res.Status, tc.status, res.Body)
+			}
+			if tc.status == 202 {
+				return
+			}
+			p := res.Problem(t)
+			if p.Type != tc.ptype || len(p.Errors) != 1 || p.Errors[0].Code != tc.code || p.Errors[0].Pointer != tc.pointer {
+				t.Fatalf("got %s, want %s with %s at %q", res.Body, tc.ptype, tc.code, tc.pointer)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"time"
@@ -150,6 +151,17 @@ func uploadToAPI(u lists.Upload, lang string) api.Upload {
 	return out
 }
 
+// Bounds of an upload form besides its file, so that reading the whole
+// request before storing it costs little memory and time.
+const (
+	// maxFormParts allows the file, policy and mode and whatever a browser
+	// or a client library adds.
+	maxFormParts = 16
+	// maxFormBytes caps the rest of the body: boundaries, part headers,
+	// the small fields and anything before the first part.
+	maxFormBytes = 64 << 10
+)
+
 // UploadListFile stores a multipart upload and queues it. The body is read
 // here as a stream (the operation is excluded from the contract check's
 // buffering): the file is spooled to local disk and the small fields are
@@ -164,15 +176,17 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 	}
 	req := c.Request()
 	ctx := req.Context()
-	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	if err != nil || mt != "multipart/form-data" {
 		return problem.New(problem.UnsupportedMedia,
 			"Send the file as multipart/form-data with the fields file, policy and mode",
 			"Nosūtiet failu kā multipart/form-data ar laukiem file, policy un mode")
 	}
+	if params["boundary"] == "" {
+		return malformedForm(http.ErrMissingBoundary)
+	}
 	limit := h.svc.Config().MaxUploadBytes
-	// The multipart envelope adds a few hundred bytes to the file.
-	if req.ContentLength > limit+64<<10 {
+	if req.ContentLength > limit+maxFormBytes {
 		return tooLarge(limit)
 	}
 	// A 200 MB file over a slow line takes minutes; the server's default
@@ -181,42 +195,48 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 	_ = rc.SetReadDeadline(time.Now().Add(h.uploadDeadline))
 	_ = rc.SetWriteDeadline(time.Now().Add(h.uploadDeadline + time.Minute))
 
-	mr, err := req.MultipartReader()
-	if err != nil {
-		return malformedForm(err)
-	}
 	w, err := h.svc.StartUpload(ctx, who, id)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
+	budget := &formBudget{r: req.Body, limit: maxFormBytes}
+	mr := multipart.NewReader(budget, params["boundary"])
 	opts := lists.UploadOptions{}
 	if p.IdempotencyKey != nil {
 		opts.Key = *p.IdempotencyKey
 	}
 	var fields []problem.FieldError
-	for {
+	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return malformedForm(err)
+			return budget.problem("", err)
 		}
-		switch part.FormName() {
+		name := part.FormName()
+		if parts == maxFormParts {
+			return problem.Fields(problem.Validation, problem.FieldError{Pointer: formPointer(name), Code: "upload.too_many_parts",
+				Detail: fmt.Sprintf("at most %d parts; send the fields file, policy and mode", maxFormParts)})
+		}
+		switch name {
 		case "file":
 			if w.HasFile() {
+				// Not read: the request is refused whatever follows.
 				fields = append(fields, problem.FieldError{Pointer: "/file", Code: "upload.file_repeated", Detail: "send exactly one file"})
-				_, _ = io.Copy(io.Discard, io.LimitReader(part, limit))
-				continue
+				return problem.Fields(problem.Validation, fields...)
 			}
-			if err := w.WriteFile(ctx, part, part.FileName(), part.Header.Get(echo.HeaderContentType)); err != nil {
+			budget.inFile = true
+			err := w.WriteFile(ctx, part, part.FileName(), part.Header.Get(echo.HeaderContentType))
+			budget.inFile = false
+			if err != nil {
 				return err
 			}
 		case "policy":
 			v, err := smallField(part)
 			if err != nil {
-				return malformedForm(err)
+				return budget.problem(name, err)
 			}
 			opts.Policy = lists.Policy(v)
 			if !opts.Policy.Valid() {
@@ -225,19 +245,19 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 		case "mode":
 			v, err := smallField(part)
 			if err != nil {
-				return malformedForm(err)
+				return budget.problem(name, err)
 			}
 			opts.Mode = lists.Mode(v)
 			if !opts.Mode.Valid() {
 				fields = append(fields, problem.FieldError{Pointer: "/mode", Code: "schema.enum", Detail: "want replace, add or remove"})
 			}
 		default:
-			// Unknown fields (a browser's extras) are ignored, within reason.
-			if _, err := io.Copy(io.Discard, io.LimitReader(part, 64<<10)); err != nil {
-				return malformedForm(err)
+			// Unknown fields (a browser's extras) are ignored, within
+			// the form's budget.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return budget.problem(name, err)
 			}
 		}
-		part.Close()
 	}
 	if !w.HasFile() {
 		fields = append(fields, problem.FieldError{Pointer: "/file", Code: "schema.required", Detail: "the form has no file part"})
@@ -254,15 +274,68 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 	return c.JSON(http.StatusAccepted, uploadToAPI(u, httpx.Lang(c)))
 }
 
+// smallField reads a policy or mode value. Its first 65 bytes are enough to
+// refuse a longer value as none of the allowed ones, naming the field; the
+// rest is read (within the form's budget) and dropped.
 func smallField(r io.Reader) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(r, 65))
 	if err != nil {
 		return "", err
 	}
-	if len(b) > 64 {
-		return "", errors.New("form field too long")
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// formBudget counts the bytes of an upload body that are not the file's
+// (inFile is set while the file is read) and fails the body once they pass
+// limit. The multipart reader reads up to 4 KiB ahead, so a few KiB at the
+// file's edges may be counted on the wrong side.
+type formBudget struct {
+	r      io.Reader
+	inFile bool
+	used   int64
+	limit  int64
+}
+
+var errFormTooLarge = errors.New("the form's fields besides the file are too large")
+
+func (b *formBudget) Read(p []byte) (int, error) {
+	if !b.inFile && b.used > b.limit {
+		return 0, errFormTooLarge
+	}
+	n, err := b.r.Read(p)
+	if !b.inFile {
+		b.used += int64(n)
+		if b.used > b.limit {
+			return n, errFormTooLarge
+		}
+	}
+	return n, err
+}
+
+// problem answers a failure to read the form: too large if the budget ran
+// out (in the part named, if known), otherwise malformed.
+func (b *formBudget) problem(name string, err error) *problem.Problem {
+	if b.used <= b.limit {
+		return malformedForm(err)
+	}
+	p := problem.New(problem.TooLarge,
+		fmt.Sprintf("The form's fields besides the file may have at most %d bytes together (%d KiB)", b.limit, b.limit>>10),
+		fmt.Sprintf("Formas laukiem, izņemot failu, kopā drīkst būt ne vairāk par %d baitiem (%d KiB)", b.limit, b.limit>>10))
+	p.Errors = []problem.FieldError{{Pointer: formPointer(name), Code: "upload.fields_too_large",
+		Detail: fmt.Sprintf("at most %d bytes together", b.limit)}}
+	p.Cause = err
+	return p
+}
+
+// formPointer names a form field as a JSON pointer ("" for none).
+func formPointer(name string) string {
+	if name == "" {
+		return ""
+	}
+	return "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
 }
 
 func malformedForm(err error) *problem.Problem {

@@ -70,6 +70,8 @@ var messages = map[string][2]string{
 	"person_code.invalid_checksum": {"the check digit of the personal code is wrong", "personas koda kontrolcipars nav pareizs"},
 	"members.duplicate":            {"the same person appears twice", "tā pati persona norādīta divreiz"},
 	"upload.file_repeated":         {"send exactly one file", "nosūtiet tieši vienu failu"},
+	"upload.too_many_parts":        {"the form has too many parts", "formā ir pārāk daudz daļu"},
+	"upload.fields_too_large":      {"the form's fields besides the file are too large", "formas lauki, izņemot failu, ir pārāk lieli"},
 	"file.empty":                   {"the file is empty", "fails ir tukšs"},
 }
 
