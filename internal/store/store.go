@@ -25,6 +25,11 @@ var migrationFiles embed.FS
 // ErrNotFound is returned by lookups that find no row.
 var ErrNotFound = errors.New("not found")
 
+const (
+	idleInTxParam   = "idle_in_transaction_session_timeout"
+	idleInTxTimeout = "60s"
+)
+
 // Open connects a pool to the database at dsn and checks that it answers.
 func Open(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
@@ -44,6 +49,24 @@ func Open(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error
 	switch cfg.ConnConfig.DefaultQueryExecMode {
 	case pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec:
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
+	}
+	// A safety net under every transaction: one left open and idle (a bug
+	// that waits on a client, or on anything but the database, between two
+	// statements) holds a pooled connection and the xmin horizon that the
+	// grantors' transaction listing waits for (tx_xid < pg_snapshot_xmin),
+	// so it stalls every listing and, a few at a time, starves the pool.
+	// PostgreSQL ends such a session after this long. No transaction of the
+	// gateway pauses between its statements for anything like it: an upload
+	// is spooled to disk before its transaction begins; a worker's COPY and
+	// a version's publishing (CREATE TABLE AS, ADD PRIMARY KEY) are active
+	// however long they take, as is a statement waiting for a lock; a
+	// worker rolls back before it reads on past a bad row; migrations hold
+	// a session lock, not a transaction, while they wait for each other,
+	// and build indexes CONCURRENTLY outside a transaction. The database
+	// URL may set another value (idle_in_transaction_session_timeout=...,
+	// 0 for none).
+	if _, set := cfg.ConnConfig.RuntimeParams[idleInTxParam]; !set {
+		cfg.ConnConfig.RuntimeParams[idleInTxParam] = idleInTxTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
