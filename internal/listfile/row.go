@@ -85,6 +85,13 @@ func RowFromStrings(line int, code, from, to string) (Row, *RowError) {
 	return englishColumns.row(line, code, from, to)
 }
 
+// CodeFromString is RowFromStrings for a row whose dates do not matter (a
+// person to remove): only the personal code is checked, and the row has no
+// dates.
+func CodeFromString(line int, code string) (Row, *RowError) {
+	return englishColumns.codeOnly(line, code)
+}
+
 // codeOnly checks the personal code of a row whose dates do not matter.
 func (c columns) codeOnly(line int, code string) (Row, *RowError) {
 	code = trimCell(code)

@@ -217,6 +217,9 @@ func TestXMLList(t *testing.T) {
 			want: []string{"1 " + good, "fatal 2 file.too_many_rows"}},
 		{name: "error limit", body: person("1", "", "") + person("2", "", ""), lim: listfile.Limits{MaxRows: 10, MaxRowErrors: 1},
 			want: []string{"1 person_code.length", "fatal 2 file.too_many_errors"}},
+		{name: "dates ignored when removing", body: person(good, "", "") + person("321234-56789", "not a date", "1800-01-01") + person("1", "", "") + person(good, "", ""),
+			lim:  listfile.Limits{DatesIgnored: true},
+			want: []string{"1 " + good, "2 32123456789", "3 person_code.length", "4 row.duplicate", "EOF"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -243,7 +243,7 @@ func (s *Service) openReader(ctx context.Context, u Upload) (listfile.Reader, *F
 		if cerr != nil {
 			return nil, nil, cerr
 		}
-		rd, fail := verifyXML(doc, certs, u.ListID, s.cfg.MaxXMLBytes, s.cfg.Limits)
+		rd, fail := verifyXML(doc, certs, u.ListID, s.cfg.MaxXMLBytes, lim)
 		if fail != nil {
 			return nil, fail, nil
 		}

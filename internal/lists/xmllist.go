@@ -28,7 +28,8 @@ import (
 //
 // listId must name the list the file is uploaded to, so a signed file for
 // one list cannot be replayed into another. Rows are numbered by the
-// Person element's position, starting at 1.
+// Person element's position, starting at 1. A file of persons to remove
+// (Limits.DatesIgnored) needs PersonCode only; its dates are not checked.
 const XMLNamespace = "urn:avis:person-list:1"
 
 // verifyXML checks the signature of a person-list document against the
@@ -149,7 +150,13 @@ func (x *xmlReader) Next() (listfile.Row, error) {
 			return listfile.Row{}, x.fatal
 		}
 	}
-	row, rerr := listfile.RowFromStrings(line, code, from, to)
+	var row listfile.Row
+	var rerr *listfile.RowError
+	if x.lim.DatesIgnored {
+		row, rerr = listfile.CodeFromString(line, code)
+	} else {
+		row, rerr = listfile.RowFromStrings(line, code, from, to)
+	}
 	if rerr != nil {
 		return listfile.Row{}, x.rowError(rerr)
 	}

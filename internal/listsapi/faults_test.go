@@ -276,6 +276,17 @@ func TestSignedXML(t *testing.T) {
 			}
 		})
 	}
+
+	// Removal needs codes only, as from a CSV file: a Person without
+	// ValidFrom, or with a date nobody uses, still removes the person.
+	remove := mustSign(t, grantor, `<PersonList xmlns="urn:avis:person-list:1" listId="xml">`+
+		`<Person><PersonCode>`+newCode(1)+`</PersonCode></Person>`+
+		`<Person><PersonCode>`+newCode(3)+`</PersonCode><ValidFrom>not a date</ValidFrom><ValidTo>1800-01-01</ValidTo></Person>`+
+		`</PersonList>`)
+	u = uploadAndWait(h, tk.a, "xml", form{mode: "remove", file: remove, filename: "list.xml"})
+	if l := getList(h, tk.a, "xml"); u.Status != "applied" || *u.InvalidRows != 0 || l.Size != 1 || *l.Removed != 2 {
+		t.Fatalf("remove by signed codes alone: %+v (%s) %+v", u, u.FailureReason, l)
+	}
 }
 
 func mustSign(t testing.TB, s *signing.Signer, doc string) []byte {
