@@ -690,8 +690,10 @@
     var id = lastUpload.id;
     clearProblem();
     // A plain link cannot carry the bearer token, so fetch the report and
-    // hand the browser a blob URL to save.
-    fetch(apiPath(['v1/uploads', id, 'errors']) + '?format=csv', {
+    // hand the browser a blob URL to save. Semicolons whatever the page's
+    // language: the clerks open the report in Latvian Excel, which splits
+    // only on semicolons and would show a comma report as one column.
+    fetch(apiPath(['v1/uploads', id, 'errors']) + '?format=csv&delimiter=semicolon', {
       headers: headers({ 'Accept': 'text/csv, application/problem+json' }),
       credentials: 'omit',
       cache: 'no-store'
