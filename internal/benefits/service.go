@@ -97,7 +97,6 @@ func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruct
 		if owner != caller.OrgRegNo {
 			return Benefit{}, false, &ValidationError{Violations: []Violation{{
 				Pointer: "/recipientGroup/personListId", Code: "list.not_owner",
-				Detail: "this person list belongs to another grantor; a benefit can be given only to your own lists",
 			}}}
 		}
 	}

@@ -91,7 +91,7 @@ func ValidateMembers(mode Mode, in []PushMember) ([]Member, error) {
 				mem.ValidTo = civil(*m.ValidTo)
 			}
 			if !mem.ValidFrom.IsZero() && !mem.ValidTo.IsZero() && mem.ValidTo.Before(mem.ValidFrom) {
-				add(Violation{Pointer: ptr + "/validTo", Code: CodeDateOrder, Detail: "validTo is before validFrom"})
+				add(Violation{Pointer: ptr + "/validTo", Code: CodeDateOrder})
 				continue
 			}
 		}

@@ -531,10 +531,10 @@ func ErrorMapper(err error) *problem.Problem {
 	case errors.As(err, &fe):
 		switch fe.Code {
 		case listfile.CodeFileEmpty:
-			return problem.Fields(problem.Validation, problem.FieldError{Pointer: "/file", Code: fe.Code})
+			return problem.Fields(problem.Validation, problem.FieldError{Pointer: "/file", Code: listfile.CodeFileEmpty})
 		default:
 			p := problem.New(problem.UnsupportedMedia, fe.Message("en"), fe.Message("lv"))
-			p.Errors = []problem.FieldError{{Pointer: "/file", Code: fe.Code, Detail: fe.Message("en")}}
+			p.Errors = []problem.FieldError{{Pointer: "/file", Code: fe.Code, Detail: fe.Message("en"), DetailLV: fe.Message("lv")}}
 			return p
 		}
 	case errors.Is(err, lists.ErrReadUpload):

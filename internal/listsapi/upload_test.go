@@ -13,6 +13,7 @@ import (
 
 	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/gateway/gatewaytest"
+	"github.com/avis-lv/gateway/internal/listfile"
 	"github.com/avis-lv/gateway/internal/listfile/listgen"
 	"github.com/avis-lv/gateway/internal/problem"
 )
@@ -101,6 +102,14 @@ func TestUploadStatuses(t *testing.T) {
 				t.Fatalf("errors %+v, want pointer %s", p.Errors, tc.pointer)
 			}
 		})
+	}
+	// A refused file is explained in the clerk's language, in the field
+	// error as in the problem's detail.
+	body, ctype := form{file: []byte("%PDF-1.7\n..."), filename: "list.pdf"}.encode(t)
+	res := h.Do("POST", "/v1/lists/st-bad/uploads", tk.a, body, "Content-Type", ctype, "Accept-Language", "lv")
+	lv := listfile.FileError{Code: listfile.CodeFileFormat, Detail: "PDF"}.Message("lv")
+	if p := res.Problem(t); res.Status != 415 || p.Detail != lv || len(p.Errors) != 1 || p.Errors[0].Code != listfile.CodeFileFormat || p.Errors[0].Detail != lv {
+		t.Fatalf("Latvian refusal: %d %s", res.Status, res.Body)
 	}
 	// Refused uploads store nothing and create no list.
 	if res := h.Do("GET", "/v1/lists/st-bad", tk.a, nil); res.Status != 404 {

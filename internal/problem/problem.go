@@ -65,6 +65,10 @@ type FieldError struct {
 	// Detail is an English explanation used when the code has no catalog
 	// entry, or to add specifics such as the allowed values.
 	Detail string `json:"detail"`
+	// DetailLV, when set, is Detail in Latvian, and the two are complete
+	// texts that replace the catalog's: for errors that carry their own
+	// bilingual texts (an uploaded file's), which the catalog does not hold.
+	DetailLV string `json:"-"`
 }
 
 // Problem is an error that knows how to present itself to a client.
@@ -143,7 +147,12 @@ func (p *Problem) Render(lang, instance, requestID string) Body {
 	if len(p.Errors) > 0 {
 		b.Errors = make([]FieldError, len(p.Errors))
 		for i, e := range p.Errors {
-			e.Detail = Message(e.Code, lang, e.Detail)
+			switch {
+			case e.DetailLV == "":
+				e.Detail = Message(e.Code, lang, e.Detail)
+			case lv:
+				e.Detail = e.DetailLV
+			}
 			b.Errors[i] = e
 		}
 	}

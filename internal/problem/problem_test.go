@@ -33,6 +33,18 @@ func TestRenderUsesCatalog(t *testing.T) {
 	}
 }
 
+// An error with its own Latvian text is shown in it, not in the English
+// fallback of a code the catalog does not hold.
+func TestRenderOwnLatvian(t *testing.T) {
+	p := Fields(UnsupportedMedia, FieldError{Pointer: "/file", Code: "file.format", Detail: "The file format is not supported.", DetailLV: "Faila formāts nav atbalstīts."})
+	if got := p.Render("lv", "", "").Errors[0].Detail; got != "Faila formāts nav atbalstīts." {
+		t.Errorf("lv detail %q", got)
+	}
+	if got := p.Render("en", "", "").Errors[0].Detail; got != "The file format is not supported." {
+		t.Errorf("en detail %q", got)
+	}
+}
+
 func TestEveryCatalogEntryHasBothLanguages(t *testing.T) {
 	for code, m := range messages {
 		if m[0] == "" || m[1] == "" {
