@@ -152,8 +152,8 @@ func (e RowError) Message(lang string) string {
 		msg = pick(fmt.Sprintf("personas kodā %q drīkst būt tikai cipari un viena defise pēc sestā cipara.", v),
 			fmt.Sprintf("the personal code %q may contain only digits and one hyphen after the sixth digit.", v))
 	case CodePersonCodeBirthDate:
-		msg = pick(fmt.Sprintf("personas kodā %q ir neiespējams dzimšanas datums.", v),
-			fmt.Sprintf("the personal code %q holds an impossible birth date.", v))
+		msg = pick(fmt.Sprintf("personas kodā %q ir neiespējams dzimšanas datums (tādas dienas nav, vai tā ir pēc šodienas).", v),
+			fmt.Sprintf("the personal code %q holds an impossible birth date (no such day, or one after today).", v))
 	case CodePersonCodeCentury:
 		msg = pick(fmt.Sprintf("personas kodā %q ir nederīgs gadsimta cipars (septītajam ciparam jābūt 0, 1 vai 2).", v),
 			fmt.Sprintf("the personal code %q has an invalid century digit (the seventh digit must be 0, 1 or 2).", v))

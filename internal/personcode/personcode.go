@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	_ "time/tzdata" // Europe/Riga must resolve on hosts without zoneinfo
 )
 
 // Code is a personal code in its normalised form: eleven digits, no hyphen.
@@ -28,15 +29,35 @@ var (
 	ErrLength     = errors.New("personal code must have 11 digits, optionally with a hyphen after the sixth")
 	ErrCharacters = errors.New("personal code may contain only digits and one hyphen after the sixth digit")
 	ErrDate       = errors.New("personal code holds an impossible birth date")
-	ErrCentury    = errors.New("personal code has an unknown century digit")
-	ErrChecksum   = errors.New("personal code check digit does not match")
+	// ErrFutureBirthDate is an ErrDate (the same stable code): a birth date
+	// after today, such as 010199-2NNNN for 1 January 2099.
+	ErrFutureBirthDate = fmt.Errorf("%w: the birth date is after today", ErrDate)
+	ErrCentury         = errors.New("personal code has an unknown century digit")
+	ErrChecksum        = errors.New("personal code check digit does not match")
 )
 
 var weights = [10]int{1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 
+// riga is the calendar birth dates are compared in: a code is valid from
+// the first minute of the birth day in Latvia.
+var riga = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Riga")
+	if err != nil {
+		panic(fmt.Sprintf("personcode: %v", err)) // time/tzdata is linked in
+	}
+	return loc
+}()
+
 // Parse validates s and returns its normalised form. It accepts the code with
 // or without the hyphen and with surrounding spaces trimmed by the caller.
+// An old-format code born after today (Europe/Riga) is refused; ParseAt
+// takes the day for tests.
 func Parse(s string) (Code, error) {
+	return ParseAt(s, time.Now())
+}
+
+// ParseAt is Parse on the day now falls on in Europe/Riga.
+func ParseAt(s string, now time.Time) (Code, error) {
 	var digits [11]byte
 	n := 0
 	for i := 0; i < len(s); i++ {
@@ -59,8 +80,13 @@ func Parse(s string) (Code, error) {
 	if digits[0] == '3' && digits[1] >= '2' {
 		return Code(digits[:]), nil
 	}
-	if _, err := birthDate(digits); err != nil {
+	born, err := birthDate(digits)
+	if err != nil {
 		return "", err
+	}
+	y, m, d := now.In(riga).Date()
+	if born.After(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) {
+		return "", ErrFutureBirthDate
 	}
 	if !checksumOK(digits) {
 		return "", ErrChecksum

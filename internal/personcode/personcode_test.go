@@ -115,3 +115,49 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// old makes a valid old-format code from DDMMYY and the century digit plus
+// serial (CNNN).
+func old(t *testing.T, birth, serial string) string {
+	t.Helper()
+	cd, err := CheckDigit(birth + serial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return birth + "-" + serial + string(cd)
+}
+
+// A birth date after today is as impossible as 30 February: the code would
+// belong to someone not yet born. Today is the Latvian calendar day.
+func TestParseRefusesFutureBirthDates(t *testing.T) {
+	if _, err := Parse("010199-22342"); !errors.Is(err, ErrFutureBirthDate) || ErrorCode(err) != "person_code.birth_date" {
+		t.Fatalf("Parse(010199-22342), born 2099: %v (%s)", err, ErrorCode(err))
+	}
+	bornOn23 := old(t, "231126", "2123")
+	tests := []struct {
+		name string
+		now  time.Time
+		code string
+		err  error
+	}{
+		{"born today", time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), bornOn23, nil},
+		{"born tomorrow", time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), bornOn23, ErrFutureBirthDate},
+		// 22:30 UTC on the 22nd is already 00:30 on the 23rd in Rīga (UTC+2).
+		{"already the birth day in Rīga", time.Date(2026, 11, 22, 22, 30, 0, 0, time.UTC), bornOn23, nil},
+		{"not yet the birth day in Rīga", time.Date(2026, 11, 22, 21, 30, 0, 0, time.UTC), bornOn23, ErrFutureBirthDate},
+		{"born 2099", time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), "010199-22342", ErrFutureBirthDate},
+		{"born 1999", time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), old(t, "010199", "1234"), nil},
+		{"new codes carry no date", time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), "329999-99999", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseAt(tt.code, tt.now)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("ParseAt(%s, %s) = %v, want %v", tt.code, tt.now, err, tt.err)
+			}
+			if tt.err != nil && !errors.Is(err, ErrDate) {
+				t.Fatalf("%v is not an ErrDate: its code would change", err)
+			}
+		})
+	}
+}

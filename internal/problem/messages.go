@@ -65,7 +65,7 @@ var messages = map[string][2]string{
 	"person_code.required":         {"a personal code is required", "personas kods ir obligāts"},
 	"person_code.length":           {"a personal code has 11 digits, optionally with a hyphen after the sixth", "personas kodā ir 11 cipari, pēc sestā var būt defise"},
 	"person_code.characters":       {"a personal code may contain only digits and one hyphen after the sixth digit", "personas kodā drīkst būt tikai cipari un viena defise pēc sestā cipara"},
-	"person_code.birth_date":       {"the personal code holds an impossible birth date", "personas kodā ir neiespējams dzimšanas datums"},
+	"person_code.birth_date":       {"the personal code holds an impossible birth date (no such day, or one after today)", "personas kodā ir neiespējams dzimšanas datums (tādas dienas nav, vai tā ir pēc šodienas)"},
 	"person_code.century":          {"the personal code has an invalid century digit", "personas kodā ir nederīgs gadsimta cipars"},
 	"person_code.invalid_checksum": {"the check digit of the personal code is wrong", "personas koda kontrolcipars nav pareizs"},
 	"date.order":                   {"the end date is before the start date", "beigu datums ir pirms sākuma datuma"},
