@@ -403,7 +403,7 @@ func (c *csvReader) Next() (Row, error) {
 				Fields: used, HeaderFields: h.width,
 			})
 		}
-		row, err := c.v.check(line, c.field(s, h.code), c.field(s, h.from), c.field(s, h.to))
+		row, err := c.v.check(line, excelCode(c.field(s, h.code)), c.field(s, h.from), c.field(s, h.to))
 		if err != nil {
 			return c.bad(err)
 		}

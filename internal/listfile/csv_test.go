@@ -112,6 +112,15 @@ func TestCSV(t *testing.T) {
 			},
 		},
 		{
+			name: "a leading zero Excel dropped is restored, as in XLSX",
+			in:   "personas_kods;derīgs_no\n1019010001;01.01.2026\n01019010001;01.01.2026\n0101901000;01.01.2026\n",
+			want: []outcome{
+				ok(2, "01019010001", "2026-01-01", ""),
+				dup(3, "personas_kods", "010190-10001", 2),
+				bad(4, CodePersonCodeLength, "personas_kods", "0101901000"),
+			},
+		},
+		{
 			name: "a code rejected for its dates does not count as seen",
 			in:   hdr + "010190-10001,2025-02-30,\n010190-10001,2025-01-01,\n",
 			want: []outcome{bad(2, CodeDateInvalid, "valid_from", "2025-02-30"), ok(3, "01019010001", "2025-01-01", "")},

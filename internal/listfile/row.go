@@ -92,6 +92,19 @@ func CodeFromString(line int, code string) (Row, *RowError) {
 	return englishColumns.codeOnly(line, code)
 }
 
+// excelCode restores the leading zero of a personal code that Excel took
+// for a number, in a workbook or in a CSV file it saved: 01019010001 (born
+// on the 1st to 9th of a month) becomes 1019010001. Only one zero can be
+// lost, so ten digits starting with 0 are a code cut short, not a number,
+// and are left for the length check.
+func excelCode(s string) string {
+	s = trimCell(s)
+	if len(s) == 10 && s[0] != '0' && isDigits(s) {
+		return "0" + s
+	}
+	return s
+}
+
 // codeOnly checks the personal code of a row whose dates do not matter.
 func (c columns) codeOnly(line int, code string) (Row, *RowError) {
 	code = trimCell(code)

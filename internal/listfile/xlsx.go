@@ -692,9 +692,9 @@ func (x *xlsxReader) Next() (row Row, err error) {
 	}
 }
 
-// xlsxCode restores a personal code that Excel stored as a number: a code
-// starting with 0 loses that digit (01019010001 becomes 1019010001), and a
-// number may be written in exponent form.
+// xlsxCode restores a personal code that Excel stored as a number: the
+// workbook may hold it in exponent form (exact, unlike the rounded form a
+// CSV file shows), and its leading zero is lost (excelCode).
 func xlsxCode(s string) string {
 	s = trimCell(s)
 	if strings.ContainsAny(s, ".eE") {
@@ -702,10 +702,7 @@ func xlsxCode(s string) string {
 			s = strconv.FormatInt(int64(f), 10)
 		}
 	}
-	if len(s) == 10 && isDigits(s) {
-		return "0" + s
-	}
-	return s
+	return excelCode(s)
 }
 
 func isDigits(s string) bool {
