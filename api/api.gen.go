@@ -1858,8 +1858,9 @@ type ClientInterface interface {
 	//
 	// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
 	// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
-	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
-	// schema codes. `403` `not-owner`: another grantor's list.
+	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`,
+	// `date.out_of_range` (a date before 1990-01-01 or after 2199-12-31, as in files), and the schema
+	// codes. `403` `not-owner`: another grantor's list.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1874,8 +1875,9 @@ type ClientInterface interface {
 	//
 	// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
 	// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
-	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
-	// schema codes. `403` `not-owner`: another grantor's list.
+	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`,
+	// `date.out_of_range` (a date before 1990-01-01 or after 2199-12-31, as in files), and the schema
+	// codes. `403` `not-owner`: another grantor's list.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2446,8 +2448,9 @@ func (c *Client) GetList(ctx context.Context, listId ListId, params *GetListPara
 //
 // **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
 // `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
-// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
-// schema codes. `403` `not-owner`: another grantor's list.
+// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`,
+// `date.out_of_range` (a date before 1990-01-01 or after 2199-12-31, as in files), and the schema
+// codes. `403` `not-owner`: another grantor's list.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2472,8 +2475,9 @@ func (c *Client) PushListMembersWithBody(ctx context.Context, listId ListId, par
 //
 // **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
 // `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
-// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
-// schema codes. `403` `not-owner`: another grantor's list.
+// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`,
+// `date.out_of_range` (a date before 1990-01-01 or after 2199-12-31, as in files), and the schema
+// codes. `403` `not-owner`: another grantor's list.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4671,8 +4675,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
 	// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
-	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
-	// schema codes. `403` `not-owner`: another grantor's list.
+	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`,
+	// `date.out_of_range` (a date before 1990-01-01 or after 2199-12-31, as in files), and the schema
+	// codes. `403` `not-owner`: another grantor's list.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4687,8 +4692,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
 	// `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
-	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
-	// schema codes. `403` `not-owner`: another grantor's list.
+	// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`,
+	// `date.out_of_range` (a date before 1990-01-01 or after 2199-12-31, as in files), and the schema
+	// codes. `403` `not-owner`: another grantor's list.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7538,8 +7544,9 @@ func (c *ClientWithResponses) GetListWithResponse(ctx context.Context, listId Li
 //
 // **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
 // `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
-// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
-// schema codes. `403` `not-owner`: another grantor's list.
+// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`,
+// `date.out_of_range` (a date before 1990-01-01 or after 2199-12-31, as in files), and the schema
+// codes. `403` `not-owner`: another grantor's list.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7560,8 +7567,9 @@ func (c *ClientWithResponses) PushListMembersWithBodyWithResponse(ctx context.Co
 //
 // **Errors.** `400` `validation` names every bad member by pointer (`/members/17/personCode`):
 // `person_code.required`, `person_code.length`, `person_code.characters`, `person_code.birth_date`,
-// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`, and the
-// schema codes. `403` `not-owner`: another grantor's list.
+// `person_code.century`, `person_code.invalid_checksum`, `members.duplicate`, `date.order`,
+// `date.out_of_range` (a date before 1990-01-01 or after 2199-12-31, as in files), and the schema
+// codes. `403` `not-owner`: another grantor's list.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

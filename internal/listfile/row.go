@@ -68,6 +68,13 @@ var (
 	maxDate = time.Date(2199, 12, 31, 0, 0, 0, 0, time.UTC)
 )
 
+// DateInRange reports whether the civil date t (midnight UTC) is one a list
+// accepts, from 1990-01-01 to 2199-12-31; outside it is CodeDateOutOfRange.
+// Pushed members are held to it as file rows are.
+func DateInRange(t time.Time) bool {
+	return !t.Before(minDate) && !t.After(maxDate)
+}
+
 // columns holds the header texts used to name a column in a RowError.
 type columns struct {
 	code, from, to string
@@ -193,7 +200,7 @@ func parseDate(s string) (time.Time, string) {
 	if t.Day() != d {
 		return time.Time{}, CodeDateInvalid
 	}
-	if t.Before(minDate) || t.After(maxDate) {
+	if !DateInRange(t) {
 		return time.Time{}, CodeDateOutOfRange
 	}
 	return t, ""

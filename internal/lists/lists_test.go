@@ -45,6 +45,14 @@ func TestValidateMembers(t *testing.T) {
 		{name: "dates reversed", mode: ModeReplace, in: []PushMember{{PersonCode: good, ValidFrom: date(2026, 2, 1), ValidTo: date(2026, 1, 31)}},
 			want: []string{"/members/0/validTo date.order"}},
 		{name: "dates ignored when removing", mode: ModeRemove, in: []PushMember{{PersonCode: good, ValidFrom: date(2026, 2, 1), ValidTo: date(2026, 1, 31)}}, count: 1},
+		// The range of file rows: 0001-01-01 would be stored as no date.
+		{name: "dates out of range", mode: ModeReplace, in: []PushMember{
+			{PersonCode: good, ValidFrom: date(1, 1, 1)},
+			{PersonCode: "321234-56789", ValidFrom: date(2026, 1, 1), ValidTo: date(2200, 1, 1)},
+			{PersonCode: "321234-56780", ValidFrom: date(1989, 12, 31), ValidTo: date(1, 1, 1)},
+		}, want: []string{"/members/0/validFrom date.out_of_range", "/members/1/validTo date.out_of_range", "/members/2/validFrom date.out_of_range", "/members/2/validTo date.out_of_range"}},
+		{name: "dates at the ends of the range", mode: ModeAdd, in: []PushMember{{PersonCode: good, ValidFrom: date(1990, 1, 1), ValidTo: date(2199, 12, 31)}}, count: 1},
+		{name: "range ignored when removing", mode: ModeRemove, in: []PushMember{{PersonCode: good, ValidFrom: date(1, 1, 1), ValidTo: date(9999, 1, 1)}}, count: 1},
 		{name: "every bad member named", mode: ModeReplace, in: []PushMember{{PersonCode: bad}, {PersonCode: good}, {PersonCode: "1"}},
 			want: []string{"/members/0/personCode person_code.invalid_checksum", "/members/2/personCode person_code.length"}},
 		{name: "unknown mode", mode: "merge", want: []string{"/mode schema.enum"}},

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/avis-lv/gateway/internal/listfile"
 	"github.com/avis-lv/gateway/internal/personcode"
 )
 
@@ -84,6 +85,22 @@ func ValidateMembers(mode Mode, in []PushMember) ([]Member, error) {
 		seen[n] = i
 		mem := Member{Code: n}
 		if mode != ModeRemove {
+			// As in files: a date outside the range is a mistake, and
+			// 0001-01-01 would otherwise be stored as no date at all
+			// (open-ended).
+			inRange := true
+			for _, d := range []struct {
+				field string
+				t     *time.Time
+			}{{"/validFrom", m.ValidFrom}, {"/validTo", m.ValidTo}} {
+				if d.t != nil && !listfile.DateInRange(civil(*d.t)) {
+					add(Violation{Pointer: ptr + d.field, Code: listfile.CodeDateOutOfRange})
+					inRange = false
+				}
+			}
+			if !inRange {
+				continue
+			}
 			if m.ValidFrom != nil {
 				mem.ValidFrom = civil(*m.ValidFrom)
 			}

@@ -59,6 +59,8 @@ func TestPushStatuses(t *testing.T) {
 			status: 400, ptype: problem.Validation.Type(), pointer: "/members/1/personCode", code: "members.duplicate"},
 		{name: "dates reversed", list: "l-bad", token: tk.a, body: push{"replace", []member{{PersonCode: valid, ValidFrom: "2026-05-01", ValidTo: "2026-04-30"}}},
 			status: 400, ptype: problem.Validation.Type(), pointer: "/members/0/validTo", code: "date.order"},
+		{name: "year 1 is no open end", list: "l-bad", token: tk.a, body: push{"replace", []member{{PersonCode: valid, ValidFrom: "0001-01-01"}}},
+			status: 400, ptype: problem.Validation.Type(), pointer: "/members/0/validFrom", code: "date.out_of_range"},
 		{name: "contract pattern", list: "l-bad", token: tk.a, body: push{"replace", []member{{PersonCode: "abc"}}},
 			status: 400, ptype: problem.Validation.Type(), pointer: "/members/0/personCode", code: "schema.pattern"},
 		{name: "unknown mode", list: "l-bad", token: tk.a, body: push{"merge", nil},

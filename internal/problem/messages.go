@@ -68,6 +68,7 @@ var messages = map[string][2]string{
 	"person_code.birth_date":       {"the personal code holds an impossible birth date (no such day, or one after today)", "personas kodā ir neiespējams dzimšanas datums (tādas dienas nav, vai tā ir pēc šodienas)"},
 	"person_code.century":          {"the personal code has an invalid century digit", "personas kodā ir nederīgs gadsimta cipars"},
 	"person_code.invalid_checksum": {"the check digit of the personal code is wrong", "personas koda kontrolcipars nav pareizs"},
+	"date.out_of_range":            {"the date is outside the accepted range (1990-01-01 to 2199-12-31)", "datums ir ārpus pieļaujamā laika (1990-01-01–2199-12-31)"},
 	"date.order":                   {"the end date is before the start date", "beigu datums ir pirms sākuma datuma"},
 	"members.duplicate":            {"the same person appears twice", "tā pati persona norādīta divreiz"},
 	"list.not_owner":               {"this person list belongs to another grantor; a benefit can be given only to your own lists", "šis personu saraksts pieder citam atvieglojuma devējam; atvieglojumu var piešķirt tikai saviem sarakstiem"},
