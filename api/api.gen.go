@@ -1685,8 +1685,9 @@ type ClientInterface interface {
 	// PutBenefitWithBody Create a benefit or change it (each change is a new version)
 	//
 	// The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-	// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
-	// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+	// Send `If-Match` with the ETag of the version you changed (or a list of ETags, any one of which
+	// may be current) to guard against lost updates; a different ETag answers `412`, also when another
+	// change based on the same version was stored first. Sending the current instruction again changes nothing and answers
 	// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
 	// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
 	// one) once that version is the current one, while a different instruction on a stale ETag still
@@ -1711,8 +1712,9 @@ type ClientInterface interface {
 	// PutBenefit Create a benefit or change it (each change is a new version)
 	//
 	// The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-	// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
-	// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+	// Send `If-Match` with the ETag of the version you changed (or a list of ETags, any one of which
+	// may be current) to guard against lost updates; a different ETag answers `412`, also when another
+	// change based on the same version was stored first. Sending the current instruction again changes nothing and answers
 	// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
 	// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
 	// one) once that version is the current one, while a different instruction on a stale ETag still
@@ -2215,8 +2217,9 @@ func (c *Client) GetBenefit(ctx context.Context, benefitId BenefitId, params *Ge
 // PutBenefitWithBody Create a benefit or change it (each change is a new version)
 //
 // The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
-// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+// Send `If-Match` with the ETag of the version you changed (or a list of ETags, any one of which
+// may be current) to guard against lost updates; a different ETag answers `412`, also when another
+// change based on the same version was stored first. Sending the current instruction again changes nothing and answers
 // `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
 // the same body and the same `If-Match`, answers as the first time did (the version it made, no new
 // one) once that version is the current one, while a different instruction on a stale ETag still
@@ -2251,8 +2254,9 @@ func (c *Client) PutBenefitWithBody(ctx context.Context, benefitId BenefitId, pa
 // PutBenefit Create a benefit or change it (each change is a new version)
 //
 // The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
-// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+// Send `If-Match` with the ETag of the version you changed (or a list of ETags, any one of which
+// may be current) to guard against lost updates; a different ETag answers `412`, also when another
+// change based on the same version was stored first. Sending the current instruction again changes nothing and answers
 // `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
 // the same body and the same `If-Match`, answers as the first time did (the version it made, no new
 // one) once that version is the current one, while a different instruction on a stale ETag still
@@ -4498,8 +4502,9 @@ type ClientWithResponsesInterface interface {
 	// PutBenefitWithBodyWithResponse Create a benefit or change it (each change is a new version)
 	//
 	// The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-	// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
-	// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+	// Send `If-Match` with the ETag of the version you changed (or a list of ETags, any one of which
+	// may be current) to guard against lost updates; a different ETag answers `412`, also when another
+	// change based on the same version was stored first. Sending the current instruction again changes nothing and answers
 	// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
 	// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
 	// one) once that version is the current one, while a different instruction on a stale ETag still
@@ -4524,8 +4529,9 @@ type ClientWithResponsesInterface interface {
 	// PutBenefitWithResponse Create a benefit or change it (each change is a new version)
 	//
 	// The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-	// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
-	// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+	// Send `If-Match` with the ETag of the version you changed (or a list of ETags, any one of which
+	// may be current) to guard against lost updates; a different ETag answers `412`, also when another
+	// change based on the same version was stored first. Sending the current instruction again changes nothing and answers
 	// `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
 	// the same body and the same `If-Match`, answers as the first time did (the version it made, no new
 	// one) once that version is the current one, while a different instruction on a stale ETag still
@@ -7331,8 +7337,9 @@ func (c *ClientWithResponses) GetBenefitWithResponse(ctx context.Context, benefi
 // PutBenefitWithBodyWithResponse Create a benefit or change it (each change is a new version)
 //
 // The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
-// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+// Send `If-Match` with the ETag of the version you changed (or a list of ETags, any one of which
+// may be current) to guard against lost updates; a different ETag answers `412`, also when another
+// change based on the same version was stored first. Sending the current instruction again changes nothing and answers
 // `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
 // the same body and the same `If-Match`, answers as the first time did (the version it made, no new
 // one) once that version is the current one, while a different instruction on a stale ETag still
@@ -7363,8 +7370,9 @@ func (c *ClientWithResponses) PutBenefitWithBodyWithResponse(ctx context.Context
 // PutBenefitWithResponse Create a benefit or change it (each change is a new version)
 //
 // The benefit id is chosen by the grantor and is global: the first grantor to create an id owns it.
-// Send `If-Match` with the ETag of the version you changed to guard against lost updates; a
-// different ETag answers `412`. Sending the current instruction again changes nothing and answers
+// Send `If-Match` with the ETag of the version you changed (or a list of ETags, any one of which
+// may be current) to guard against lost updates; a different ETag answers `412`, also when another
+// change based on the same version was stored first. Sending the current instruction again changes nothing and answers
 // `200` with the current version, so a retry is safe: retrying a change whose answer was lost, with
 // the same body and the same `If-Match`, answers as the first time did (the version it made, no new
 // one) once that version is the current one, while a different instruction on a stale ETag still

@@ -39,11 +39,12 @@ func NewService(store Store, classifier EKKChecker, now func() time.Time) *Servi
 	return &Service{store: store, ekk: classifier, now: now}
 }
 
-// IfMatch is the precondition of a change (HTTP If-Match): the version the
-// caller based its change on, or, with Any, any current version ("*").
+// IfMatch is the precondition of a change (HTTP If-Match): the versions
+// the caller based its change on (any one of them current will do), or,
+// with Any, any current version ("*").
 type IfMatch struct {
-	Any     bool
-	Version int
+	Any      bool
+	Versions []int
 }
 
 // Put creates a benefit or stores a new version of it. ifMatch, when not
@@ -76,8 +77,8 @@ func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruct
 		switch {
 		case created:
 			return Benefit{}, false, ErrVersionMismatch
-		case ifMatch.Any, ifMatch.Version == prev.Version:
-		case same && ifMatch.Version == prev.Version-1:
+		case ifMatch.Any, slices.Contains(ifMatch.Versions, prev.Version):
+		case same && slices.Contains(ifMatch.Versions, prev.Version-1):
 			// The retry of the change that made the current version:
 			// answered as the first time, with no new version.
 		default:
@@ -117,6 +118,11 @@ func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruct
 	b.ReceiptID = &receipt
 	if err := s.store.SaveVersion(ctx, b, caller.ClientID, feedChanges(prev.Providers, in.Providers)); err != nil {
 		if errors.Is(err, ErrConcurrentVersion) {
+			// Another change came first: the version this one was based
+			// on is no longer current, which is what If-Match guards.
+			if ifMatch != nil && !ifMatch.Any {
+				return Benefit{}, false, ErrVersionMismatch
+			}
 			return Benefit{}, false, err
 		}
 		return Benefit{}, false, fmt.Errorf("put benefit %s: %w", id, err)

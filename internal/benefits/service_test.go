@@ -140,7 +140,7 @@ func TestPutIfMatch(t *testing.T) {
 		in.Priority = priority
 		return in
 	}
-	v := func(n int) *IfMatch { return &IfMatch{Version: n} }
+	v := func(n int) *IfMatch { return &IfMatch{Versions: []int{n}} }
 	star := &IfMatch{Any: true}
 	tests := []struct {
 		name string
@@ -165,6 +165,8 @@ func TestPutIfMatch(t *testing.T) {
 		{"identical but two versions behind 412", []Instruction{changed(1), changed(2), changed(3)}, changed(3), v(1), ErrVersionMismatch, 0, false},
 		{"identical to an older version 412", []Instruction{changed(1), changed(2)}, changed(1), v(1), ErrVersionMismatch, 0, false},
 		{"a version that does not exist yet 412", []Instruction{changed(1)}, changed(1), v(2), ErrVersionMismatch, 0, false},
+		{"a list naming the current version", []Instruction{changed(1), changed(2)}, changed(3), &IfMatch{Versions: []int{1, 2}}, nil, 3, false},
+		{"a list naming only older versions 412", []Instruction{changed(1), changed(2), changed(3)}, changed(4), &IfMatch{Versions: []int{1, 2}}, ErrVersionMismatch, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,6 +193,40 @@ func TestPutIfMatch(t *testing.T) {
 			}
 			if b.Priority != tt.in.Priority {
 				t.Errorf("answered priority %d, want %d", b.Priority, tt.in.Priority)
+			}
+		})
+	}
+}
+
+// Two changes based on the same version race: the one that stores second
+// finds its version no longer current, the 412 If-Match promises (without
+// If-Match it is a 409 conflict).
+func TestPutLosesRaceOnItsVersion(t *testing.T) {
+	grantor := Caller{OrgRegNo: "90000000001", ClientID: "c1"}
+	for _, tt := range []struct {
+		name    string
+		ifMatch *IfMatch
+		want    error
+	}{
+		{"with If-Match", &IfMatch{Versions: []int{1}}, ErrVersionMismatch},
+		{"with If-Match *", &IfMatch{Any: true}, ErrConcurrentVersion},
+		{"without If-Match", nil, ErrConcurrentVersion},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, st := newTestService(t)
+			ctx := context.Background()
+			first := validInstruction()
+			if _, _, err := svc.Put(ctx, grantor, "b-1", first, nil); err != nil {
+				t.Fatal(err)
+			}
+			st.beforeSave = func(s *memStore, b Benefit) {
+				s.beforeSave = nil
+				competingVersion(s, b, StatusActive)
+			}
+			next := validInstruction()
+			next.Priority = first.Priority + 1
+			if _, _, err := svc.Put(ctx, grantor, "b-1", next, tt.ifMatch); !errors.Is(err, tt.want) {
+				t.Errorf("Put = %v, want %v", err, tt.want)
 			}
 		})
 	}

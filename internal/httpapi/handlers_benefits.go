@@ -42,11 +42,14 @@ func (s *Server) PutBenefit(c echo.Context, id api.BenefitId, p api.PutBenefitPa
 		if strings.TrimSpace(*p.IfMatch) == "*" {
 			ifMatch = &benefits.IfMatch{Any: true}
 		} else {
-			v, ok := parseVersionETag(*p.IfMatch)
-			if !ok {
-				return problem.Fields(problem.Validation, problem.FieldError{Parameter: "If-Match", Code: "parameter.invalid", Detail: `send the ETag of a version, e.g. "v3", or *`})
+			ifMatch = &benefits.IfMatch{}
+			for tag := range strings.SplitSeq(*p.IfMatch, ",") {
+				v, ok := parseVersionETag(tag)
+				if !ok {
+					return problem.Fields(problem.Validation, problem.FieldError{Parameter: "If-Match", Code: "parameter.invalid", Detail: `send the ETag of a version, e.g. "v3", a list of them, or *`})
+				}
+				ifMatch.Versions = append(ifMatch.Versions, v)
 			}
-			ifMatch = &benefits.IfMatch{Version: v}
 		}
 	}
 	b, created, err := s.d.Benefits.Put(c.Request().Context(), who, id, instructionFromAPI(body), ifMatch)
