@@ -747,9 +747,11 @@ type Conditions struct {
 // Discount defines model for Discount.
 type Discount struct {
 	// AmountCents For `fixed`; per transaction.
-	AmountCents            *int64       `json:"amountCents,omitempty"`
-	MaxPerTransactionCents *int64       `json:"maxPerTransactionCents,omitempty"`
-	PerPersonLimit         *PeriodLimit `json:"perPersonLimit,omitempty"`
+	AmountCents            *int64 `json:"amountCents,omitempty"`
+	MaxPerTransactionCents *int64 `json:"maxPerTransactionCents,omitempty"`
+
+	// PerPersonLimit The most one person may receive from the benefit in a calendar period (Europe/Riga; a week starts on Monday), counted over the transactions reported while the benefit had a limit: a limit added in mid-period starts counting from then.
+	PerPersonLimit *PeriodLimit `json:"perPersonLimit,omitempty"`
 
 	// PercentBasisPoints For `percent`; 1 % = 100.
 	PercentBasisPoints *int         `json:"percentBasisPoints,omitempty"`
@@ -924,7 +926,7 @@ type MeansRegistration struct {
 // MeansType defines model for MeansType.
 type MeansType string
 
-// PeriodLimit defines model for PeriodLimit.
+// PeriodLimit The most one person may receive from the benefit in a calendar period (Europe/Riga; a week starts on Monday), counted over the transactions reported while the benefit had a limit: a limit added in mid-period starts counting from then.
 type PeriodLimit struct {
 	AmountCents int64             `json:"amountCents"`
 	Period      PeriodLimitPeriod `json:"period"`
