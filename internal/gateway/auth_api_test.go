@@ -250,8 +250,9 @@ func TestReadinessAndHealth(t *testing.T) {
 	if r := h.Do("GET", "/openapi.yaml", "", nil); r.Status != 200 || len(r.Body) < 1000 {
 		t.Fatalf("openapi.yaml %d", r.Status)
 	}
-	if r := h.Do("GET", "/docs/", "", nil); r.Status != 200 {
-		t.Fatalf("docs %d", r.Status)
+	if r := h.Do("GET", "/docs/", "", nil); r.Status != 200 || r.Header.Get("X-Frame-Options") != "DENY" ||
+		!strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Fatalf("docs %d, framing allowed: X-Frame-Options %q, CSP %q", r.Status, r.Header.Get("X-Frame-Options"), r.Header.Get("Content-Security-Policy"))
 	}
 	if r := h.Do("GET", "/metrics", "", nil); r.Status != 200 {
 		t.Fatalf("metrics %d", r.Status)

@@ -289,6 +289,11 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		// No page of the gateway (the API docs, the upload page) is meant to
+		// be framed: framing is how clickjacking starts. Pages may set a
+		// fuller Content-Security-Policy of their own.
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 		return next(c)
 	}
 }
