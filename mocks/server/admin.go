@@ -231,12 +231,6 @@ func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) *problem {
 	if p != nil {
 		return p
 	}
-	s.mu.Lock()
-	_, ok := s.fixtures[code]
-	s.mu.Unlock()
-	if !ok {
-		return newProblem(http.StatusNotFound, "fixture-not-found", "No fixture for this person", "nothing to delete")
-	}
 	if p := s.replaceFixture(code, nil); p != nil {
 		return p
 	}
@@ -247,6 +241,16 @@ func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) *problem {
 // replaceFixture installs f (nil removes the fixture) and appends a live
 // change for every data set whose served record changed.
 func (s *Server) replaceFixture(code personcode.Code, f *fixture) *problem {
+	s.fixtureMu.Lock()
+	defer s.fixtureMu.Unlock()
+	if f == nil {
+		s.mu.Lock()
+		_, ok := s.fixtures[code]
+		s.mu.Unlock()
+		if !ok {
+			return newProblem(http.StatusNotFound, "fixture-not-found", "No fixture for this person", "nothing to delete")
+		}
+	}
 	before := map[registry.Dataset][]byte{}
 	for _, d := range registry.Datasets() {
 		rec, _ := s.effective(code, d)

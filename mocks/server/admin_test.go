@@ -337,3 +337,4 @@ type personView struct {
 	Records      map[registry.Dataset]json.RawMessage `json:"records"`
 	Sources      map[registry.Dataset]string          `json:"sources"`
 }
+

@@ -77,6 +77,10 @@ type Server struct {
 	startCerts  []*x509.Certificate
 	boot        string // this run's part of feed cursors
 
+	// fixtureMu serialises fixture changes: each compares the records
+	// served before and after it to journal live changes, which a
+	// concurrent change of the same person would garble.
+	fixtureMu  sync.Mutex
 	mu         sync.Mutex
 	trusted    map[string]trustedCert // by SHA-256 fingerprint
 	tokens     map[string]tokenInfo
