@@ -337,4 +337,3 @@ type personView struct {
 	Records      map[registry.Dataset]json.RawMessage `json:"records"`
 	Sources      map[registry.Dataset]string          `json:"sources"`
 }
-
