@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/avis-lv/gateway/internal/personcode"
 )
 
 // csvBufSize is the read buffer; the header line is looked for in it.
@@ -398,10 +400,19 @@ func (c *csvReader) Next() (Row, error) {
 			used--
 		}
 		if used > h.width || h.code >= n || h.from >= n {
-			return c.bad(&RowError{
+			e := &RowError{
 				Row: line, Code: CodeRowColumns, Value: NeutraliseCell(c.rawRecord()),
 				Fields: used, HeaderFields: h.width,
-			})
+			}
+			// A stray separator in a date still leaves the person's code
+			// where it belongs; a code that passes its check digit there
+			// is theirs (see RowError.PersonCode).
+			if h.code < n {
+				if pc, err := personcode.Parse(excelCode(c.field(s, h.code))); err == nil {
+					e.PersonCode = pc
+				}
+			}
+			return c.bad(e)
 		}
 		row, err := c.v.check(line, excelCode(c.field(s, h.code)), c.field(s, h.from), c.field(s, h.to))
 		if err != nil {

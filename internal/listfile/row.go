@@ -57,6 +57,12 @@ type RowError struct {
 	// the row and in the header.
 	Fields       int `json:"fields,omitempty"`
 	HeaderFields int `json:"header_fields,omitempty"`
+	// PersonCode is the row's personal code when that parsed and another
+	// field is at fault, so a replacement can keep the person's current
+	// entry instead of dropping them over a typo in a date; "" otherwise
+	// (and for row.duplicate, whose person has a good row already). Never
+	// serialised: the report shows Value, not the code behind it.
+	PersonCode personcode.Code `json:"-"`
 }
 
 func (e *RowError) Error() string { return e.Message("en") }
@@ -127,8 +133,9 @@ func (c columns) codeOnly(line int, code string) (Row, *RowError) {
 
 func (c columns) row(line int, code, from, to string) (Row, *RowError) {
 	code, from, to = trimCell(code), trimCell(from), trimCell(to)
+	var pc personcode.Code
 	bad := func(col, errCode, val string) (Row, *RowError) {
-		return Row{}, &RowError{Row: line, Column: col, Code: errCode, Value: NeutraliseCell(val)}
+		return Row{}, &RowError{Row: line, Column: col, Code: errCode, Value: NeutraliseCell(val), PersonCode: pc}
 	}
 	if code == "" {
 		return bad(c.code, CodePersonCodeRequired, "")
