@@ -166,6 +166,7 @@ type Upload struct {
 	RowsTotal   *int64
 	ValidRows   *int64
 	InvalidRows *int64
+	KeptRows    *int64
 	ListVersion *int
 	// ReceiptID names the signed receipt of the version it made.
 	ReceiptID  *uuid.UUID
@@ -215,6 +216,9 @@ type Outcome struct {
 	BytesRead   int64
 	ValidRows   int64
 	InvalidRows int64
+	// KeptRows is how many persons with a bad row kept their current
+	// entry in a skip-invalid replacement.
+	KeptRows    int64
 	ListVersion int
 	Failure     *Failure
 	// Issues are the stored lines of the error report (bounded).
@@ -272,6 +276,11 @@ type Tx interface {
 	// replace the new version's members, for add and remove the members to
 	// add or remove. Call it once.
 	WriteMembers(ctx context.Context, mode Mode, src MemberSource) (int64, error)
+	// KeepCurrent copies into a replacement the current entries (codes
+	// and dates) of the persons in codes who are on the locked list and
+	// not among the written members, and says how many it copied. Call it
+	// after WriteMembers in mode replace and LockList, before Publish.
+	KeepCurrent(ctx context.Context, codes []int64) (int64, error)
 	// Publish builds the new version from the locked list and the written
 	// members and makes it the current version.
 	Publish(ctx context.Context, l List, meta VersionMeta) (List, error)

@@ -295,6 +295,15 @@ type fileSource struct {
 	cur     Member
 	fatal   *listfile.FileError
 	err     error
+	// keepCodes are the valid personal codes of bad rows, whose current
+	// entries a skip-invalid replacement keeps (collected only when keep
+	// is set). One int64 per bad row, and the reader stops at
+	// Limits.MaxRowErrors bad rows (100 000: 800 KB); with that limit off
+	// it is still at most MaxRows (2 million: 16 MB). No cap of its own:
+	// dropping a code past one would drop an entitled person, the very
+	// loss this prevents.
+	keep      bool
+	keepCodes []int64
 }
 
 func (f *fileSource) Next() bool {
@@ -343,6 +352,9 @@ func (f *fileSource) Next() bool {
 
 func (f *fileSource) addRowError(re *listfile.RowError) {
 	f.invalid++
+	if f.keep && re.PersonCode != "" {
+		f.keepCodes = append(f.keepCodes, CodeNumber(re.PersonCode))
+	}
 	if len(f.issues) < f.max {
 		f.issues = append(f.issues, Issue{
 			Seq: len(f.issues) + 1, Row: re.Row, Column: re.Column, Code: re.Code, Value: re.Value,
@@ -390,7 +402,10 @@ func (s *Service) apply(ctx context.Context, u Upload, owner string, prog *progr
 		return o, s.store.Finish(ctx, u.ID, owner, o)
 	}
 	defer rd.Close()
-	src := &fileSource{rd: rd, policy: u.Policy, prog: prog, max: s.cfg.MaxIssues}
+	// A bad row must not cost a listed person their entry: a replacement
+	// that skips bad rows keeps what the list holds for them.
+	keep := u.Mode == ModeReplace && u.Policy == PolicySkipInvalid
+	src := &fileSource{rd: rd, policy: u.Policy, prog: prog, max: s.cfg.MaxIssues, keep: keep}
 
 	tx, err := s.store.Begin(ctx)
 	if err != nil {
@@ -435,13 +450,19 @@ func (s *Service) apply(ctx context.Context, u Upload, owner string, prog *progr
 	if err != nil {
 		return Outcome{}, err
 	}
+	var kept int64
+	if keep {
+		if kept, err = tx.KeepCurrent(ctx, src.keepCodes); err != nil {
+			return Outcome{}, err
+		}
+	}
 	id := u.ID
 	nl, err := tx.Publish(ctx, l, VersionMeta{Mode: u.Mode, CreatedBy: u.CreatedBy, UploadID: &id, ContentSHA256: u.SHA256})
 	if err != nil {
 		return Outcome{}, err
 	}
 	o := src.outcome(StatusApplied)
-	o.ListVersion = nl.Version
+	o.ListVersion, o.KeptRows = nl.Version, kept
 	if err := tx.FinishUpload(ctx, u.ID, owner, o); err != nil {
 		return Outcome{}, err
 	}

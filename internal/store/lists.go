@@ -228,6 +228,28 @@ func (t *listTx) WriteMembers(ctx context.Context, mode lists.Mode, src lists.Me
 	return enc.n, nil
 }
 
+// KeepCurrent implements lists.Tx in one statement, however many codes.
+// The new table has no index yet, so the written members are looked up by
+// a hash anti-join: one scan of the new version, not a probe per code.
+func (t *listTx) KeepCurrent(ctx context.Context, codes []int64) (int64, error) {
+	if !t.locked || !t.written || t.mode != lists.ModeReplace {
+		return 0, errors.New("keep current: lock the list and write a replacement first")
+	}
+	if len(codes) == 0 || t.currentSet == nil {
+		return 0, nil
+	}
+	tag, err := t.tx.Exec(ctx, `
+		INSERT INTO `+setTable(t.set)+` (person_code, valid_from, valid_to)
+		SELECT o.person_code, o.valid_from, o.valid_to FROM `+setTable(*t.currentSet)+` o
+		WHERE o.person_code = ANY($1)
+		AND NOT EXISTS (SELECT 1 FROM `+setTable(t.set)+` n WHERE n.person_code = o.person_code)`, codes)
+	if err != nil {
+		return 0, fmt.Errorf("keep current members: %w", err)
+	}
+	t.copied += tag.RowsAffected()
+	return tag.RowsAffected(), nil
+}
+
 // Publish implements lists.Tx.
 func (t *listTx) Publish(ctx context.Context, _ lists.List, meta lists.VersionMeta) (lists.List, error) {
 	if !t.locked || !t.written {
@@ -335,10 +357,10 @@ func finishUpload(ctx context.Context, tx pgx.Tx, id uuid.UUID, owner string, o 
 	}
 	tag, err := tx.Exec(ctx, `
 		UPDATE list_uploads SET status = $3, rows_total = $4, rows_read = $4, bytes_read = $11, valid_rows = $5, invalid_rows = $6,
-			list_version = $7, failure_code = $8, failure_row = $9, failure_detail = $10,
+			kept_rows = $12, list_version = $7, failure_code = $8, failure_row = $9, failure_detail = $10,
 			finished_at = now(), lease_owner = NULL, lease_expires = NULL
 		WHERE id = $1 AND lease_owner = $2 AND status = 'processing'`,
-		id, owner, string(o.Status), o.RowsTotal, o.ValidRows, o.InvalidRows, version, code, row, detail, o.BytesRead)
+		id, owner, string(o.Status), o.RowsTotal, o.ValidRows, o.InvalidRows, version, code, row, detail, o.BytesRead, o.KeptRows)
 	if err != nil {
 		return fmt.Errorf("finish upload: %w", err)
 	}
@@ -377,7 +399,7 @@ func (s *Lists) Finish(ctx context.Context, id uuid.UUID, owner string, o lists.
 }
 
 const uploadColumns = `id, list_id, grantor_reg_no, created_by, status, format, policy, mode, filename, bytes, sha256,
-	rows_read, bytes_read, rows_total, valid_rows, invalid_rows, list_version,
+	rows_read, bytes_read, rows_total, valid_rows, invalid_rows, kept_rows, list_version,
 	failure_code, failure_row, failure_detail, attempts, created_at, started_at, finished_at,
 	(SELECT v.receipt_id FROM person_list_versions v WHERE v.list_id = list_uploads.list_id AND v.version = list_uploads.list_version)`
 
@@ -387,7 +409,7 @@ func scanUpload(row pgx.Row) (lists.Upload, error) {
 	var code, detail *string
 	var frow *int
 	err := row.Scan(&u.ID, &u.ListID, &u.Grantor, &u.CreatedBy, &u.Status, &u.Format, &u.Policy, &u.Mode, &u.Filename,
-		&u.Bytes, &sum, &u.RowsRead, &u.BytesRead, &u.RowsTotal, &u.ValidRows, &u.InvalidRows, &u.ListVersion,
+		&u.Bytes, &sum, &u.RowsRead, &u.BytesRead, &u.RowsTotal, &u.ValidRows, &u.InvalidRows, &u.KeptRows, &u.ListVersion,
 		&code, &frow, &detail, &u.Attempts, &u.CreatedAt, &u.StartedAt, &u.FinishedAt, &u.ReceiptID)
 	if err != nil {
 		return u, err
