@@ -1193,7 +1193,12 @@ type Upload struct {
 
 	// InvalidRows Bad rows found (the error report keeps the first 10 000).
 	InvalidRows *int64 `json:"invalidRows,omitempty"`
-	ListId      string `json:"listId"`
+
+	// KeptRows Mode `replace` with policy `skip-invalid`: persons whose row is bad but whose personal code is valid,
+	// and who were on the list, keep their current entry (dates included) in the new version rather than
+	// being dropped; this counts them. A bad row of a person not on the list adds nobody.
+	KeptRows *int64 `json:"keptRows,omitempty"`
+	ListId   string `json:"listId"`
 
 	// ListVersion The list version this upload created (status applied).
 	ListVersion *int          `json:"listVersion,omitempty"`

@@ -101,6 +101,7 @@ type uploadView struct {
 	RowsTotal     *int64 `json:"rowsTotal"`
 	ValidRows     *int64 `json:"validRows"`
 	InvalidRows   *int64 `json:"invalidRows"`
+	KeptRows      *int64 `json:"keptRows"`
 	ListVersion   *int   `json:"listVersion"`
 	FailureCode   string `json:"failureCode"`
 	FailureReason string `json:"failureReason"`

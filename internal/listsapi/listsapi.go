@@ -135,6 +135,7 @@ func uploadToAPI(u lists.Upload, lang string) api.Upload {
 	bytes, rows, read := u.Bytes, u.RowsRead, u.BytesRead
 	out.Bytes, out.RowsRead, out.BytesRead = &bytes, &rows, &read
 	out.RowsTotal, out.ValidRows, out.InvalidRows, out.ListVersion = u.RowsTotal, u.ValidRows, u.InvalidRows, u.ListVersion
+	out.KeptRows = u.KeptRows
 	out.ReceiptId = u.ReceiptID
 	if u.StartedAt != nil {
 		t := u.StartedAt.UTC()

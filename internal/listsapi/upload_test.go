@@ -140,6 +140,25 @@ func TestUploadIdempotency(t *testing.T) {
 	}
 }
 
+// GET /v1/uploads/{id} says how many listed persons with a bad row kept
+// their entry in a skip-invalid replacement.
+func TestUploadKeptRows(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	tk := newTokens(h)
+	uploadAndWait(h, tk.a, "kept", form{file: csvFile(newCode(1)+";2026-01-01;", newCode(2)+";2026-01-01;")})
+	u := uploadAndWait(h, tk.a, "kept", form{policy: "skip-invalid", file: csvFile(
+		newCode(1)+";2026-02-30;",
+		newCode(3)+";2026-01-01;",
+	)})
+	if u.Status != "applied" || *u.ValidRows != 1 || *u.InvalidRows != 1 || u.KeptRows == nil || *u.KeptRows != 1 {
+		t.Fatalf("%+v", u)
+	}
+	if l := getList(h, tk.a, "kept"); l.Size != 2 || *l.Added != 1 || *l.Removed != 1 {
+		t.Fatalf("%+v", l)
+	}
+}
+
 func TestUploadReadAndReport(t *testing.T) {
 	t.Parallel()
 	h := gatewaytest.New(t)
