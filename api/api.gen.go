@@ -964,10 +964,16 @@ type Problem struct {
 	Error *string `json:"error,omitempty"`
 
 	// ErrorDescription RFC 6749 error description (token endpoint only).
-	ErrorDescription *string       `json:"error_description,omitempty"`
-	Errors           *[]FieldError `json:"errors,omitempty"`
-	Instance         *string       `json:"instance,omitempty"`
-	RequestId        *string       `json:"requestId,omitempty"`
+	ErrorDescription *string `json:"error_description,omitempty"`
+
+	// Errors The offending fields, at most 100; `errorsTruncated` says when there are more.
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// ErrorsTruncated Present and true when `errors` lists only the first problems found (at most 100): fix those and
+	// send the request again to see any others. A body with very many bad items is not checked to the end.
+	ErrorsTruncated *bool   `json:"errorsTruncated,omitempty"`
+	Instance        *string `json:"instance,omitempty"`
+	RequestId       *string `json:"requestId,omitempty"`
 
 	// Status Example: 400
 	Status int `json:"status"`

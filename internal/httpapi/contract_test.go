@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -159,5 +160,22 @@ func TestProblemsAreDocumented(t *testing.T) {
 		if !documented(c) {
 			t.Errorf("code %s is documented nowhere", c)
 		}
+	}
+}
+
+// The contract tells integrators how many errors a problem lists and how
+// it says that there were more: both must be what problem renders.
+func TestContractStatesTheErrorCap(t *testing.T) {
+	doc, err := httpapi.LoadContract(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := doc.Components.Schemas["Problem"].Value
+	errs, truncated := s.Properties["errors"], s.Properties["errorsTruncated"]
+	if errs == nil || truncated == nil || !truncated.Value.Type.Is(openapi3.TypeBoolean) {
+		t.Fatal("Problem lacks errors or a boolean errorsTruncated")
+	}
+	if want := "at most " + strconv.Itoa(problem.MaxErrors); !strings.Contains(errs.Value.Description, want) || !strings.Contains(truncated.Value.Description, want) {
+		t.Fatalf("Problem does not say %q", want)
 	}
 }

@@ -523,6 +523,7 @@ func ErrorMapper(err error) *problem.Problem {
 			p.Errors = append(p.Errors, problem.FieldError{Pointer: v.Pointer, Code: v.Code, Detail: v.Detail})
 		}
 		if ve.More > 0 {
+			p.ErrorsTruncated = true
 			p.DetailEN = fmt.Sprintf("%d more members are invalid; fix the ones listed and push again", ve.More)
 			p.DetailLV = fmt.Sprintf("Vēl %d dalībnieki nav derīgi; izlabojiet uzskaitītos un nosūtiet vēlreiz", ve.More)
 		}

@@ -225,6 +225,29 @@ func TestPushLarge(t *testing.T) {
 	}
 }
 
+// A push with more bad members than a problem lists says that some were
+// left out, in the detail and in errorsTruncated.
+func TestPushManyBadMembersIsTruncated(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	tk := newTokens(h)
+	bad := make([]member, problem.MaxErrors+50)
+	for i := range bad {
+		bad[i] = member{PersonCode: badChecksum(t, i)}
+	}
+	res := h.Do("POST", "/v1/lists/many-bad/members", tk.a, push{"replace", bad}, "Idempotency-Key", "many-bad-push-1")
+	var p struct {
+		Detail          string
+		Errors          []struct{ Pointer, Code string }
+		ErrorsTruncated bool
+	}
+	res.JSON(t, &p)
+	if res.Status != 400 || len(p.Errors) != problem.MaxErrors || !p.ErrorsTruncated || !strings.Contains(p.Detail, "50 more") ||
+		p.Errors[0].Code != "person_code.invalid_checksum" {
+		t.Fatalf("%d %.400s", res.Status, res.Body)
+	}
+}
+
 // A benefit may be given only to the grantor's own person lists: one built
 // on another grantor's list would tell its grantor, check by check, who is
 // on that list. A list nobody owns yet becomes the benefit's grantor's.

@@ -71,12 +71,20 @@ type FieldError struct {
 	DetailLV string `json:"-"`
 }
 
+// MaxErrors bounds the errors one problem lists: a caller who sent 100 000
+// bad items needs the first ones to fix, not a document of hundreds of
+// megabytes that costs the gateway as much to build.
+const MaxErrors = 100
+
 // Problem is an error that knows how to present itself to a client.
 type Problem struct {
 	Kind     Kind
 	DetailEN string
 	DetailLV string
 	Errors   []FieldError
+	// ErrorsTruncated says that Errors are not all the errors found: their
+	// producer stopped looking. Render sets it too when it drops some.
+	ErrorsTruncated bool
 	// OAuthError is the RFC 6749 error code, set on token-endpoint problems.
 	OAuthError string
 	// Headers are added to the response (WWW-Authenticate, Retry-After, ...).
@@ -123,6 +131,7 @@ type Body struct {
 	Instance         string       `json:"instance,omitempty"`
 	RequestID        string       `json:"requestId,omitempty"`
 	Errors           []FieldError `json:"errors,omitempty"`
+	ErrorsTruncated  bool         `json:"errorsTruncated,omitempty"`
 	OAuthError       string       `json:"error,omitempty"`
 	OAuthDescription string       `json:"error_description,omitempty"`
 }
@@ -144,9 +153,14 @@ func (p *Problem) Render(lang, instance, requestID string) Body {
 			b.Detail = p.DetailLV
 		}
 	}
-	if len(p.Errors) > 0 {
-		b.Errors = make([]FieldError, len(p.Errors))
-		for i, e := range p.Errors {
+	errs := p.Errors
+	b.ErrorsTruncated = p.ErrorsTruncated
+	if len(errs) > MaxErrors {
+		errs, b.ErrorsTruncated = errs[:MaxErrors], true
+	}
+	if len(errs) > 0 {
+		b.Errors = make([]FieldError, len(errs))
+		for i, e := range errs {
 			switch {
 			case e.DetailLV == "":
 				e.Detail = Message(e.Code, lang, e.Detail)
@@ -154,6 +168,12 @@ func (p *Problem) Render(lang, instance, requestID string) Body {
 				e.Detail = e.DetailLV
 			}
 			b.Errors[i] = e
+		}
+	}
+	if b.ErrorsTruncated && b.Detail == "" {
+		b.Detail = fmt.Sprintf("Only the first %d errors are listed; fix them and send the request again to see any others", len(errs))
+		if lv {
+			b.Detail = fmt.Sprintf("Uzskaitītas tikai pirmās %d kļūdas; izlabojiet tās un nosūtiet pieprasījumu vēlreiz, lai redzētu pārējās", len(errs))
 		}
 	}
 	if p.OAuthError != "" {

@@ -1,9 +1,12 @@
 package problem
 
 import (
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +74,48 @@ func TestKindsListsEveryKind(t *testing.T) {
 	})
 	if declared == 0 || declared != len(Kinds()) {
 		t.Fatalf("%d kinds declared, Kinds() lists %d", declared, len(Kinds()))
+	}
+}
+
+// A problem lists at most MaxErrors errors, in their order, and says when
+// it left some out.
+func TestRenderCapsErrors(t *testing.T) {
+	var errs []FieldError
+	for i := range MaxErrors + 50 {
+		errs = append(errs, FieldError{Pointer: "/members/" + strconv.Itoa(i) + "/personCode", Code: "schema.pattern"})
+	}
+	for _, tt := range []struct {
+		name      string
+		p         *Problem
+		n         int
+		truncated bool
+	}{
+		{"over the cap", Fields(Validation, errs...), MaxErrors, true},
+		{"at the cap", Fields(Validation, errs[:MaxErrors]...), MaxErrors, false},
+		{"producer stopped looking", &Problem{Kind: Validation, Errors: errs[:3], ErrorsTruncated: true}, 3, true},
+		{"few", Fields(Validation, errs[:3]...), 3, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(tt.p.Errors)
+			for _, lang := range []string{"en", "lv"} {
+				b := tt.p.Render(lang, "/v1/x", "rid")
+				if len(b.Errors) != tt.n || b.ErrorsTruncated != tt.truncated || b.Errors[tt.n-1].Pointer != errs[tt.n-1].Pointer {
+					t.Fatalf("%s: %d errors (last %+v), truncated %v; want %d, %v", lang, len(b.Errors), b.Errors[len(b.Errors)-1], b.ErrorsTruncated, tt.n, tt.truncated)
+				}
+				if tt.truncated != (b.Detail != "") {
+					t.Fatalf("%s: detail %q", lang, b.Detail)
+				}
+				js, err := json.Marshal(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(string(js), "errorsTruncated") != tt.truncated {
+					t.Fatalf("%s: %s", lang, js)
+				}
+			}
+			if len(tt.p.Errors) != before {
+				t.Fatal("Render changed the problem")
+			}
+		})
 	}
 }
