@@ -69,6 +69,9 @@ type prop struct {
 	n          *node
 	hasDefault bool
 	index      int // position in required, or -1
+	// declared is false for a name only required: kin-openapi checks its
+	// value as any other undeclared member's.
+	declared bool
 }
 
 // Compile compiles s; ok is false when s uses something the check does not
@@ -139,7 +142,7 @@ func (c *compiler) compile(s *openapi3.Schema) (*node, bool) {
 			if !ok {
 				return nil, false
 			}
-			n.props[name] = &prop{n: sub, hasDefault: ref.Value.Default != nil, index: -1}
+			n.props[name] = &prop{n: sub, hasDefault: ref.Value.Default != nil, index: -1, declared: true}
 		}
 		for _, name := range s.Required {
 			p, ok := n.props[name]
@@ -397,13 +400,13 @@ func (p *parser) object(n *node, depth int) bool {
 		p.i++
 		p.ws()
 		pr, known := n.props[key]
+		if known && pr.index >= 0 {
+			seen |= 1 << pr.index
+		}
 		switch {
-		case known:
+		case known && pr.declared:
 			if !p.value(pr.n, depth+1) {
 				return false
-			}
-			if pr.index >= 0 {
-				seen |= 1 << pr.index
 			}
 		case n.closed:
 			return false

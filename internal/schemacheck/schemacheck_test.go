@@ -99,3 +99,26 @@ func TestPattern(t *testing.T) {
 		}
 	}
 }
+
+// A name that is required but not among the properties is an undeclared
+// member to kin-openapi: refused by a closed object, checked against
+// additionalProperties by another.
+func TestRequiredOnlyMemberIsUndeclared(t *testing.T) {
+	for _, c := range []struct {
+		schema, body string
+		want         bool
+	}{
+		{`{"type":"object","required":["x"],"additionalProperties":false}`, `{"x":1}`, false},
+		{`{"type":"object","required":["x"],"additionalProperties":{"type":"string"}}`, `{"x":1}`, false},
+		{`{"type":"object","required":["x"],"additionalProperties":{"type":"string"}}`, `{"x":"s"}`, true},
+		{`{"type":"object","required":["x"]}`, `{"x":1}`, true},
+	} {
+		chk, ok := Compile(schema(t, c.schema))
+		if !ok {
+			t.Fatalf("%s not compiled", c.schema)
+		}
+		if got := chk.Valid([]byte(c.body)); got != c.want {
+			t.Errorf("%s: Valid(%s) = %v, want %v", c.schema, c.body, got, c.want)
+		}
+	}
+}
