@@ -53,6 +53,22 @@ func TestFastCheckCoversHotOperations(t *testing.T) {
 	}
 }
 
+// Every JSON body is compiled: the compiled check is also what explains a
+// refused body within a bounded cost.
+func TestFastCheckCoversEveryJSONBody(t *testing.T) {
+	_, _, ct := fastOps(t)
+	for path, item := range ct.doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
+				continue
+			}
+			if ct.fast[op] == nil {
+				t.Errorf("%s %s (%s): its JSON body has no compiled check", method, path, op.OperationID)
+			}
+		}
+	}
+}
+
 var eligibilityBodies = []struct {
 	body string
 	fast bool // accepted by the compiled check

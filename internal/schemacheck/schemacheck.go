@@ -50,6 +50,7 @@ type node struct {
 	// arrays
 	items              *node
 	minItems, maxItems int64 // maxItems < 0: unbounded
+	unique             bool  // of string items only
 
 	// strings
 	minLen, maxLen int64 // maxLen < 0: unbounded
@@ -99,7 +100,7 @@ func (c *compiler) compile(s *openapi3.Schema) (*node, bool) {
 	c.seen[s] = true
 	defer delete(c.seen, s)
 	if len(s.OneOf) > 0 || len(s.AnyOf) > 0 || s.Not != nil || s.Discriminator != nil || s.ReadOnly || s.WriteOnly ||
-		s.UniqueItems || s.MultipleOf != nil || s.MinProps != 0 || s.MaxProps != nil || len(s.Extensions) > 0 && hasValidationExtension(s) ||
+		s.MultipleOf != nil || s.MinProps != 0 || s.MaxProps != nil || len(s.Extensions) > 0 && hasValidationExtension(s) ||
 		uses31(s) {
 		return nil, false
 	}
@@ -192,6 +193,14 @@ func (c *compiler) compile(s *openapi3.Schema) (*node, bool) {
 		if s.MaxItems != nil {
 			n.maxItems = int64(*s.MaxItems)
 		}
+		if s.UniqueItems {
+			// Two strings are the same item when they decode the same;
+			// other items would need kin-openapi's canonical encoding.
+			if n.items == nil || n.items.kind != kindString {
+				return nil, false
+			}
+			n.unique = true
+		}
 	case openapi3.TypeString:
 		n.kind = kindString
 		n.minLen = int64(s.MinLength)
@@ -250,6 +259,9 @@ func (c *compiler) compile(s *openapi3.Schema) (*node, bool) {
 			return nil, false
 		}
 	default:
+		return nil, false
+	}
+	if t != openapi3.TypeArray && s.UniqueItems {
 		return nil, false
 	}
 	if t != openapi3.TypeString && t != "" && (s.Pattern != "" || s.MinLength != 0 || s.MaxLength != nil) {
@@ -452,6 +464,7 @@ func (n *node) complete(seen uint64, keys []string) bool {
 func (p *parser) array(n *node, depth int) bool {
 	p.i++ // [
 	var count int64
+	var items map[string]bool // when unique
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
@@ -459,6 +472,7 @@ func (p *parser) array(n *node, depth int) bool {
 	}
 	for {
 		p.ws()
+		start := p.i
 		var ok bool
 		if n.items != nil {
 			ok = p.value(n.items, depth+1)
@@ -467,6 +481,16 @@ func (p *parser) array(n *node, depth int) bool {
 		}
 		if !ok {
 			return false
+		}
+		if n.unique {
+			if items == nil {
+				items = map[string]bool{}
+			}
+			k, ok := itemKey(p.b[start:p.i])
+			if !ok || items[k] {
+				return false
+			}
+			items[k] = true
 		}
 		count++
 		if n.maxItems >= 0 && count > n.maxItems {
@@ -486,6 +510,21 @@ func (p *parser) array(n *node, depth int) bool {
 			return false
 		}
 	}
+}
+
+// itemKey is what makes a string item (or null) the same as another for
+// uniqueItems: its decoded text. The item has passed str, so its escapes
+// are the simple ones.
+func itemKey(raw []byte) (string, bool) {
+	if raw[0] != '"' {
+		return "null", true
+	}
+	raw = raw[1 : len(raw)-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return `"` + string(raw), true
+	}
+	s, ok := unescape(raw)
+	return `"` + s, ok
 }
 
 // str parses a string token. The common escapes are decoded here;

@@ -122,3 +122,29 @@ func TestRequiredOnlyMemberIsUndeclared(t *testing.T) {
 		}
 	}
 }
+
+// uniqueItems of strings: the same decoded text twice is a duplicate;
+// anything the check cannot decode is left to kin-openapi.
+func TestUniqueStrings(t *testing.T) {
+	chk, ok := Compile(schema(t, `{"type":"array","uniqueItems":true,"items":{"type":"string","nullable":true}}`))
+	if !ok {
+		t.Fatal("not compiled")
+	}
+	for body, want := range map[string]bool{
+		`[]`: true, `["a","b","ab"]`: true, `["a",null,"null"]`: true, `["a\n","a\t"]`: true,
+		`["a","b","a"]`: false, `[null,null]`: false, `["a\n","a\n"]`: false, `["a\"","a\""]`: false, `["\u0061","a"]`: false,
+	} {
+		if got := chk.Valid([]byte(body)); got != want {
+			t.Errorf("Valid(%s) = %v, want %v", body, got, want)
+		}
+	}
+	for _, js := range []string{
+		`{"type":"array","uniqueItems":true,"items":{"type":"integer"}}`,
+		`{"type":"array","uniqueItems":true,"items":{"type":"object"}}`,
+		`{"type":"string","uniqueItems":true}`,
+	} {
+		if _, ok := Compile(schema(t, js)); ok {
+			t.Errorf("compiled %s", js)
+		}
+	}
+}
