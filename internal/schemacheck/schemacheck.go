@@ -7,6 +7,12 @@
 // schema feature it does not know) goes to kin-openapi, which then names
 // the exact fields. So the check must never accept what kin-openapi would
 // refuse; the differential fuzz test holds it to that.
+//
+// kin-openapi's cost grows with the errors too, without bound: a 16 MiB
+// body of bad items costs it gigabytes. Violations names the fields of a
+// refused body as kin-openapi does, but only the first few, walking the
+// bytes as the check does; a second fuzz test holds it to kin-openapi's
+// answers.
 package schemacheck
 
 import (
@@ -14,6 +20,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -22,6 +29,9 @@ import (
 // Check is a compiled schema.
 type Check struct {
 	root *node
+	// opts are kin-openapi's options for a request body, with which
+	// Violations has it check a single value.
+	opts []openapi3.SchemaValidationOption
 }
 
 type kind uint8
@@ -40,9 +50,13 @@ type node struct {
 	kind     kind
 	nullable bool
 	allOf    []*node
+	// schema is what the node was compiled from, and bare the same without
+	// its allOf: Violations has kin-openapi check scalars against them.
+	schema, bare *openapi3.Schema
 
 	// objects
 	props      map[string]*prop
+	byName     []*prop // props sorted by name
 	required   []string
 	additional *node // nil: any allowed unless closed
 	closed     bool
@@ -67,9 +81,12 @@ type node struct {
 }
 
 type prop struct {
+	name       string
 	n          *node
+	def        any // the default
 	hasDefault bool
 	index      int // position in required, or -1
+	pos        int // position in byName
 	// declared is false for a name only required: kin-openapi checks its
 	// value as any other undeclared member's.
 	declared bool
@@ -85,7 +102,8 @@ func Compile(s *openapi3.Schema, opts ...openapi3.SchemaValidationOption) (*Chec
 	if !ok {
 		return nil, false
 	}
-	return &Check{root: n}, true
+	kinOpts := []openapi3.SchemaValidationOption{openapi3.VisitAsRequest(), openapi3.MultiErrors(), openapi3.DefaultsSet(func() {})}
+	return &Check{root: n, opts: append(kinOpts, opts...)}, true
 }
 
 type compiler struct {
@@ -104,7 +122,12 @@ func (c *compiler) compile(s *openapi3.Schema) (*node, bool) {
 		uses31(s) {
 		return nil, false
 	}
-	n := &node{nullable: s.Nullable, maxItems: -1, maxLen: -1}
+	n := &node{nullable: s.Nullable, maxItems: -1, maxLen: -1, schema: s, bare: s}
+	if len(s.AllOf) > 0 {
+		bare := *s
+		bare.AllOf = nil
+		n.bare = &bare
+	}
 	for _, ref := range s.AllOf {
 		if ref == nil || ref.Value == nil {
 			return nil, false
@@ -143,12 +166,12 @@ func (c *compiler) compile(s *openapi3.Schema) (*node, bool) {
 			if !ok {
 				return nil, false
 			}
-			n.props[name] = &prop{n: sub, hasDefault: ref.Value.Default != nil, index: -1, declared: true}
+			n.props[name] = &prop{name: name, n: sub, def: ref.Value.Default, hasDefault: ref.Value.Default != nil, index: -1, declared: true}
 		}
 		for _, name := range s.Required {
 			p, ok := n.props[name]
 			if !ok {
-				p = &prop{n: &node{kind: kindAny, maxItems: -1, maxLen: -1}, index: -1}
+				p = &prop{name: name, n: &node{kind: kindAny, maxItems: -1, maxLen: -1}, index: -1}
 				n.props[name] = p
 				n.required = append(n.required, name)
 				p.index = len(n.required) - 1
@@ -162,6 +185,13 @@ func (c *compiler) compile(s *openapi3.Schema) (*node, bool) {
 		}
 		if len(n.required) > 64 {
 			return nil, false
+		}
+		for _, p := range n.props {
+			n.byName = append(n.byName, p)
+		}
+		slices.SortFunc(n.byName, func(a, b *prop) int { return strings.Compare(a.name, b.name) })
+		for i, p := range n.byName {
+			p.pos = i
 		}
 		ap := s.AdditionalProperties
 		switch {
