@@ -11,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/avis-lv/gateway/internal/problem"
 )
 
 // fastOps returns the operations with a compiled body check, by id, in a
@@ -190,4 +192,133 @@ func TestReadBodyDoesNotTrustAnnouncedLength(t *testing.T) {
 	if cap(body) > presizeLimit {
 		t.Fatalf("a buffer of %d bytes for a 2-byte body announced as 1 MiB", cap(body))
 	}
+}
+
+// validBodies are a valid body of each compiled operation, from which
+// contractBodies makes bad ones.
+func validBodies(t testing.TB, ops map[string]*openapi3.Operation) map[string]string {
+	bodies := map[string]string{
+		"checkEligibility":   eligibilityBodies[1].body,
+		"pushListMembers":    `{"mode":"replace","members":[{"personCode":"32345678901","validFrom":"2026-01-01","validTo":"2026-12-31"},{"personCode":"010190-10002"}]}`,
+		"putMeans":           `{"personCode":"32345678901","validFrom":"2026-01-01","validTo":"2026-12-31"}`,
+		"reportTransaction":  `{"decisionId":"0190b7a0-1111-7000-8000-000000000001","receiptNumber":"B-1","occurredAt":"2026-11-22T10:00:00Z","totalCents":150,"benefits":[{"benefitId":"ride","discountCents":150},{"benefitId":"b","discountCents":0}]}`,
+		"reverseTransaction": `{"reason":"returned"}`,
+	}
+	for _, ex := range ops["putBenefit"].RequestBody.Value.Content.Get("application/json").Examples {
+		bodies["putBenefit"] = mustJSON(ex.Value.Value)
+	}
+	for id, op := range ops {
+		if b, ok := bodies[id]; !ok || !kinAccepts(t, op, []byte(b)) {
+			t.Fatalf("%s: no valid body (%s)", id, b)
+		}
+	}
+	return bodies
+}
+
+// contractBodies are bad variants of valid: every member and item in turn
+// removed, replaced by values of each type, duplicated or joined by an
+// unknown one.
+func contractBodies(valid string) []string {
+	var doc any
+	if err := json.Unmarshal([]byte(valid), &doc); err != nil {
+		panic(err)
+	}
+	replacements := []any{nil, json.Number("0"), json.Number("-1"), json.Number("1.5"), json.Number("99999999999999999999"), "", "x",
+		"2026-02-30", strings.Repeat("9", 70), true, map[string]any{}, []any{}, []any{"x", "x"}, map[string]any{"zz": 1}}
+	var out []string
+	var walk func(v any, set func(any))
+	walk = func(v any, set func(any)) {
+		for _, r := range replacements {
+			set(r)
+			out = append(out, mustJSON(doc))
+		}
+		set(v)
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				delete(v, k)
+				out = append(out, mustJSON(doc))
+				v[k] = x
+				walk(x, func(y any) { v[k] = y })
+			}
+			v["zz"] = 1
+			out = append(out, mustJSON(doc))
+			delete(v, "zz")
+		case []any:
+			for i, x := range v {
+				walk(x, func(y any) { v[i] = y })
+			}
+			if len(v) > 0 {
+				set(append(slices.Clone(v), v[0]))
+				out = append(out, mustJSON(doc))
+				set(v)
+			}
+		}
+	}
+	walk(doc, func(y any) { doc = y })
+	return out
+}
+
+// kinFields are the errors the gateway answered with for body when
+// kin-openapi validated every refused body.
+func kinFields(t testing.TB, op *openapi3.Operation, body []byte) []problem.FieldError {
+	req, err := http.NewRequest(http.MethodPost, "http://gateway/x", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	in := &openapi3filter.RequestValidationInput{Request: req, Options: requestOptions()}
+	if err := openapi3filter.ValidateRequestBody(context.Background(), in, op.RequestBody.Value); err != nil {
+		return requestProblem(err).Errors
+	}
+	return nil
+}
+
+// violationsAgree fails t unless the errors Violations finds in body are
+// those kin-openapi did, the same pointers, codes and details in the
+// same order.
+func violationsAgree(t testing.TB, ct *contract, op *openapi3.Operation, body []byte) {
+	t.Helper()
+	vs, more, ok := ct.fast[op].Violations(body, 1000)
+	if !ok {
+		return // kin-openapi checks it
+	}
+	var got []problem.FieldError
+	for _, v := range vs {
+		got = append(got, schemaFieldError(v.Path, v.Field, v.Reason))
+	}
+	if want := kinFields(t, op, body); more || !slices.Equal(got, want) {
+		t.Errorf("%s %.300s:\nViolations:  %v\nkin-openapi: %v", op.OperationID, body, got, want)
+	}
+}
+
+// A refused body is answered with the errors kin-openapi named before
+// Violations did: for every operation, every bad variant of a valid body.
+func TestViolationsAgreeWithKinOnTheContract(t *testing.T) {
+	ids, ops, ct := fastOps(t)
+	valid := validBodies(t, ops)
+	n := 0
+	for _, id := range ids {
+		for _, body := range append(contractBodies(valid[id]), `{}`, `[]`, `{"a":1,"a":2}`) {
+			violationsAgree(t, ct, ops[id], []byte(body))
+			n++
+		}
+	}
+	for _, c := range eligibilityBodies {
+		violationsAgree(t, ct, ops["checkEligibility"], []byte(c.body))
+	}
+	t.Logf("%d bodies", n)
+}
+
+func FuzzViolationsAgreeWithKinOnTheContract(f *testing.F) {
+	ids, ops, ct := fastOps(f)
+	valid := validBodies(f, ops)
+	for i, id := range ids {
+		for _, body := range contractBodies(valid[id]) {
+			f.Add(uint8(i), []byte(body))
+		}
+	}
+	f.Fuzz(func(t *testing.T, i uint8, body []byte) {
+		violationsAgree(t, ct, ops[ids[int(i)%len(ids)]], body)
+	})
 }

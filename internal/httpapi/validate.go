@@ -34,7 +34,8 @@ type contract struct {
 	roles map[*openapi3.Operation][]requirement
 	// fast holds, per operation with a JSON body, the compiled check that
 	// accepts a valid body without kin-openapi's decoding (see
-	// schemacheck); kin-openapi then checks only the parameters.
+	// schemacheck), and names the first errors of one it refuses;
+	// kin-openapi then checks only the parameters.
 	fast map[*openapi3.Operation]*schemacheck.Check
 	// static routes the paths without parameters by path and method
 	// without the general router, which costs a check a few
@@ -111,21 +112,21 @@ func compileFast(doc *openapi3.T, opts *openapi3filter.Options) map[*openapi3.Op
 	return out
 }
 
-// fastValid reports whether the buffered JSON body of op certainly
-// satisfies its schema.
-func (ct *contract) fastValid(op *openapi3.Operation, req *http.Request, body []byte) bool {
+// jsonCheck is the compiled check of op's body, when the request sends
+// one as JSON.
+func (ct *contract) jsonCheck(op *openapi3.Operation, req *http.Request) *schemacheck.Check {
 	chk := ct.fast[op]
 	if chk == nil {
-		return false
+		return nil
 	}
 	ctype := req.Header.Get(echo.HeaderContentType)
 	if ctype != echo.MIMEApplicationJSON {
 		mt, _, err := mime.ParseMediaType(ctype)
 		if err != nil || mt != echo.MIMEApplicationJSON {
-			return false
+			return nil
 		}
 	}
-	return chk.Valid(body)
+	return chk
 }
 
 // LoadContract parses and validates the embedded OpenAPI document.
@@ -228,6 +229,8 @@ func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 				return err
 			}
 			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: opts}
+			var bodyErrors []problem.FieldError
+			var bodyErrorsTruncated bool
 			if limits.streamed[route.Operation.OperationID] {
 				in.Options = &streamOpts
 			} else if req.Body != nil && req.Body != http.NoBody {
@@ -247,18 +250,36 @@ func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 				}
 				req.Body = httpx.NewBufferedBody(body)
 				req.GetBody = func() (io.ReadCloser, error) { return httpx.NewBufferedBody(body), nil }
-				if ct.fastValid(route.Operation, req, body) {
+				chk := ct.jsonCheck(route.Operation, req)
+				switch {
+				case chk == nil:
+				case chk.Valid(body):
 					if ct.anyParams[route.Operation] {
 						req.Body, _ = req.GetBody()
 						return next(c)
 					}
 					in.Options = &streamOpts
+				default:
+					// kin-openapi would decode the whole body and build
+					// every one of its errors, at a cost that grows without
+					// bound; the first ones are as useful. It still checks
+					// a body that is not JSON (cheaply: it stops at the
+					// syntax error) and one without violations (which may
+					// need its defaults written).
+					if vs, more, ok := chk.Violations(body, problem.MaxErrors); ok && len(vs) > 0 {
+						for _, v := range vs {
+							bodyErrors = append(bodyErrors, schemaFieldError(v.Path, v.Field, v.Reason))
+						}
+						bodyErrorsTruncated = more
+						in.Options = &streamOpts
+					}
 				}
 			}
-			if limits.streamed[route.Operation.OperationID] {
+			if in.Options == &streamOpts {
 				// kin-openapi reads the whole body of a secured operation
-				// into memory even when told not to validate it; a streamed
-				// upload must reach its handler unread.
+				// into memory for the authentication function even when
+				// told not to validate it; ours does not look, and a
+				// streamed upload must reach its handler unread.
 				body := req.Body
 				req.Body = http.NoBody
 				err = openapi3filter.ValidateRequest(req.Context(), in)
@@ -266,8 +287,10 @@ func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 			} else {
 				err = openapi3filter.ValidateRequest(req.Context(), in)
 			}
-			if err != nil {
-				return forOperation(route.Operation, requestProblem(err))
+			if err != nil || len(bodyErrors) > 0 {
+				p := requestProblem(err, bodyErrors...)
+				p.ErrorsTruncated = bodyErrorsTruncated
+				return forOperation(route.Operation, p)
 			}
 			if req.GetBody != nil {
 				req.Body, _ = req.GetBody()
@@ -352,9 +375,10 @@ func forOperation(op *openapi3.Operation, p *problem.Problem) *problem.Problem {
 	return p
 }
 
-// requestProblem turns kin-openapi's findings into one validation problem
-// that names every offending field.
-func requestProblem(err error) *problem.Problem {
+// requestProblem turns kin-openapi's findings, and the body's errors it
+// did not look for, into one validation problem that names every
+// offending field.
+func requestProblem(err error, bodyErrors ...problem.FieldError) *problem.Problem {
 	var fields []problem.FieldError
 	var walk func(error)
 	walk = func(err error) {
@@ -373,7 +397,10 @@ func requestProblem(err error) *problem.Problem {
 			fields = append(fields, problem.FieldError{Code: "schema.invalid", Detail: err.Error()})
 		}
 	}
-	walk(err)
+	if err != nil {
+		walk(err)
+	}
+	fields = append(fields, bodyErrors...)
 	for _, f := range fields {
 		if strings.Contains(f.Detail, "unsupported content type") || strings.Contains(f.Detail, "header Content-Type has unexpected value") {
 			return problem.New(problem.UnsupportedMedia, "Send the body as the operation's documented content type (usually application/json)", "Sūtiet saturu operācijai dokumentētajā satura tipā (parasti application/json)")
@@ -430,25 +457,30 @@ func walkSchema(err error, out *[]problem.FieldError) {
 	}
 	var se *openapi3.SchemaError
 	if errors.As(err, &se) {
-		ptr := "/" + strings.Join(escapePointer(se.JSONPointer()), "/")
-		if ptr == "/" {
-			ptr = ""
-		}
-		field := se.SchemaField
-		if field == "properties" && strings.HasSuffix(se.Reason, "is unsupported") {
-			// An unknown member: point at it, not at its parent.
-			if _, rest, ok := strings.Cut(se.Reason, `property "`); ok {
-				if name, _, ok := strings.Cut(rest, `"`); ok {
-					ptr += "/" + escapePointer([]string{name})[0]
-					field = "additionalProperties"
-				}
+		*out = append(*out, schemaFieldError(se.JSONPointer(), se.SchemaField, se.Reason))
+	}
+}
+
+// schemaFieldError names the field of a schema violation: the value at
+// path broke the keyword field, as reason says.
+func schemaFieldError(path []string, field, reason string) problem.FieldError {
+	ptr := "/" + strings.Join(escapePointer(path), "/")
+	if ptr == "/" {
+		ptr = ""
+	}
+	if field == "properties" && strings.HasSuffix(reason, "is unsupported") {
+		// An unknown member: point at it, not at its parent.
+		if _, rest, ok := strings.Cut(reason, `property "`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				ptr += "/" + escapePointer([]string{name})[0]
+				field = "additionalProperties"
 			}
 		}
-		if field == "" {
-			field = "invalid"
-		}
-		*out = append(*out, problem.FieldError{Pointer: ptr, Code: "schema." + field, Detail: se.Reason})
 	}
+	if field == "" {
+		field = "invalid"
+	}
+	return problem.FieldError{Pointer: ptr, Code: "schema." + field, Detail: reason}
 }
 
 func escapePointer(parts []string) []string {
