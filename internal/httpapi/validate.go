@@ -402,6 +402,11 @@ func requestProblem(err error, bodyErrors ...problem.FieldError) *problem.Proble
 	}
 	fields = append(fields, bodyErrors...)
 	for _, f := range fields {
+		// Only kin-openapi's own errors: a member's name is in the detail
+		// of its error.
+		if f.Code != "schema.invalid" && f.Code != "body.malformed" {
+			continue
+		}
 		if strings.Contains(f.Detail, "unsupported content type") || strings.Contains(f.Detail, "header Content-Type has unexpected value") {
 			return problem.New(problem.UnsupportedMedia, "Send the body as the operation's documented content type (usually application/json)", "Sūtiet saturu operācijai dokumentētajā satura tipā (parasti application/json)")
 		}

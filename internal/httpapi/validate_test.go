@@ -1,0 +1,40 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/avis-lv/gateway/internal/problem"
+)
+
+// The content type decides a 415, not the words of a member's name.
+func TestUnsupportedMediaType(t *testing.T) {
+	h, token := newServerWithToken(t)
+	for _, tt := range []struct {
+		name, ctype, body string
+		status            int
+	}{
+		{"text", "text/plain", `{"mode":"replace","members":[]}`, 415},
+		{"a member named like the error", "application/json", `{"mode":"replace","members":[],"unsupported content type":1}`, 400},
+		{"another named like the other", "application/json", `{"mode":"replace","members":[],"header Content-Type has unexpected value":1}`, 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/v1/lists/l1/members", strings.NewReader(tt.body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", tt.ctype)
+			req.Header.Set("Idempotency-Key", "01a2060c-b7a1-7bb8-838e-3c19ef13da72")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var p problem.Body
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != tt.status {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+			if tt.status == 400 && (len(p.Errors) != 1 || p.Errors[0].Code != "schema.additionalProperties") {
+				t.Fatalf("%s", rec.Body)
+			}
+		})
+	}
+}
