@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -473,12 +474,15 @@ func schemaFieldError(path []string, field, reason string) problem.FieldError {
 	if ptr == "/" {
 		ptr = ""
 	}
-	if field == "properties" && strings.HasSuffix(reason, "is unsupported") {
-		// An unknown member: point at it, not at its parent.
-		if _, rest, ok := strings.Cut(reason, `property "`); ok {
-			if name, _, ok := strings.Cut(rest, `"`); ok {
-				ptr += "/" + escapePointer([]string{name})[0]
-				field = "additionalProperties"
+	if field == "properties" {
+		// An unknown member: point at it, not at its parent. kin-openapi
+		// quotes its name with %q.
+		if quoted, ok := strings.CutPrefix(reason, "property "); ok {
+			if quoted, ok := strings.CutSuffix(quoted, " is unsupported"); ok {
+				if name, err := strconv.Unquote(quoted); err == nil {
+					ptr += "/" + escapePointer([]string{name})[0]
+					field = "additionalProperties"
+				}
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,5 +37,17 @@ func TestUnsupportedMediaType(t *testing.T) {
 				t.Fatalf("%s", rec.Body)
 			}
 		})
+	}
+}
+
+// An unknown member is named whole, whatever its name holds.
+func TestUnknownMemberPointer(t *testing.T) {
+	for name, want := range map[string]string{
+		"extra": "/extra", `a"b`: `/a"b`, "a/b~c": "/a~1b~0c", "line\nbreak": "/line\nbreak", "ā€": "/ā€", `back\slash`: `/back\slash`,
+	} {
+		got := schemaFieldError([]string{"members", "0"}, "properties", fmt.Sprintf("property %q is unsupported", name))
+		if got.Pointer != "/members/0"+want || got.Code != "schema.additionalProperties" {
+			t.Errorf("%q: %+v", name, got)
+		}
 	}
 }
