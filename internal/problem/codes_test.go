@@ -24,6 +24,7 @@ var dynamicCodes = map[string]string{
 	"internal/httpapi/handlers_benefits.go: v.Code": "copies benefits.Violation",
 	"internal/eligibilityapi/handlers.go: v.Code":   "copies means, eligibility and transactions Violations",
 	"internal/httpapi/validate.go: se.SchemaField":  "the OpenAPI validator's schema keyword; schema.* entries cover the keywords the contract uses",
+	"internal/httpapi/validate.go: v.Field":         "schemacheck.Violations' schema keyword, the same as the OpenAPI validator's",
 }
 
 // TestEveryEmittedCodeHasMessages scans the gateway's sources (internal/
@@ -76,7 +77,7 @@ func TestEveryEmittedCodeHasMessages(t *testing.T) {
 		}
 	}
 	// The scan must see the codes this test was written for.
-	for _, c := range []string{"date.order", "list.not_owner", "person_code.invalid_checksum", "ekk.cash_benefit", "parameter.required", "schema.additionalProperties", "discount.extra_field"} {
+	for _, c := range []string{"date.order", "list.not_owner", "person_code.invalid_checksum", "ekk.cash_benefit", "parameter.required", "schema.invalid", "discount.extra_field"} {
 		if !codes[c] {
 			t.Errorf("the scan did not find %s: it is broken", c)
 		}
