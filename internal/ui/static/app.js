@@ -595,7 +595,8 @@
     var msg = $('summary-message');
     if (u.status === 'applied') {
       msg.textContent = u.invalidRows > 0
-        ? t('summary.appliedSkipped', { version: num(u.listVersion), invalid: num(u.invalidRows) })
+        ? t('summary.appliedSkipped', { version: num(u.listVersion), invalid: num(u.invalidRows) }) +
+          (u.keptRows > 0 ? ' ' + t('summary.kept', { kept: num(u.keptRows) }) : '')
         : t('summary.applied', { version: num(u.listVersion) });
       msg.className = 'notice ok';
     } else {
