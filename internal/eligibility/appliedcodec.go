@@ -19,11 +19,27 @@ const (
 	flagDiscount
 	flagMax
 	flagLimit
-	flagPercent
 )
 
 // AppendApplied encodes a decision's benefits and total.
 func AppendApplied(b []byte, as []Applied, total int64) []byte {
+	// A decision with a percentage's rate (a check without lines) is
+	// written as JSON: instances of the previous release decode that
+	// (ignoring the rate) but would refuse a binary form with a field they
+	// do not know, in a rolling deploy or a rollback. The binary form can
+	// carry the rate once no instance of that release runs.
+	for _, a := range as {
+		if a.PercentBasisPoints != nil {
+			doc, err := json.Marshal(struct {
+				Benefits   []Applied `json:"benefits"`
+				TotalCents int64     `json:"totalCents"`
+			}{as, total})
+			if err == nil {
+				return append(b, doc...)
+			}
+			break
+		}
+	}
 	b = append(b, appliedCodecVersion)
 	b = binary.AppendVarint(b, total)
 	b = binary.AppendUvarint(b, uint64(len(as)))
@@ -47,9 +63,6 @@ func AppendApplied(b []byte, as []Applied, total int64) []byte {
 		if a.Limit != nil {
 			flags |= flagLimit
 		}
-		if a.PercentBasisPoints != nil {
-			flags |= flagPercent
-		}
 		b = append(b, flags)
 		if a.DiscountCents != nil {
 			b = binary.AppendVarint(b, *a.DiscountCents)
@@ -60,9 +73,6 @@ func AppendApplied(b []byte, as []Applied, total int64) []byte {
 		if a.Limit != nil {
 			b = binary.AppendVarint(b, a.Limit.AmountCents)
 			b = appendString(b, string(a.Limit.Period))
-		}
-		if a.PercentBasisPoints != nil {
-			b = binary.AppendVarint(b, int64(*a.PercentBasisPoints))
 		}
 		b = binary.AppendUvarint(b, uint64(len(a.Lines)))
 		for _, l := range a.Lines {
@@ -119,10 +129,6 @@ func DecodeApplied(b []byte) ([]Applied, int64, error) {
 		if flags&flagLimit != 0 {
 			a.Limit = &benefits.PeriodLimit{AmountCents: r.varint()}
 			a.Limit.Period = benefits.Period(r.string())
-		}
-		if flags&flagPercent != 0 {
-			bp := int(r.varint())
-			a.PercentBasisPoints = &bp
 		}
 		lines := r.uvarint()
 		if r.err != nil || lines > uint64(len(r.b)) {

@@ -59,3 +59,25 @@ func TestAmountsBounded(t *testing.T) {
 		t.Errorf("empty receipt number: %d %+v", res.Status, p)
 	}
 }
+
+// A percentage checked without receipt lines may be claimed at its rate of
+// the reported total, through the stored decision.
+func TestPercentageWithoutLinesCappedByTotal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pensioner := code(t, "1946-05-07", 614)
+	e.mock.Person(pensioner, registrytest.Pensioner("1946-05-07", riga))
+	e.benefit(e.grantor, "half", map[string]any{"discount": map[string]any{"type": "percent", "percentBasisPoints": 5000}})
+	d := e.check(e.provider, byCode(pensioner), nil)
+	body := report(d.DecisionID, claim("half", 501))
+	body["totalCents"] = 1000
+	res := e.h.Do("POST", "/v1/transactions", e.provider, body, "Idempotency-Key", "half-above")
+	if p := res.Problem(t); res.Status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Pointer != "/benefits/0/discountCents" || p.Errors[0].Code != "discount.above_decision" {
+		t.Errorf("more than half of the total: %d %+v", res.Status, p)
+	}
+	body = report(d.DecisionID, claim("half", 500))
+	body["totalCents"] = 1000
+	if res := e.h.Do("POST", "/v1/transactions", e.provider, body, "Idempotency-Key", "half-exact"); res.Status != http.StatusCreated {
+		t.Errorf("half of the total: %d %s", res.Status, res.Body)
+	}
+}
