@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -65,7 +66,9 @@ func Open(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error
 	// and build indexes CONCURRENTLY outside a transaction. The database
 	// URL may set another value (idle_in_transaction_session_timeout=...,
 	// 0 for none).
-	if _, set := cfg.ConnConfig.RuntimeParams[idleInTxParam]; !set {
+	// A value given in options (-c idle_in_transaction_session_timeout=…)
+	// counts as set: a startup parameter would override it.
+	if _, set := cfg.ConnConfig.RuntimeParams[idleInTxParam]; !set && !strings.Contains(cfg.ConnConfig.RuntimeParams["options"], idleInTxParam) {
 		cfg.ConnConfig.RuntimeParams[idleInTxParam] = idleInTxTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -34,6 +34,9 @@ func TestIdleTransactionsAreEnded(t *testing.T) {
 	if v := show(url + "&idle_in_transaction_session_timeout=0"); v != "0" {
 		t.Fatalf("the database URL's idle_in_transaction_session_timeout=0 became %s", v)
 	}
+	if v := show(url + "&options=-c%20idle_in_transaction_session_timeout%3D5min"); v != "5min" {
+		t.Fatalf("the database URL's options -c idle_in_transaction_session_timeout=5min became %s", v)
+	}
 
 	pool, err := store.Open(ctx, url+"&idle_in_transaction_session_timeout=200ms", 1)
 	if err != nil {
