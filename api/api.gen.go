@@ -1173,7 +1173,7 @@ type TransactionReport struct {
 	OccurredAt    time.Time          `json:"occurredAt"`
 	ReceiptNumber string             `json:"receiptNumber"`
 
-	// TotalCents The sale's total before benefits. The discounts together may not exceed it (`discount.above_total`), nor the receipt lines the eligibility check was asked with (`discount.above_sale`). Required (`transaction.total_required`) when the check had no receipt lines and a reported benefit is a percentage or has no `maxDiscountCents` in the decision (a free benefit), since nothing else bounds it. A percentage checked without lines may then claim at most its rate of this total, rounded half up (`discount.above_decision`).
+	// TotalCents The sale's total before benefits. The discounts together may not exceed it (`discount.above_total`), nor the receipt lines the eligibility check was asked with (`discount.above_sale`). Required (`transaction.total_required`) when the check had no receipt lines and a reported benefit is a percentage or has no `maxDiscountCents` in the decision (a free benefit), since nothing else bounds it. A percentage checked without lines may then claim at most its rate of what the applying benefits before it in the decision left of this total, rounded half up (`discount.above_decision`): combinable benefits stack as they do on receipt lines.
 	TotalCents *int64 `json:"totalCents,omitempty"`
 }
 

@@ -161,6 +161,19 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 			Detail: fmt.Sprintf("between %s and %s (the eligibility check's time), and not in the future",
 				earliest.UTC().Format(time.RFC3339), latest.UTC().Format(time.RFC3339))})
 	}
+	// Without lines, combinable benefits stack as they do on lines: a
+	// percentage gives its rate of what the benefits before it in the
+	// decision (applying ones; a stand-in takes nothing) left of the total.
+	claimedBefore := func(j int) int64 {
+		var n int64
+		for _, c := range r.Benefits {
+			k := slices.IndexFunc(d.Benefits, func(a eligibility.Applied) bool { return a.BenefitID == c.BenefitID })
+			if k >= 0 && k < j && d.Benefits[k].Status == eligibility.StatusApplies {
+				n += c.DiscountCents
+			}
+		}
+		return n
+	}
 	seen := map[string]bool{}
 	var sum int64
 	var limits []LimitCheck
@@ -187,7 +200,7 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 		if a.PercentBasisPoints != nil {
 			if r.TotalCents == nil {
 				bounded = false // transaction.total_required below
-			} else if p := eligibility.PercentOf(*r.TotalCents, *a.PercentBasisPoints); !bounded || p < most {
+			} else if p := eligibility.PercentOf(max(*r.TotalCents-claimedBefore(j), 0), *a.PercentBasisPoints); !bounded || p < most {
 				most, bounded = p, true
 			}
 		}

@@ -51,7 +51,7 @@ func TestClaimsBoundedBySale(t *testing.T) {
 			benefit("a", eligibility.StatusApplies, cents(50)), benefit("u", eligibility.StatusUnknown, cents(50)), benefit("b", eligibility.StatusApplies, cents(50))}}
 	withoutLines := eligibility.Decision{ID: uuid.New(), Provider: "40000000009", At: now, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute),
 		Benefits: []eligibility.Applied{benefit("pct", eligibility.StatusApplies, nil), benefit("capped", eligibility.StatusApplies, cents(300)),
-			percent("half", nil), percent("half-capped", cents(300))}}
+			percent("half", nil), percent("half-capped", cents(300)), percent("half2", nil)}}
 	for _, tt := range []struct {
 		name     string
 		d        eligibility.Decision
@@ -71,6 +71,10 @@ func TestClaimsBoundedBySale(t *testing.T) {
 		{"no lines, more than half of the total", withoutLines, cents(1000), []Claim{{"half", 501}}, "discount.above_decision"},
 		{"no lines, half of the total above the cap", withoutLines, cents(1000), []Claim{{"half-capped", 301}}, "discount.above_decision"},
 		{"no lines, a percentage needs the total", withoutLines, nil, []Claim{{"half-capped", 100}}, "transaction.total_required"},
+		// Two halves stack as on lines: the second gives half of what the
+		// first left (1000 → 500 → 250), whichever order they are reported in.
+		{"no lines, two halves stacked", withoutLines, cents(1000), []Claim{{"half2", 250}, {"half", 500}}, ""},
+		{"no lines, two halves each of the total", withoutLines, cents(1000), []Claim{{"half", 500}, {"half2", 500}}, "discount.above_decision"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			st := decisionStore{d: tt.d}
