@@ -555,8 +555,15 @@
       bar.value = pct;
       text.textContent = t('progress.percent', { percent: num(pct) });
       rows = t('progress.rows', { read: num(up.rowsRead || 0), total: num(up.rowsTotal) });
+    } else if (up.status === 'processing' && up.bytes > 0 && up.bytesRead > 0) {
+      // The row total is known only at the end; the bytes read tell how far
+      // through the file the worker is.
+      var done = Math.min(99, Math.floor(up.bytesRead * 100 / up.bytes));
+      bar.value = done;
+      text.textContent = t('progress.percent', { percent: num(done) });
+      if (up.rowsRead) { rows = t('progress.rowsOpen', { read: num(up.rowsRead) }); }
     } else if (up.status === 'processing') {
-      bar.removeAttribute('value'); // indeterminate until the total is known
+      bar.removeAttribute('value'); // indeterminate until the worker has read something
       text.textContent = '';
       if (up.rowsRead) { rows = t('progress.rowsOpen', { read: num(up.rowsRead) }); }
     } else {
