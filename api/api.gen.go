@@ -1188,7 +1188,10 @@ type Upload struct {
 	CreatedAt time.Time `json:"createdAt"`
 
 	// FailureCode Stable code of why the upload was rejected or failed, e.g. `upload.invalid_rows`, `file.not_utf8`,
-	// `xlsx.truncated`, `file.zip_bomb`, `xml.signature_wrapped`, `xml.certificate_untrusted`.
+	// `xlsx.truncated`, `file.zip_bomb`, `xml.signature_wrapped`, `xml.certificate_untrusted`, or
+	// `upload.list_changed_since`: a `replace` upload is refused when a JSON push changed the list after
+	// the file was uploaded (uploads apply in the order they came, a push at once), since applying it
+	// would undo the push; upload it again if it should replace the list as it now is.
 	FailureCode *string `json:"failureCode,omitempty"`
 
 	// FailureReason The failure explained in the language of Accept-Language.

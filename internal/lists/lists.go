@@ -276,6 +276,9 @@ type Tx interface {
 	// replace the new version's members, for add and remove the members to
 	// add or remove. Call it once.
 	WriteMembers(ctx context.Context, mode Mode, src MemberSource) (int64, error)
+	// PushedSince reports whether a JSON push (a version made by no
+	// upload) changed the locked list at or after since.
+	PushedSince(ctx context.Context, since time.Time) (bool, error)
 	// KeepCurrent copies into a replacement the current entries (codes
 	// and dates) of the persons in codes who are on the locked list and
 	// not among the written members, and says how many it copied. Call it

@@ -13,6 +13,7 @@ const (
 	CodeInvalidRows  = "upload.invalid_rows"
 	CodeNoValidRows  = "upload.no_valid_rows"
 	CodeInterrupted  = "upload.interrupted"
+	CodePushedSince  = "upload.list_changed_since"
 	CodeXMLMalformed = "xml.malformed"
 	CodeXMLTooLarge  = "xml.too_large"
 	CodeXMLNotSigned = "xml.not_signed"
@@ -35,6 +36,10 @@ var messages = map[string][2]string{
 	CodeNoValidRows: {
 		"The file has no valid row, so the list was not changed.",
 		"Failā nav nevienas derīgas rindas, tāpēc saraksts netika mainīts.",
+	},
+	CodePushedSince: {
+		"The list was changed through the API after this file was uploaded, so replacing it with the file would undo that change; the list was not changed. If the file should replace the list as it is now, upload it again.",
+		"Saraksts tika mainīts caur API pēc šī faila augšupielādes, tāpēc, aizstājot to ar failu, šīs izmaiņas tiktu atsauktas; saraksts netika mainīts. Ja failam jāaizstāj saraksts tā pašreizējā stāvoklī, augšupielādējiet to vēlreiz.",
 	},
 	CodeInterrupted: {
 		"Processing was interrupted %s times; the list was not changed. Upload the file again; if this repeats, contact the gateway operator.",

@@ -450,6 +450,21 @@ func (s *Service) apply(ctx context.Context, u Upload, owner string, prog *progr
 	if err != nil {
 		return Outcome{}, err
 	}
+	// Uploads are applied in the order they came, but a push is applied at
+	// once: a replacement queued before a push and applied after it would
+	// silently undo a change the gateway had acknowledged.
+	if u.Mode == ModeReplace {
+		pushed, err := tx.PushedSince(ctx, u.CreatedAt)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if pushed {
+			_ = tx.Rollback(ctx)
+			o := src.outcome(StatusRejected)
+			o.Failure = &Failure{Code: CodePushedSince}
+			return o, s.store.Finish(ctx, u.ID, owner, o)
+		}
+	}
 	var kept int64
 	if keep {
 		if kept, err = tx.KeepCurrent(ctx, src.keepCodes); err != nil {

@@ -250,6 +250,24 @@ func (t *listTx) KeepCurrent(ctx context.Context, codes []int64) (int64, error) 
 	return tag.RowsAffected(), nil
 }
 
+// PushedSince implements lists.Tx. A version's created_at is the
+// database's clock and an upload's the gateway's: they agree to within
+// what NTP keeps, and a push in that margin is the race this guards
+// against at its fuzziest, where refusing a replacement that could have
+// gone through costs the clerk an upload, not a change.
+func (t *listTx) PushedSince(ctx context.Context, since time.Time) (bool, error) {
+	if !t.locked {
+		return false, errors.New("pushed since: lock the list first")
+	}
+	var pushed bool
+	err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM person_list_versions
+		WHERE list_id = $1 AND upload_id IS NULL AND created_at >= $2)`, t.list.ID, since).Scan(&pushed)
+	if err != nil {
+		return false, fmt.Errorf("list pushed since: %w", err)
+	}
+	return pushed, nil
+}
+
 // Publish implements lists.Tx.
 func (t *listTx) Publish(ctx context.Context, _ lists.List, meta lists.VersionMeta) (lists.List, error) {
 	if !t.locked || !t.written {
