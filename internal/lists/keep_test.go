@@ -2,15 +2,12 @@ package lists_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/avis-lv/gateway/internal/auth"
 	"github.com/avis-lv/gateway/internal/lists"
 	"github.com/avis-lv/gateway/internal/personcode"
 	"github.com/avis-lv/gateway/internal/store"
-	"github.com/avis-lv/gateway/internal/store/storetest"
 )
 
 // A skip-invalid replacement keeps the current entry of a listed person
@@ -19,34 +16,12 @@ import (
 func TestReplaceSkipInvalidKeepsCurrentEntry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := storetest.NewPool(t)
-	const grantor, list = "90000000001", "keep"
-	if err := store.NewClients(pool).AddClient(ctx, auth.Client{ID: "c-" + grantor, OrgRegNo: grantor, Roles: []auth.Role{auth.RoleGrantor}, SecretHash: auth.HashSecret("x")}); err != nil {
-		t.Fatal(err)
-	}
-	st := store.NewLists(pool)
+	const list = "keep"
+	st := store.NewLists(grantorPool(t))
 	svc := lists.NewService(st, nil, lists.Config{}, nil)
-	caller := lists.Caller{OrgRegNo: grantor, ClientID: "c-" + grantor}
 	upload := func(t *testing.T, list, csv string, policy lists.Policy) lists.Upload {
 		t.Helper()
-		w, err := svc.StartUpload(ctx, caller, list)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.WriteFile(ctx, strings.NewReader(csv), "list.csv", "text/csv"); err != nil {
-			t.Fatal(err)
-		}
-		u, err := w.Commit(ctx, lists.UploadOptions{Policy: policy, Mode: lists.ModeReplace})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if did, err := svc.ProcessNext(ctx, "w"); !did || err != nil {
-			t.Fatalf("process: %v %v", did, err)
-		}
-		if u, err = svc.GetUpload(ctx, caller, u.ID); err != nil {
-			t.Fatal(err)
-		}
-		return u
+		return processNext(t, svc, queueUpload(t, svc, list, csv, lists.UploadOptions{Policy: policy, Mode: lists.ModeReplace}))
 	}
 	// member gives "from..to" of code in the current version, or "absent".
 	member := func(t *testing.T, code string) string {

@@ -2,13 +2,10 @@ package lists_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
-	"github.com/avis-lv/gateway/internal/auth"
 	"github.com/avis-lv/gateway/internal/lists"
 	"github.com/avis-lv/gateway/internal/store"
-	"github.com/avis-lv/gateway/internal/store/storetest"
 )
 
 // A replacement uploaded before a push and applied after it would undo a
@@ -17,43 +14,19 @@ import (
 func TestReplaceQueuedBeforeAPushIsRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := storetest.NewPool(t)
-	const grantor = "90000000001"
-	if err := store.NewClients(pool).AddClient(ctx, auth.Client{ID: "c-" + grantor, OrgRegNo: grantor, Roles: []auth.Role{auth.RoleGrantor}, SecretHash: auth.HashSecret("x")}); err != nil {
-		t.Fatal(err)
-	}
-	st := store.NewLists(pool)
+	st := store.NewLists(grantorPool(t))
 	svc := lists.NewService(st, nil, lists.Config{}, nil)
-	caller := lists.Caller{OrgRegNo: grantor, ClientID: "c-" + grantor}
 	queue := func(t *testing.T, list, csv string, mode lists.Mode) lists.Upload {
 		t.Helper()
-		w, err := svc.StartUpload(ctx, caller, list)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.WriteFile(ctx, strings.NewReader(csv), "list.csv", "text/csv"); err != nil {
-			t.Fatal(err)
-		}
-		u, err := w.Commit(ctx, lists.UploadOptions{Policy: lists.PolicyAllOrNothing, Mode: mode})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u
+		return queueUpload(t, svc, list, csv, lists.UploadOptions{Policy: lists.PolicyAllOrNothing, Mode: mode})
 	}
 	process := func(t *testing.T, u lists.Upload) lists.Upload {
 		t.Helper()
-		if did, err := svc.ProcessNext(ctx, "w"); !did || err != nil {
-			t.Fatalf("process: %v %v", did, err)
-		}
-		u, err := svc.GetUpload(ctx, caller, u.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u
+		return processNext(t, svc, u)
 	}
 	push := func(t *testing.T, list, code, key string) {
 		t.Helper()
-		if _, err := svc.Push(ctx, caller, list, lists.PushRequest{Mode: lists.ModeAdd, Members: []lists.PushMember{{PersonCode: code}},
+		if _, err := svc.Push(ctx, testCaller, list, lists.PushRequest{Mode: lists.ModeAdd, Members: []lists.PushMember{{PersonCode: code}},
 			Key: key, Body: []byte(key)}); err != nil {
 			t.Fatal(err)
 		}
