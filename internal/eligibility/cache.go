@@ -263,6 +263,16 @@ func (c *Cache) meansKey(t, number string) string {
 	return c.cfg.Prefix + "elig:m:" + t + ":" + base64.RawURLEncoding.EncodeToString(out[:])
 }
 
+// legacyMeansKey is where the previous release cached a means (without
+// its type in the clear). A change is dropped from there too, so that its
+// instances, while a rolling deploy runs, do not answer the old person.
+// Remove it once no instance of that release runs.
+func (c *Cache) legacyMeansKey(t, number string) string {
+	var out [32]byte
+	c.cfg.Keys.cacheMACs.sum(&out, "m:", t, ":", number)
+	return c.cfg.Prefix + "elig:m:" + base64.RawURLEncoding.EncodeToString(out[:])
+}
+
 // entry is a cached value with when it was fetched; raw is the value as
 // Redis holds it, for keys the cache does not write itself.
 type entry struct {

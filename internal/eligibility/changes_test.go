@@ -296,3 +296,22 @@ func TestInvalidationDeletesAgain(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A means change drops the resolution the previous release cached under
+// its key form too, so its instances do not answer the old person while a
+// rolling deploy runs.
+func TestInvalidateMeansDropsLegacyKey(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	s, _, _, cache := newTestService(t, rdb, prefix)
+	ctx := context.Background()
+	legacy, current := cache.legacyMeansKey("etalons", "ET-1"), cache.meansKey("etalons", "ET-1")
+	for _, k := range []string{legacy, current} {
+		if err := rdb.Set(ctx, k, "x", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.InvalidateMeans(ctx, means.Etalons, "ET-1")
+	if n, err := rdb.Exists(ctx, legacy, current).Result(); err != nil || n != 0 {
+		t.Errorf("%d of the two key forms left (%v)", n, err)
+	}
+}

@@ -376,5 +376,5 @@ func (s *Service) lookupMeans(ctx context.Context, t means.Type, number string, 
 // InvalidateMeans drops the cached resolution of a means; the means
 // service calls it after every change.
 func (s *Service) InvalidateMeans(ctx context.Context, t means.Type, number string) {
-	s.cache.invalidate(ctx, s.cache.meansKey(string(t), number))
+	s.cache.invalidate(ctx, s.cache.meansKey(string(t), number), s.cache.legacyMeansKey(string(t), number))
 }
