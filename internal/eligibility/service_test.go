@@ -282,13 +282,16 @@ func TestRedisDownStillAnswers(t *testing.T) {
 	if reg.calls.Load() < 6 {
 		t.Errorf("only %d registry calls for 3 checks without a cache", reg.calls.Load())
 	}
-	// An invalidation that cannot reach Redis is kept for retry.
+	// An invalidation that cannot reach Redis is kept for retry (both key
+	// forms of the means).
 	s.InvalidateMeans(context.Background(), means.Etalons, "ET-1")
 	cache.mu.Lock()
+	_, current := cache.pending[cache.meansKey("etalons", "ET-1")]
+	_, legacy := cache.pending[cache.legacyMeansKey("etalons", "ET-1")]
 	pending := len(cache.pending)
 	cache.mu.Unlock()
-	if pending != 1 {
-		t.Errorf("%d invalidations pending, want 1", pending)
+	if pending != 2 || !current || !legacy {
+		t.Errorf("%d invalidations pending (current %v, legacy %v), want both key forms", pending, current, legacy)
 	}
 }
 
