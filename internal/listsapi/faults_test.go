@@ -163,6 +163,11 @@ func TestReportNeutralisesFormulas(t *testing.T) {
 	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("Accept: text/csv gave %s", res.Header.Get("Content-Type"))
 	}
+	// q=0 means "not that one".
+	res = h.Do("GET", "/v1/uploads/"+u.ID+"/errors", tk.a, nil, "Accept", "text/csv;q=0, */*")
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("Accept: text/csv;q=0, */* gave %s", res.Header.Get("Content-Type"))
+	}
 }
 
 // signedList builds a person-list XML document and signs it.

@@ -381,8 +381,7 @@ func (h *Handlers) GetUploadErrors(c echo.Context, id api.UploadId, p api.GetUpl
 	lang := httpx.Lang(c)
 	wantCSV := p.Format != nil && *p.Format == api.GetUploadErrorsParamsFormatCsv
 	if p.Format == nil {
-		accept := c.Request().Header.Get(echo.HeaderAccept)
-		wantCSV = strings.Contains(accept, "text/csv") && !strings.Contains(accept, "application/json")
+		wantCSV = httpx.Negotiate(c.Request().Header.Get(echo.HeaderAccept), "application/json", "text/csv") == "text/csv"
 	}
 	if wantCSV {
 		comma := ','

@@ -164,11 +164,14 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 	// Without lines, combinable benefits stack as they do on lines: a
 	// percentage gives its rate of what the benefits before it in the
 	// decision (applying ones; a stand-in takes nothing) left of the total.
+	inDecision := make([]int, len(r.Benefits)) // each claim's place in the decision, -1 if none
+	for i, c := range r.Benefits {
+		inDecision[i] = slices.IndexFunc(d.Benefits, func(a eligibility.Applied) bool { return a.BenefitID == c.BenefitID })
+	}
 	claimedBefore := func(j int) int64 {
 		var n int64
-		for _, c := range r.Benefits {
-			k := slices.IndexFunc(d.Benefits, func(a eligibility.Applied) bool { return a.BenefitID == c.BenefitID })
-			if k >= 0 && k < j && d.Benefits[k].Status == eligibility.StatusApplies {
+		for i, c := range r.Benefits {
+			if k := inDecision[i]; k >= 0 && k < j && d.Benefits[k].Status == eligibility.StatusApplies {
 				n += c.DiscountCents
 			}
 		}
@@ -186,7 +189,7 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 			continue
 		}
 		seen[c.BenefitID] = true
-		j := slices.IndexFunc(d.Benefits, func(a eligibility.Applied) bool { return a.BenefitID == c.BenefitID })
+		j := inDecision[i]
 		if j < 0 {
 			vs = append(vs, Violation{Pointer: ptr + "/benefitId", Code: "benefit.not_in_decision"})
 			continue
