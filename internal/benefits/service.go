@@ -101,7 +101,7 @@ func (s *Service) Put(ctx context.Context, caller Caller, id string, in Instruct
 			}}}
 		}
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Microsecond) // the database's precision: a later read shows the same instant
 	b := Benefit{
 		ID:          id,
 		Grantor:     caller.OrgRegNo,
@@ -204,7 +204,7 @@ func (s *Service) withdrawOnce(ctx context.Context, caller Caller, id string) er
 	b := prev
 	b.Version++
 	b.Status = StatusWithdrawn
-	b.UpdatedAt = s.now().UTC()
+	b.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
 	receipt := uuid.Must(uuid.NewV7())
 	b.ReceiptID = &receipt
 	if err := s.store.SaveVersion(ctx, b, caller.ClientID, feedChanges(prev.Providers, nil)); err != nil {

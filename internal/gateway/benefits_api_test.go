@@ -346,3 +346,27 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met in time")
 }
+
+// An answer to a write shows the instants a later read shows: a client that
+// stores or compares them sees no change that did not happen.
+func TestWriteAnswerInstantsMatchLaterReads(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	ga := h.Token(grantorA, auth.RoleGrantor)
+	type instants struct {
+		CreatedAt string `json:"createdAt"`
+		UpdatedAt string `json:"updatedAt"`
+	}
+	for _, status := range []int{201, 200} {
+		r := h.Do("PUT", "/v1/benefits/b-1", ga, instruction(func(m map[string]any) { m["priority"] = status }))
+		if r.Status != status {
+			t.Fatalf("put: %d %s", r.Status, r.Body)
+		}
+		var written, read instants
+		r.JSON(t, &written)
+		h.Do("GET", "/v1/benefits/b-1", ga, nil).JSON(t, &read)
+		if written != read || written.UpdatedAt == "" {
+			t.Errorf("PUT %d answered %+v, GET shows %+v", status, written, read)
+		}
+	}
+}

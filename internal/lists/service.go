@@ -414,7 +414,7 @@ func (w *UploadWriter) Commit(ctx context.Context, o UploadOptions) (Upload, err
 	u := Upload{
 		ID: w.id, ListID: w.listID, Grantor: w.caller.OrgRegNo, CreatedBy: w.caller.ClientID,
 		Status: StatusQueued, Format: w.format, Policy: o.Policy, Mode: o.Mode,
-		Filename: w.filename, Bytes: w.bytes, SHA256: sum, CreatedAt: w.s.now().UTC(),
+		Filename: w.filename, Bytes: w.bytes, SHA256: sum, CreatedAt: w.s.now().UTC().Truncate(time.Microsecond),
 	}
 	if err := tx.Insert(ctx, u); err != nil {
 		return Upload{}, fmt.Errorf("queue upload: %w", err)

@@ -349,3 +349,25 @@ func TestSlowUploadHoldsNoTransaction(t *testing.T) {
 		t.Fatalf("upload answered %d", status)
 	}
 }
+
+// The 202 shows the upload's createdAt as its later status does.
+func TestUploadAnswerInstantMatchesStatus(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	tk := newTokens(h)
+	res := upload(h, tk.a, "riga-meals", form{file: csvFile(oldCode(t, 1) + ";2026-01-01;2026-12-31")})
+	if res.Status != http.StatusAccepted {
+		t.Fatalf("upload: %d %s", res.Status, res.Body)
+	}
+	var accepted struct {
+		ID        string `json:"id"`
+		CreatedAt string `json:"createdAt"`
+	}
+	res.JSON(t, &accepted)
+	later := accepted
+	h.Do("GET", "/v1/uploads/"+accepted.ID, tk.a, nil).JSON(t, &later)
+	if later.CreatedAt != accepted.CreatedAt || accepted.CreatedAt == "" {
+		t.Errorf("202 createdAt %q, status createdAt %q", accepted.CreatedAt, later.CreatedAt)
+	}
+	waitUpload(h, tk.a, accepted.ID)
+}

@@ -171,7 +171,7 @@ func (s *Service) Put(ctx context.Context, caller Caller, t Type, number string,
 	if len(vs) > 0 {
 		return Means{}, false, &ValidationError{Violations: vs}
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Microsecond) // the database's precision: a later read shows the same instant
 	m := Means{
 		Type: t, Number: number, Grantor: caller.OrgRegNo, PersonCode: code,
 		ValidFrom: dateOnly(reg.ValidFrom), ValidTo: dateOnly(reg.ValidTo),
@@ -193,7 +193,7 @@ func (s *Service) Revoke(ctx context.Context, caller Caller, t Type, number stri
 	if !t.Valid() || !numberPattern.MatchString(number) {
 		return ErrNotFound
 	}
-	if err := s.store.Revoke(ctx, t, number, caller.OrgRegNo, s.now().UTC()); err != nil {
+	if err := s.store.Revoke(ctx, t, number, caller.OrgRegNo, s.now().UTC().Truncate(time.Microsecond)); err != nil {
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotOwner) {
 			return err
 		}
