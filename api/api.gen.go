@@ -750,7 +750,7 @@ type Discount struct {
 	AmountCents            *int64 `json:"amountCents,omitempty"`
 	MaxPerTransactionCents *int64 `json:"maxPerTransactionCents,omitempty"`
 
-	// PerPersonLimit The most one person may receive from the benefit in a calendar period (Europe/Riga; a week starts on Monday), counted over the transactions reported while the benefit had a limit: a limit added in mid-period starts counting from then.
+	// PerPersonLimit The most one person may receive from the benefit in a calendar period (Europe/Riga; a week starts on Monday), counted over every accepted transaction of the benefit in the period, also those reported before the limit was set: a limit added in mid-month caps that month's spend.
 	PerPersonLimit *PeriodLimit `json:"perPersonLimit,omitempty"`
 
 	// PercentBasisPoints For `percent`; 1 % = 100.
@@ -926,7 +926,7 @@ type MeansRegistration struct {
 // MeansType defines model for MeansType.
 type MeansType string
 
-// PeriodLimit The most one person may receive from the benefit in a calendar period (Europe/Riga; a week starts on Monday), counted over the transactions reported while the benefit had a limit: a limit added in mid-period starts counting from then.
+// PeriodLimit The most one person may receive from the benefit in a calendar period (Europe/Riga; a week starts on Monday), counted over every accepted transaction of the benefit in the period, also those reported before the limit was set: a limit added in mid-month caps that month's spend.
 type PeriodLimit struct {
 	AmountCents int64             `json:"amountCents"`
 	Period      PeriodLimitPeriod `json:"period"`

@@ -1,8 +1,10 @@
 package eligibilityapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/avis-lv/gateway/internal/registry/registrytest"
 )
@@ -79,5 +81,50 @@ func TestPercentageWithoutLinesCappedByTotal(t *testing.T) {
 	body["totalCents"] = 1000
 	if res := e.h.Do("POST", "/v1/transactions", e.provider, body, "Idempotency-Key", "half-exact"); res.Status != http.StatusCreated {
 		t.Errorf("half of the total: %d %s", res.Status, res.Body)
+	}
+}
+
+// A limit added to a running benefit counts what the person got from it
+// earlier in the period, while it had no limit: a grantor who caps a
+// benefit in mid-period caps that period's spend.
+func TestLimitAddedMidPeriodCountsEarlierTransactions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pensioner := code(t, "1946-05-07", 615)
+	e.mock.Person(pensioner, registrytest.Pensioner("1946-05-07", riga))
+	fixed := map[string]any{"type": "fixed", "amountCents": 150}
+	e.benefit(e.grantor, "capped-later", map[string]any{"discount": fixed})
+	for i := range 2 {
+		d := e.check(e.provider, byCode(pensioner), rideLine)
+		key := fmt.Sprintf("before-limit-%d", i)
+		if res := e.h.Do("POST", "/v1/transactions", e.provider, report(d.DecisionID, claim("capped-later", 150)), "Idempotency-Key", key); res.Status != http.StatusCreated {
+			t.Fatalf("report %d without a limit: %d %s", i, res.Status, res.Body)
+		}
+	}
+	// A year, so that no period boundary falls between the reports.
+	e.benefit(e.grantor, "capped-later", map[string]any{"discount": map[string]any{"type": "fixed", "amountCents": 150,
+		"perPersonLimit": map[string]any{"amountCents": 400, "period": "year"}}})
+	var d decision
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		d = e.check(e.provider, byCode(pensioner), rideLine)
+		if len(d.Benefits) == 1 && d.Benefits[0].Version == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checks still answer from the first version: %+v", d)
+		}
+	}
+	if got := d.discount("capped-later"); got != 100 {
+		t.Fatalf("discount under a 400 limit after 300 given = %d, want 100", got)
+	}
+	res := e.h.Do("POST", "/v1/transactions", e.provider, report(d.DecisionID, claim("capped-later", 150)), "Idempotency-Key", "after-limit-150")
+	if p := res.Problem(t); res.Status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != "discount.above_decision" {
+		t.Errorf("150 against a decision of 100: %d %+v", res.Status, p)
+	}
+	if res := e.h.Do("POST", "/v1/transactions", e.provider, report(d.DecisionID, claim("capped-later", 100)), "Idempotency-Key", "after-limit-100"); res.Status != http.StatusCreated {
+		t.Fatalf("the rest of the limit: %d %s", res.Status, res.Body)
+	}
+	if got := e.check(e.provider, byCode(pensioner), rideLine).discount("capped-later"); got > 0 {
+		t.Errorf("discount once the limit is used up = %d", got)
 	}
 }

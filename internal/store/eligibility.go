@@ -154,7 +154,7 @@ func spent(ctx context.Context, q querier, personRef []byte, qs []eligibility.Sp
 		SELECT q.id, coalesce(sum(tb.discount_cents), 0)::bigint
 		FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS q(id, f, t)
 		LEFT JOIN transaction_benefits tb
-		  ON tb.person_ref = $1 AND tb.benefit_id = q.id AND tb.limited AND NOT tb.reversed
+		  ON tb.person_ref = $1 AND tb.benefit_id = q.id AND NOT tb.reversed
 		 AND coalesce(tb.counted_at, tb.occurred_at) >= q.f AND coalesce(tb.counted_at, tb.occurred_at) < q.t
 		GROUP BY q.id`, personRef, ids, from, to)
 	if err != nil {
