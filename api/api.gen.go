@@ -1061,18 +1061,37 @@ type ReversalRequest struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// SpendGroup defines model for SpendGroup.
+type SpendGroup struct {
+	// DiscountCents Their discounts of the group's benefits.
+	DiscountCents int64 `json:"discountCents"`
+
+	// Key The benefit id, the provider's registration number or the EKK code.
+	Key  string  `json:"key"`
+	Name *string `json:"name,omitempty"`
+
+	// ReversedDiscountCents Their discounts of the group's benefits, not in `discountCents`: a sale's discount and its later reversal both stay in the period of the sale, so what a period's report showed and what it shows after a reversal differ by this amount.
+	ReversedDiscountCents int64 `json:"reversedDiscountCents"`
+
+	// ReversedTransactions Transactions of the period with one of the group's benefits that were accepted and have been reversed since; they are not in `transactions`.
+	ReversedTransactions int64 `json:"reversedTransactions"`
+
+	// Transactions Accepted transactions of the period with at least one of the group's benefits.
+	Transactions int64 `json:"transactions"`
+}
+
 // SpendReport defines model for SpendReport.
 type SpendReport struct {
 	From    openapi_types.Date `json:"from"`
 	GroupBy SpendReportGroupBy `json:"groupBy"`
-	Groups  []struct {
-		DiscountCents int64   `json:"discountCents"`
-		Key           string  `json:"key"`
-		Name          *string `json:"name,omitempty"`
-		Transactions  int64   `json:"transactions"`
-	} `json:"groups"`
-	To                 openapi_types.Date `json:"to"`
-	TotalDiscountCents int64              `json:"totalDiscountCents"`
+	Groups  []SpendGroup       `json:"groups"`
+	To      openapi_types.Date `json:"to"`
+
+	// TotalDiscountCents The sum of the groups' `discountCents`.
+	TotalDiscountCents int64 `json:"totalDiscountCents"`
+
+	// TotalReversedDiscountCents The sum of the groups' `reversedDiscountCents`.
+	TotalReversedDiscountCents int64 `json:"totalReversedDiscountCents"`
 }
 
 // SpendReportGroupBy defines model for SpendReport.GroupBy.
@@ -1173,7 +1192,7 @@ type TransactionReport struct {
 	OccurredAt    time.Time          `json:"occurredAt"`
 	ReceiptNumber string             `json:"receiptNumber"`
 
-	// TotalCents The sale's total before benefits. The discounts together may not exceed it (`discount.above_total`), nor the receipt lines the eligibility check was asked with (`discount.above_sale`). Required (`transaction.total_required`) when the check had no receipt lines and a reported benefit is a percentage or has no `maxDiscountCents` in the decision (a free benefit), since nothing else bounds it. A percentage checked without lines may then claim at most its rate of what the applying benefits before it in the decision left of this total, rounded half up (`discount.above_decision`): combinable benefits stack as they do on receipt lines.
+	// TotalCents The sale's total before benefits. The discounts together may not exceed it (`discount.above_total`), nor the receipt lines the eligibility check was asked with (`discount.above_sale`). Required (`transaction.total_required`) when the check had no receipt lines and a discount is claimed: nothing else bounds the claims together, nor a percentage or a free benefit (no `maxDiscountCents` in the decision) on its own. A percentage checked without lines may then claim at most its rate of what the applying benefits before it in the decision left of this total, rounded half up (`discount.above_decision`): combinable benefits stack as they do on receipt lines.
 	TotalCents *int64 `json:"totalCents,omitempty"`
 }
 
@@ -1983,16 +2002,19 @@ type ClientInterface interface {
 
 	// GetSpendReport The grantor's spend over a period, grouped by benefit, provider or EKK code
 	//
-	// Sums the discounts of the caller's benefits in accepted transactions (reversed ones excluded) whose
-	// sale happened between `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the
-	// transactions with at least one of the group's benefits.
+	// Sums the discounts of the caller's benefits in accepted transactions whose sale happened between
+	// `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the transactions with at least
+	// one of the group's benefits. Reversed transactions are counted apart (`reversedTransactions`,
+	// `reversedDiscountCents`), in the period of their sale: a reversal made later lowers that period's
+	// `discountCents` and raises its `reversedDiscountCents` by the same amount, and the transaction listing
+	// shows the reversal again at its new position.
 	//
 	// Corresponds with GET /v1/reports/spend (the `GetSpendReport` operationId).
 	GetSpendReport(ctx context.Context, params *GetSpendReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTransactions Transactions on the caller's benefits (grantor), filtered and cursor-paged
 	//
-	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
+	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open). A reversal moves its transaction to the end of this order: a client that mirrors the listing by polling with `resumeCursor` gets the transaction again, now `reversed` (match items by `id`).
 	//
 	// Corresponds with GET /v1/transactions (the `ListTransactions` operationId).
 	ListTransactions(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2655,9 +2677,12 @@ func (c *Client) ListReportedTransactions(ctx context.Context, params *ListRepor
 
 // GetSpendReport The grantor's spend over a period, grouped by benefit, provider or EKK code
 //
-// Sums the discounts of the caller's benefits in accepted transactions (reversed ones excluded) whose
-// sale happened between `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the
-// transactions with at least one of the group's benefits.
+// Sums the discounts of the caller's benefits in accepted transactions whose sale happened between
+// `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the transactions with at least
+// one of the group's benefits. Reversed transactions are counted apart (`reversedTransactions`,
+// `reversedDiscountCents`), in the period of their sale: a reversal made later lowers that period's
+// `discountCents` and raises its `reversedDiscountCents` by the same amount, and the transaction listing
+// shows the reversal again at its new position.
 //
 // Corresponds with GET /v1/reports/spend (the `GetSpendReport` operationId).
 func (c *Client) GetSpendReport(ctx context.Context, params *GetSpendReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2674,7 +2699,7 @@ func (c *Client) GetSpendReport(ctx context.Context, params *GetSpendReportParam
 
 // ListTransactions Transactions on the caller's benefits (grantor), filtered and cursor-paged
 //
-// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
+// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open). A reversal moves its transaction to the end of this order: a client that mirrors the listing by polling with `resumeCursor` gets the transaction again, now `reversed` (match items by `id`).
 //
 // Corresponds with GET /v1/transactions (the `ListTransactions` operationId).
 func (c *Client) ListTransactions(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4810,9 +4835,12 @@ type ClientWithResponsesInterface interface {
 
 	// GetSpendReportWithResponse The grantor's spend over a period, grouped by benefit, provider or EKK code
 	//
-	// Sums the discounts of the caller's benefits in accepted transactions (reversed ones excluded) whose
-	// sale happened between `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the
-	// transactions with at least one of the group's benefits.
+	// Sums the discounts of the caller's benefits in accepted transactions whose sale happened between
+	// `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the transactions with at least
+	// one of the group's benefits. Reversed transactions are counted apart (`reversedTransactions`,
+	// `reversedDiscountCents`), in the period of their sale: a reversal made later lowers that period's
+	// `discountCents` and raises its `reversedDiscountCents` by the same amount, and the transaction listing
+	// shows the reversal again at its new position.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4821,7 +4849,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListTransactionsWithResponse Transactions on the caller's benefits (grantor), filtered and cursor-paged
 	//
-	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
+	// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open). A reversal moves its transaction to the end of this order: a client that mirrors the listing by polling with `resumeCursor` gets the transaction again, now `reversed` (match items by `id`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7729,9 +7757,12 @@ func (c *ClientWithResponses) ListReportedTransactionsWithResponse(ctx context.C
 
 // GetSpendReportWithResponse The grantor's spend over a period, grouped by benefit, provider or EKK code
 //
-// Sums the discounts of the caller's benefits in accepted transactions (reversed ones excluded) whose
-// sale happened between `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the
-// transactions with at least one of the group's benefits.
+// Sums the discounts of the caller's benefits in accepted transactions whose sale happened between
+// `from` and `to`, inclusive dates in Europe/Riga. `transactions` counts the transactions with at least
+// one of the group's benefits. Reversed transactions are counted apart (`reversedTransactions`,
+// `reversedDiscountCents`), in the period of their sale: a reversal made later lowers that period's
+// `discountCents` and raises its `reversedDiscountCents` by the same amount, and the transaction listing
+// shows the reversal again at its new position.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7746,7 +7777,7 @@ func (c *ClientWithResponses) GetSpendReportWithResponse(ctx context.Context, pa
 
 // ListTransactionsWithResponse Transactions on the caller's benefits (grantor), filtered and cursor-paged
 //
-// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open).
+// Transactions come in the order they were committed, so paging on with `nextCursor` while tills keep reporting never skips one; after the last page, poll later with its `resumeCursor`. A transaction is listed once every writing database transaction on the gateway's database server that began before it has ended: normally within milliseconds of its `201`, later while a long one runs (a big list upload being applied, a session left open). A reversal moves its transaction to the end of this order: a client that mirrors the listing by polling with `resumeCursor` gets the transaction again, now `reversed` (match items by `id`).
 //
 // Returns a wrapper object for the known response body format(s).
 //

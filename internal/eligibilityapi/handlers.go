@@ -365,15 +365,11 @@ func (h *Handlers) GetSpendReport(c echo.Context, p api.GetSpendReportParams) er
 	if err != nil {
 		return err
 	}
-	out := api.SpendReport{From: p.From, To: p.To, GroupBy: api.SpendReportGroupBy(p.GroupBy), TotalDiscountCents: rep.TotalCents}
-	out.Groups = make([]struct {
-		DiscountCents int64   `json:"discountCents"`
-		Key           string  `json:"key"`
-		Name          *string `json:"name,omitempty"`
-		Transactions  int64   `json:"transactions"`
-	}, len(rep.Groups))
+	out := api.SpendReport{From: p.From, To: p.To, GroupBy: api.SpendReportGroupBy(p.GroupBy),
+		TotalDiscountCents: rep.TotalCents, TotalReversedDiscountCents: rep.TotalReversedCents, Groups: make([]api.SpendGroup, len(rep.Groups))}
 	for i, g := range rep.Groups {
-		out.Groups[i].Key, out.Groups[i].DiscountCents, out.Groups[i].Transactions = g.Key, g.DiscountCents, g.Transactions
+		out.Groups[i] = api.SpendGroup{Key: g.Key, Transactions: g.Transactions, DiscountCents: g.DiscountCents,
+			ReversedTransactions: g.ReversedTransactions, ReversedDiscountCents: g.ReversedDiscountCents}
 		if g.Name != "" {
 			name := g.Name
 			out.Groups[i].Name = &name

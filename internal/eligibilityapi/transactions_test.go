@@ -236,25 +236,36 @@ func TestTransactions(t *testing.T) {
 		// grantor2 sees only its own benefit and transaction.
 		res := e.listTransactions(e.grantor2, "/v1/transactions", 1)
 		var page struct {
-			Items      []txAnswer `json:"items"`
-			NextCursor string     `json:"nextCursor"`
+			Items        []txAnswer `json:"items"`
+			NextCursor   string     `json:"nextCursor"`
+			ResumeCursor string     `json:"resumeCursor"`
 		}
 		res.JSON(t, &page)
-		if len(page.Items) != 1 || page.Items[0].ID != tx2.ID {
+		if len(page.Items) != 1 || page.Items[0].ID != tx2.ID || page.ResumeCursor == "" {
 			t.Fatalf("grantor2's transactions: %s", res.Body)
 		}
-		res = e.h.Do("GET", "/v1/reports/spend?from=2026-01-01&to=2026-12-31&groupBy=ekk", e.grantor2, nil)
+		resume := page.ResumeCursor
+		rigaTime, err := time.LoadLocation("Europe/Riga")
+		if err != nil {
+			t.Fatal(err)
+		}
+		year := time.Now().In(rigaTime).Format("2006")
+		spend := "/v1/reports/spend?from=" + year + "-01-01&to=" + year + "-12-31&groupBy="
+		res = e.h.Do("GET", spend+"ekk", e.grantor2, nil)
 		var rep struct {
 			Groups []struct {
-				Key           string `json:"key"`
-				Name          string `json:"name"`
-				Transactions  int64  `json:"transactions"`
-				DiscountCents int64  `json:"discountCents"`
+				Key                   string `json:"key"`
+				Name                  string `json:"name"`
+				Transactions          int64  `json:"transactions"`
+				DiscountCents         int64  `json:"discountCents"`
+				ReversedTransactions  int64  `json:"reversedTransactions"`
+				ReversedDiscountCents int64  `json:"reversedDiscountCents"`
 			} `json:"groups"`
-			TotalDiscountCents int64 `json:"totalDiscountCents"`
+			TotalDiscountCents         int64 `json:"totalDiscountCents"`
+			TotalReversedDiscountCents int64 `json:"totalReversedDiscountCents"`
 		}
 		res.JSON(t, &rep)
-		if res.Status != 200 || rep.TotalDiscountCents != 201 || len(rep.Groups) != 1 || rep.Groups[0].Key != "6423" || rep.Groups[0].Name == "" {
+		if res.Status != 200 || rep.TotalDiscountCents != 201 || rep.TotalReversedDiscountCents != 0 || len(rep.Groups) != 1 || rep.Groups[0].Key != "6423" || rep.Groups[0].Name == "" {
 			t.Fatalf("spend report: %d %s", res.Status, res.Body)
 		}
 		// A reason a signed receipt cannot hold is refused, naming the field.
@@ -279,10 +290,18 @@ func TestTransactions(t *testing.T) {
 		if res := e.h.Do("POST", "/v1/transactions/"+tx.ID+"/reversal", e.provider2, nil, "Idempotency-Key", "rev-0000003"); res.Status != 404 {
 			t.Errorf("reversing another provider's transaction: %d %s", res.Status, res.Body)
 		}
-		res = e.h.Do("GET", "/v1/reports/spend?from=2026-01-01&to=2026-12-31&groupBy=benefit", e.grantor2, nil)
+		res = e.h.Do("GET", spend+"benefit", e.grantor2, nil)
 		res.JSON(t, &rep)
-		if rep.TotalDiscountCents != 0 {
-			t.Errorf("a reversed transaction still counts: %s", res.Body)
+		if rep.TotalDiscountCents != 0 || rep.TotalReversedDiscountCents != 201 || len(rep.Groups) != 1 ||
+			rep.Groups[0].Transactions != 0 || rep.Groups[0].ReversedTransactions != 1 || rep.Groups[0].ReversedDiscountCents != 201 {
+			t.Errorf("a reversed transaction still counts, or is not shown apart: %s", res.Body)
+		}
+		// A grantor that mirrors the listing learns of the reversal by
+		// paging on from where it stood.
+		res = e.listTransactions(e.grantor2, "/v1/transactions?cursor="+resume, 1)
+		res.JSON(t, &page)
+		if len(page.Items) != 1 || page.Items[0].ID != tx2.ID || page.Items[0].Status != "reversed" {
+			t.Errorf("the listing after the reversal, from the resume cursor: %s", res.Body)
 		}
 		res = e.listTransactions(e.grantor2, "/v1/transactions?status=reversed", 1)
 		res.JSON(t, &page)
@@ -293,7 +312,7 @@ func TestTransactions(t *testing.T) {
 		if res.Status != 200 {
 			t.Errorf("reversal receipt: %d %s", res.Status, res.Body)
 		}
-		res = e.h.Do("GET", "/v1/reports/spend?from=2026-12-31&to=2026-01-01&groupBy=benefit", e.grantor2, nil)
+		res = e.h.Do("GET", "/v1/reports/spend?from="+year+"-12-31&to="+year+"-01-01&groupBy=benefit", e.grantor2, nil)
 		if p := res.Problem(t); res.Status != 400 || p.Errors[0].Parameter != "to" {
 			t.Errorf("dates in the wrong order: %d %+v", res.Status, p)
 		}

@@ -231,7 +231,10 @@ func (s *Transactions) Reverse(ctx context.Context, id uuid.UUID, key, reason st
 			WHERE id = $1 AND status = 'accepted'
 			RETURNING id, provider_reg_no
 		), b AS (
-			UPDATE transaction_benefits SET reversed = true WHERE transaction_id IN (SELECT id FROM t)
+			-- A new position in the grantors' listing (see ListForGrantor),
+			-- so that one who pages on with its resume cursor sees the
+			-- reversal.
+			UPDATE transaction_benefits SET reversed = true, tx_xid = pg_current_xact_id() WHERE transaction_id IN (SELECT id FROM t)
 		), r AS (
 			INSERT INTO receipts (id, kind, subject_id, owner_reg_no, accepted_at, digest, content)
 			SELECT $5, 'reversal', t.id::text, t.provider_reg_no, $2, $6, $7 FROM t
@@ -350,11 +353,15 @@ func (s *Transactions) Spend(ctx context.Context, grantor string, from, to time.
 		return nil, fmt.Errorf("spend report: unknown grouping %q", groupBy)
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT g.key, coalesce(`+name+`, ''), g.n, g.cents
+		SELECT g.key, coalesce(`+name+`, ''), g.n, g.cents, g.rn, g.rcents
 		FROM (
-			SELECT `+key+` AS key, count(DISTINCT tb.transaction_id) AS n, sum(tb.discount_cents)::bigint AS cents
+			SELECT `+key+` AS key,
+				count(DISTINCT tb.transaction_id) FILTER (WHERE NOT tb.reversed) AS n,
+				coalesce(sum(tb.discount_cents) FILTER (WHERE NOT tb.reversed), 0)::bigint AS cents,
+				count(DISTINCT tb.transaction_id) FILTER (WHERE tb.reversed) AS rn,
+				coalesce(sum(tb.discount_cents) FILTER (WHERE tb.reversed), 0)::bigint AS rcents
 			FROM transaction_benefits tb
-			WHERE tb.grantor_reg_no = $1 AND NOT tb.reversed AND tb.occurred_at >= $2 AND tb.occurred_at < $3
+			WHERE tb.grantor_reg_no = $1 AND tb.occurred_at >= $2 AND tb.occurred_at < $3
 			GROUP BY 1
 		) g
 		ORDER BY g.key`, grantor, from, to)
@@ -365,7 +372,7 @@ func (s *Transactions) Spend(ctx context.Context, grantor string, from, to time.
 	var out []transactions.SpendGroup
 	for rows.Next() {
 		var g transactions.SpendGroup
-		if err := rows.Scan(&g.Key, &g.Name, &g.Transactions, &g.DiscountCents); err != nil {
+		if err := rows.Scan(&g.Key, &g.Name, &g.Transactions, &g.DiscountCents, &g.ReversedTransactions, &g.ReversedDiscountCents); err != nil {
 			return nil, fmt.Errorf("spend report: %w", err)
 		}
 		if groupBy == "ekk" && s.ekkName != nil {

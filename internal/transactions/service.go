@@ -241,9 +241,10 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 		vs = append(vs, Violation{Pointer: "/benefits", Code: "discount.above_sale",
 			Detail: fmt.Sprintf("the receipt lines checked total %d cents", *d.SaleCents)})
 	}
-	// Without receipt lines a percentage or a free benefit has no amount in
-	// the decision: the sale's total is then what bounds the claims.
-	if !d.WithLines && unbounded && r.TotalCents == nil {
+	// Without receipt lines the sale's total is what bounds the claims
+	// together (and a percentage or a free benefit, which has no amount in
+	// the decision, each).
+	if !d.WithLines && r.TotalCents == nil && (unbounded || sum > 0) {
 		vs = append(vs, Violation{Pointer: "/totalCents", Code: "transaction.total_required"})
 	}
 	if len(vs) > 0 {
@@ -400,12 +401,14 @@ func (s *Service) ListReported(ctx context.Context, provider string, from, to ti
 type SpendReport struct {
 	From, To   time.Time
 	GroupBy    string
-	Groups     []SpendGroup
-	TotalCents int64
+	Groups             []SpendGroup
+	TotalCents         int64
+	TotalReversedCents int64
 }
 
-// Spend reports a grantor's accepted (not reversed) discounts between two
-// inclusive dates in Europe/Riga, grouped by benefit, provider or EKK code.
+// Spend reports a grantor's discounts in sales between two inclusive dates
+// in Europe/Riga, grouped by benefit, provider or EKK code: those still
+// accepted, and apart those reversed since.
 func (s *Service) Spend(ctx context.Context, grantor string, from, to time.Time, groupBy string) (SpendReport, error) {
 	if to.Before(from) {
 		return SpendReport{}, &RuleError{Violations: []Violation{{Pointer: "to", Code: "dates.order"}}}
@@ -419,6 +422,7 @@ func (s *Service) Spend(ctx context.Context, grantor string, from, to time.Time,
 	rep := SpendReport{From: from, To: to, GroupBy: groupBy, Groups: groups}
 	for _, g := range groups {
 		rep.TotalCents += g.DiscountCents
+		rep.TotalReversedCents += g.ReversedDiscountCents
 	}
 	return rep, nil
 }

@@ -65,7 +65,12 @@ func TestClaimsBoundedBySale(t *testing.T) {
 		{"no lines, no total, no amount", withoutLines, nil, []Claim{{"pct", 500}}, "transaction.total_required"},
 		{"no lines, a total", withoutLines, cents(1000), []Claim{{"pct", 500}}, ""},
 		{"no lines, above the total", withoutLines, cents(400), []Claim{{"pct", 500}}, "discount.above_total"},
-		{"no lines, an amount in the decision", withoutLines, nil, []Claim{{"capped", 300}}, ""},
+		// A fixed amount of 300 on a sale of 200 would be more than the
+		// sale: without lines only the total can tell.
+		{"no lines, an amount in the decision, no total", withoutLines, nil, []Claim{{"capped", 300}}, "transaction.total_required"},
+		{"no lines, an amount in the decision above the total", withoutLines, cents(200), []Claim{{"capped", 300}}, "discount.above_total"},
+		{"no lines, an amount in the decision within the total", withoutLines, cents(300), []Claim{{"capped", 300}}, ""},
+		{"no lines, nothing claimed", withoutLines, nil, []Claim{{"capped", 0}}, ""},
 		// A percentage checked without lines gives its rate of the total.
 		{"no lines, half of the total", withoutLines, cents(1000), []Claim{{"half", 500}}, ""},
 		{"no lines, more than half of the total", withoutLines, cents(1000), []Claim{{"half", 501}}, "discount.above_decision"},

@@ -167,6 +167,10 @@ type SpendGroup struct {
 	Name          string
 	Transactions  int64
 	DiscountCents int64
+	// Reversed* are the transactions of the period reversed since, apart
+	// from the accepted ones above.
+	ReversedTransactions  int64
+	ReversedDiscountCents int64
 }
 
 // Store is what the service needs from the core store.
