@@ -399,8 +399,8 @@ func (s *Service) ListReported(ctx context.Context, provider string, from, to ti
 
 // SpendReport is a grantor's spend over inclusive dates.
 type SpendReport struct {
-	From, To   time.Time
-	GroupBy    string
+	From, To           time.Time
+	GroupBy            string
 	Groups             []SpendGroup
 	TotalCents         int64
 	TotalReversedCents int64
