@@ -65,6 +65,9 @@ const (
 	// decisionWait is how long a reader waits for a young decision that
 	// another instance may not have written yet.
 	decisionWait = 3 * time.Second
+	// clockSkew is how far ahead of this instance's clock another
+	// instance's may run.
+	clockSkew = time.Second
 	// maxRecentDecisions bounds the written decisions kept in memory
 	// (about 40 MB).
 	maxRecentDecisions = 100_000
@@ -510,6 +513,13 @@ func uuidBound(t time.Time) uuid.UUID {
 // than decisionWait that is not found yet may still be in another
 // instance's batch: it is looked for again until it is older.
 func (s *Eligibility) Decision(ctx context.Context, id uuid.UUID) (eligibility.Decision, error) {
+	// Only an id minted within decisionWait of now, allowing for instances'
+	// clocks to differ by a second, can be in a batch not written yet; and
+	// however young, the wait ends decisionWait after it began, so that a
+	// forged id dated ahead cannot hold a request polling the database.
+	created := uuidTime(id)
+	mayBePending := time.Until(created) <= clockSkew
+	giveUp := time.Now().Add(decisionWait)
 	for {
 		s.mu.Lock()
 		d, ok := s.pending[id]
@@ -528,7 +538,7 @@ func (s *Eligibility) Decision(ctx context.Context, id uuid.UUID) (eligibility.D
 			return d, nil
 		}
 		d, err := readDecision(ctx, s.pool, id)
-		if !errors.Is(err, ErrNotFound) || time.Since(uuidTime(id)) > decisionWait || time.Until(uuidTime(id)) > time.Minute {
+		if !errors.Is(err, ErrNotFound) || !mayBePending || time.Since(created) > decisionWait || time.Now().After(giveUp) {
 			return d, err
 		}
 		select {

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -85,6 +86,26 @@ func TestDecisionsBatchedAndRead(t *testing.T) {
 	}
 	if _, err := txs.Decision(ctx, uuid.New()); !errors.Is(err, transactions.ErrDecisionNotFound) {
 		t.Errorf("unknown decision: %v", err)
+	}
+	// An id no instance can have minted yet is unknown at once: only a
+	// young one may still be in another instance's batch.
+	for _, ahead := range []time.Duration{20 * time.Second, 50 * time.Second} {
+		forged, err := uuid.NewV7FromReader(bytes.NewReader(make([]byte, 64)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms := uint64(time.Now().Add(ahead).UnixMilli())
+		for i := range 6 {
+			forged[i] = byte(ms >> (40 - 8*i))
+		}
+		start := time.Now()
+		if _, err := txs.Decision(ctx, forged); !errors.Is(err, transactions.ErrDecisionNotFound) || time.Since(start) > time.Second {
+			t.Errorf("decision dated %s ahead: %v after %s", ahead, err, time.Since(start))
+		}
+	}
+	start := time.Now()
+	if _, err := txs.Decision(ctx, uuid.Must(uuid.NewV7())); !errors.Is(err, transactions.ErrDecisionNotFound) || time.Since(start) > 4*time.Second {
+		t.Errorf("a young unknown decision: %v after %s", err, time.Since(start))
 	}
 }
 
