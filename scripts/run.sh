@@ -12,7 +12,7 @@ if [ -x bin/avis-mocks ]; then
   pids+=($!)
   echo "registry mocks on http://${AVIS_MOCKS_ADDR:-127.0.0.1:8081} (see mocks/README.md)"
 fi
-echo "gateway on ${AVIS_PUBLIC_URL:-http://127.0.0.1:8080}  docs: /docs  upload page: /ui/  credentials: var/sample-credentials.env"
+echo "gateway on ${AVIS_PUBLIC_URL:-http://${AVIS_ADDR:-127.0.0.1:8080}}  docs: /docs  upload page: /ui/  credentials: var/sample-credentials.env"
 bin/gateway serve &
 pids+=($!)
 wait -n "${pids[@]}"

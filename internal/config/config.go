@@ -88,8 +88,8 @@ func settings() []setting {
 	}
 	return []setting{
 		{"AVIS_ADDR", "addr", "127.0.0.1:8080", "address to listen on", false, str(func(c *Config) *string { return &c.Addr })},
-		{"AVIS_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "URL integrators reach the gateway at (token issuer and audience)", false, str(func(c *Config) *string { return &c.PublicURL })},
-		{"AVIS_DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/avis?sslmode=disable", "PostgreSQL connection URL", true, str(func(c *Config) *string { return &c.DatabaseURL })},
+		{"AVIS_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "URL integrators reach the gateway at (token issuer and audience); unset, it follows AVIS_ADDR: http://<AVIS_ADDR>", false, str(func(c *Config) *string { return &c.PublicURL })},
+		{"AVIS_DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/avis?sslmode=disable", "PostgreSQL connection URL. The gateway's connections end a transaction left idle for a minute (`idle_in_transaction_session_timeout`, sent at connect); the URL may set another value (`&idle_in_transaction_session_timeout=0` for none, or in `options`). A PgBouncer in front needs `ignore_startup_parameters` to include it", true, str(func(c *Config) *string { return &c.DatabaseURL })},
 		{"AVIS_DB_MAX_CONNS", "db-max-conns", "20", "largest PostgreSQL pool size", false, integer(func(c *Config) *int { return &c.DBMaxConns })},
 		{"AVIS_REDIS_ADDR", "redis-addr", "127.0.0.1:6379", "Redis address", false, str(func(c *Config) *string { return &c.RedisAddr })},
 		{"AVIS_REDIS_PASSWORD", "redis-password", "", "Redis password", true, str(func(c *Config) *string { return &c.RedisPassword })},
@@ -99,7 +99,7 @@ func settings() []setting {
 		{"AVIS_TOKEN_TTL", "token-ttl", "5m", "lifetime of access tokens", false, dur(func(c *Config) *time.Duration { return &c.TokenTTL })},
 		{"AVIS_SIGNING_KEY_FILE", "signing-key-file", "var/keys/gateway.key", "X.509 private key (PEM) for XML-DSig of registry requests and receipts", false, str(func(c *Config) *string { return &c.SigningKeyFile })},
 		{"AVIS_SIGNING_CERT_FILE", "signing-cert-file", "var/keys/gateway.crt", "the gateway's X.509 certificate (PEM)", false, str(func(c *Config) *string { return &c.SigningCertFile })},
-		{"AVIS_MOCKS_URL", "mocks-url", "http://127.0.0.1:8081", "base URL of the registries (the mock suite in development)", false, str(func(c *Config) *string { return &c.MocksURL })},
+		{"AVIS_MOCKS_URL", "mocks-url", "http://127.0.0.1:8081", "base URL of the registries (the mock suite in development); unset, it follows AVIS_MOCKS_ADDR (where `make run` starts the mocks) when that is set: http://<AVIS_MOCKS_ADDR>", false, str(func(c *Config) *string { return &c.MocksURL })},
 		{"AVIS_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false, func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{"AVIS_LOG_FORMAT", "log-format", "json", "json or text", false, func(c *Config, v string) error {
 			if v != "json" && v != "text" {
@@ -210,6 +210,16 @@ func load(name string, args []string, getenv func(string) string, usage io.Write
 			}
 			return c, fmt.Errorf("%s / -%s = %s: %w", s.env, s.flag, shown, err)
 		}
+	}
+	// An address moved without its URL would leave the gateway announcing,
+	// or querying, the default one.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["public-url"] && getenv("AVIS_PUBLIC_URL") == "" && (given["addr"] || getenv("AVIS_ADDR") != "") {
+		c.PublicURL = "http://" + c.Addr
+	}
+	if !given["mocks-url"] && getenv("AVIS_MOCKS_URL") == "" && getenv("AVIS_MOCKS_ADDR") != "" {
+		c.MocksURL = "http://" + getenv("AVIS_MOCKS_ADDR")
 	}
 	if _, err := url.Parse(c.PublicURL); err != nil {
 		return c, fmt.Errorf("AVIS_PUBLIC_URL: %w", err)

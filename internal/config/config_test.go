@@ -109,4 +109,33 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 			t.Errorf("README lacks %s: run 'make docs'", s.env)
 		}
 	}
+	// The table is generated: a hand edit would be lost at the next
+	// 'make docs'.
+	if !strings.Contains(string(readme), "-->\n"+strings.TrimSuffix(Markdown(), "\n")+"\n<!-- config:end -->") {
+		t.Error("README's configuration table is not what 'gateway config-doc' prints: run 'make docs', and edit texts in config.go")
+	}
+}
+
+// A gateway or mocks address moved without its URL is followed by the URL.
+func TestURLsFollowAddresses(t *testing.T) {
+	for _, tt := range []struct {
+		env           map[string]string
+		args          []string
+		public, mocks string
+	}{
+		{nil, nil, "http://127.0.0.1:8080", "http://127.0.0.1:8081"},
+		{map[string]string{"AVIS_ADDR": "127.0.0.1:18280", "AVIS_MOCKS_ADDR": "127.0.0.1:18281"}, nil, "http://127.0.0.1:18280", "http://127.0.0.1:18281"},
+		{nil, []string{"-addr", "127.0.0.1:9000"}, "http://127.0.0.1:9000", "http://127.0.0.1:8081"},
+		{map[string]string{"AVIS_ADDR": "0.0.0.0:8080", "AVIS_PUBLIC_URL": "https://avis.example.lv", "AVIS_MOCKS_ADDR": "127.0.0.1:1", "AVIS_MOCKS_URL": "https://dagr.example.lv"},
+			nil, "https://avis.example.lv", "https://dagr.example.lv"},
+		{map[string]string{"AVIS_ADDR": "0.0.0.0:8080"}, []string{"-public-url", "https://avis.example.lv"}, "https://avis.example.lv", "http://127.0.0.1:8081"},
+	} {
+		c, err := Load("test", tt.args, func(k string) string { return tt.env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.PublicURL != tt.public || c.MocksURL != tt.mocks {
+			t.Errorf("%v %v: public %s mocks %s, want %s and %s", tt.env, tt.args, c.PublicURL, c.MocksURL, tt.public, tt.mocks)
+		}
+	}
 }
