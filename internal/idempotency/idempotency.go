@@ -29,6 +29,9 @@ type Request struct {
 	Scope string // e.g. "transactions:<client id>"
 	Key   string
 	Hash  [32]byte
+	// Also are hashes of the same request in forms an earlier release
+	// stored, so that a retry across an upgrade still replays.
+	Also [][32]byte
 }
 
 // HashOf hashes the parts of a request that make it the same request.
@@ -68,7 +71,7 @@ func Claim(ctx context.Context, tx pgx.Tx, r Request, prior any) (bool, error) {
 		}
 		break
 	}
-	if string(hash) != string(r.Hash[:]) {
+	if !r.matches(hash) {
 		return false, ErrKeyReused
 	}
 	if result == nil {
@@ -78,6 +81,18 @@ func Claim(ctx context.Context, tx pgx.Tx, r Request, prior any) (bool, error) {
 		return false, fmt.Errorf("decode stored result: %w", err)
 	}
 	return true, nil
+}
+
+func (r Request) matches(hash []byte) bool {
+	if string(hash) == string(r.Hash[:]) {
+		return true
+	}
+	for _, h := range r.Also {
+		if string(hash) == string(h[:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // Complete stores the result of the work done under a claimed key, in the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -151,6 +152,18 @@ type PushRequest struct {
 	Body []byte
 }
 
+// canonicalMembers is the validated members as bytes: code, first and
+// last day, each fixed-width.
+func canonicalMembers(ms []Member) []byte {
+	b := make([]byte, 0, len(ms)*24)
+	for _, m := range ms {
+		b = binary.BigEndian.AppendUint64(b, uint64(m.Code))
+		b = binary.BigEndian.AppendUint64(b, uint64(m.ValidFrom.Unix()))
+		b = binary.BigEndian.AppendUint64(b, uint64(m.ValidTo.Unix()))
+	}
+	return b
+}
+
 // Push validates the members and applies them as a new version in one
 // transaction with the idempotency record. A retry with the same key and
 // body returns the first result.
@@ -159,10 +172,13 @@ func (s *Service) Push(ctx context.Context, c Caller, id string, req PushRequest
 	if err != nil {
 		return List{}, err
 	}
+	// The same members sent again are the same push, however the client
+	// spelt and spaced its JSON this time.
 	idem := idempotency.Request{
 		Scope: "lists.push:" + c.ClientID,
 		Key:   req.Key,
-		Hash:  idempotency.HashOf([]byte(id), req.Body),
+		Hash:  idempotency.HashOf([]byte(id), []byte(req.Mode), canonicalMembers(members)),
+		Also:  [][32]byte{idempotency.HashOf([]byte(id), req.Body)},
 	}
 	tx, err := s.store.Begin(ctx)
 	if err != nil {

@@ -168,6 +168,17 @@ func TestPushModesAndIdempotency(t *testing.T) {
 	if got := getList(h, tk.a, "modes"); got.Version != 5 || got.Size != 8 {
 		t.Fatalf("after replay: %+v", got)
 	}
+	// The same push spelt otherwise (spacing, member order of keys) is the
+	// same request: a client that serialises again on retry replays.
+	ms, err := json.MarshalIndent(members(100, 3), "  ", "   ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	respelt := []byte("{\n  \"members\": " + string(ms) + ",\n  \"mode\" : \"add\"\n}\n")
+	again = h.Do("POST", "/v1/lists/modes/members", tk.a, respelt, "Idempotency-Key", "k-replay-01")
+	if string(first.Body) != string(again.Body) {
+		t.Fatalf("replay of the push spelt otherwise (%s):\n%s\n%s", respelt, first.Body, again.Body)
+	}
 	// The same key with another body is refused.
 	res := do("k-replay-01", push{"add", members(200, 3)})
 	if res.Status != http.StatusUnprocessableEntity || res.Problem(t).Type != problem.IdempotencyReuse.Type() {
