@@ -41,7 +41,15 @@ func TestRetentionDefaults(t *testing.T) {
 func TestLoadRejectsBadValues(t *testing.T) {
 	for _, kv := range [][2]string{{"AVIS_TOKEN_TTL", "soon"}, {"AVIS_DB_MAX_CONNS", "many"}, {"AVIS_LOG_FORMAT", "xml"}, {"AVIS_BENCH_ROUTES", "perhaps"},
 		{"AVIS_IDEMPOTENCY_RETENTION", "0s"}, {"AVIS_IDEMPOTENCY_RETENTION", "-1h"}, {"AVIS_IDEMPOTENCY_RETENTION", "a month"},
-		{"AVIS_DECISION_TTL", "2h"}, {"AVIS_DECISION_TTL", "0s"}} {
+		{"AVIS_DECISION_TTL", "2h"}, {"AVIS_DECISION_TTL", "0s"},
+		// Values out of range start nothing that cannot work: every token
+		// expired at birth, a pool of no connections, a lease shorter than
+		// its renewal, a URL without a scheme.
+		{"AVIS_TOKEN_TTL", "-1m"}, {"AVIS_DB_MAX_CONNS", "-3"}, {"AVIS_UPLOAD_WORKERS", "-1"}, {"AVIS_SHUTDOWN_TIMEOUT", "0s"},
+		{"AVIS_REGISTRY_TIMEOUT", "-1s"}, {"AVIS_REDIS_DB", "99"}, {"AVIS_BODY_LIMIT", "-1"}, {"AVIS_TOKEN_RATE_LIMIT", "-5"},
+		{"AVIS_UPLOAD_LEASE", "1ms"}, {"AVIS_AUDIT_RETENTION", "0s"}, {"AVIS_LIST_SET_RETENTION", "-1h"}, {"AVIS_UPLOAD_MAX_BYTES", "0"},
+		{"AVIS_ELIGIBILITY_CACHE_TTL", "0s"}, {"AVIS_REQUEST_TIMEOUT", "0s"}, {"AVIS_REGISTRY_MAX_CONCURRENT", "0"},
+		{"AVIS_PUBLIC_URL", "gateway.example.lv"}, {"AVIS_PUBLIC_URL", "ftp://gateway.example.lv"}, {"AVIS_MOCKS_URL", "127.0.0.1:8081"}} {
 		if _, err := Load("test", nil, func(k string) string {
 			if k == kv[0] {
 				return kv[1]

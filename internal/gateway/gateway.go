@@ -149,6 +149,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		Registry:         reg,
 		MetricsElsewhere: cfg.MetricsAddr != "",
 		BodyLimit:        cfg.BodyLimit,
+		RequestTimeout:   cfg.RequestTimeout,
 		BenchRoutes:      cfg.BenchRoutes,
 		ErrorMappers:     []httpx.ErrorMapper{databaseUnavailable},
 	}

@@ -101,6 +101,8 @@ type Deps struct {
 	Streamed []string
 	// BenchRoutes adds the bare routes the benchmarks compare against.
 	BenchRoutes bool
+	// RequestTimeout bounds each request but file uploads (0 = none).
+	RequestTimeout time.Duration
 }
 
 // tokenBodyLimit caps a token request's body.
@@ -149,7 +151,7 @@ func New(ctx context.Context, d Deps) (*echo.Echo, error) {
 		recoverer(d.Log),
 		securityHeaders,
 		authenticate(d.Tokens),
-		ct.validate(limits),
+		ct.validate(limits, d.RequestTimeout),
 	)
 
 	s := &Server{d: d, feedPages: newFeedPageCache(32 << 20)}

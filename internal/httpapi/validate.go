@@ -207,7 +207,7 @@ type bodyLimits struct {
 
 // validate checks every request against the contract: the route, the
 // caller's roles, parameters and body. It runs after authentication.
-func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
+func (ct *contract) validate(limits bodyLimits, timeout time.Duration) echo.MiddlewareFunc {
 	opts := requestOptions()
 	streamOpts := *opts
 	streamOpts.ExcludeRequestBody = true
@@ -228,6 +228,16 @@ func (ct *contract) validate(limits bodyLimits) echo.MiddlewareFunc {
 			}
 			if err := ct.authorise(c, route.Operation); err != nil {
 				return err
+			}
+			// A database that takes the connection and never answers
+			// would hold the request, and the till, for ever. A file
+			// upload streams for minutes under its own read deadline and
+			// spools to disk before its short database work.
+			if timeout > 0 && !limits.streamed[route.Operation.OperationID] {
+				ctx, cancel := context.WithTimeout(req.Context(), timeout)
+				defer cancel()
+				req = req.WithContext(ctx)
+				c.SetRequest(req)
 			}
 			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: opts}
 			var bodyErrors []problem.FieldError

@@ -59,6 +59,10 @@ func RequestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
 
+// StatusClientClosed is recorded for a request whose client went away
+// before its answer.
+const StatusClientClosed = 499
+
 // ErrorMapper turns a domain error into a problem, or returns nil when the
 // error is not its own.
 type ErrorMapper func(error) *problem.Problem
@@ -69,6 +73,15 @@ type ErrorMapper func(error) *problem.Problem
 func ErrorHandler(log *slog.Logger, mappers ...ErrorMapper) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			return
+		}
+		// The client went away (a till's own timeout): nobody reads the
+		// answer, and it is no server error to page anyone about.
+		// Metrics and the access log record nginx's 499.
+		if errors.Is(c.Request().Context().Err(), context.Canceled) && errors.Is(err, context.Canceled) {
+			log.DebugContext(c.Request().Context(), "client closed the request",
+				"request_id", RequestID(c), "route", c.Path(), "error", err)
+			c.Response().Status = StatusClientClosed
 			return
 		}
 		p := toProblem(err, mappers)

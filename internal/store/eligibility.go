@@ -289,10 +289,15 @@ func (s *Eligibility) Run(ctx context.Context) {
 		case <-s.wake:
 			// Let the checks of the next moment join the batch.
 			time.Sleep(flushEvery)
-			s.flush(context.WithoutCancel(ctx))
+			// A write cut short by the shutdown is left to
+			// flushAtShutdown: its batch stays queued.
+			s.flush(ctx)
 		}
 	}
 }
+
+// flushTimeout bounds one batch write.
+const flushTimeout = 10 * time.Second
 
 // shutdownFlushFor bounds how long the last flush keeps trying: a
 // database blip at shutdown must not lose the decisions of the last
@@ -303,6 +308,10 @@ const shutdownFlushFor = 10 * time.Second
 // flushAtShutdown writes everything queued, trying again while it fails.
 func (s *Eligibility) flushAtShutdown(ctx context.Context) {
 	start := time.Now()
+	// The deadline also ends an attempt that hangs: a database that takes
+	// the connection and never answers must not keep the process alive.
+	ctx, cancel := context.WithTimeout(ctx, shutdownFlushFor)
+	defer cancel()
 	for {
 		s.flush(ctx) // on failure it waits a little and keeps the batch
 		s.mu.Lock()
@@ -311,7 +320,7 @@ func (s *Eligibility) flushAtShutdown(ctx context.Context) {
 		if left == 0 {
 			return
 		}
-		if time.Since(start) > shutdownFlushFor {
+		if ctx.Err() != nil || time.Since(start) > shutdownFlushFor {
 			s.log.Error("eligibility decisions not written at shutdown; their transactions will be refused", "decisions", left)
 			return
 		}
@@ -329,10 +338,14 @@ func (s *Eligibility) flush(ctx context.Context) {
 		return
 	}
 	docs := decisionDocs(batch)
-	err := s.copyDecisions(ctx, batch, docs)
+	// A write that hangs (a database that stopped answering) is given up
+	// and tried again, so that the queue keeps moving once it answers.
+	wctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	err := s.copyDecisions(wctx, batch, docs)
 	if err == nil {
-		err = s.insertAudit(ctx, batch)
+		err = s.insertAudit(wctx, batch)
 	}
+	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("write eligibility decisions; will retry", "decisions", len(batch), "error", err)

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,6 +30,7 @@ var ErrNotFound = errors.New("not found")
 const (
 	idleInTxParam   = "idle_in_transaction_session_timeout"
 	idleInTxTimeout = "60s"
+	connectTimeout  = 5 * time.Second
 )
 
 // Open connects a pool to the database at dsn and checks that it answers.
@@ -70,6 +72,13 @@ func Open(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error
 	// counts as set: a startup parameter would override it.
 	if _, set := cfg.ConnConfig.RuntimeParams[idleInTxParam]; !set && !strings.Contains(cfg.ConnConfig.RuntimeParams["options"], idleInTxParam) {
 		cfg.ConnConfig.RuntimeParams[idleInTxParam] = idleInTxTimeout
+	}
+	// A database that takes the connection and never answers (a hung
+	// failover, a frozen primary) must fail the connect, not hold it: the
+	// request waiting on it is answered 503 and the start-up reports it.
+	// connect_timeout in the URL sets another value.
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -1,0 +1,87 @@
+package store_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/avis-lv/gateway/internal/store"
+)
+
+// blackHole is a database address that takes connections and never
+// answers: a hung failover or a frozen primary.
+func blackHole(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return "postgres://postgres@" + ln.Addr().String() + "/avis?sslmode=disable"
+}
+
+func TestOpenGivesUpOnADatabaseThatNeverAnswers(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	pool, err := store.Open(context.Background(), blackHole(t), 2)
+	if err == nil {
+		pool.Close()
+		t.Fatal("opened a database that never answers")
+	}
+	if time.Since(start) > 15*time.Second {
+		t.Errorf("gave up after %s", time.Since(start))
+	}
+}
+
+// Decisions still queued at shutdown are tried for a bounded time, also
+// when the database hangs instead of refusing: the process must exit.
+func TestShutdownFlushEndsWhenTheDatabaseHangs(t *testing.T) {
+	t.Parallel()
+	cfg, err := pgxpool.ParseConfig(blackHole(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg) // connects lazily, with no connect timeout
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	el := store.NewEligibility(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { el.Run(ctx); close(done) }()
+	time.Sleep(10 * time.Millisecond) // Run has started
+	if err := el.SaveDecision(ctx, decision("40000000001", "p1", applied("b", 150, nil))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // its batch is being written, and hangs
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return 20 s after its context ended")
+	}
+}
