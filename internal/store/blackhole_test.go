@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/avis-lv/gateway/internal/store"
+	"github.com/avis-lv/gateway/internal/store/storetest"
 )
 
 // blackHole is a database address that takes connections and never
@@ -83,5 +85,38 @@ func TestShutdownFlushEndsWhenTheDatabaseHangs(t *testing.T) {
 	case <-done:
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not return 20 s after its context ended")
+	}
+}
+
+// Instances starting together agree on a gateway secret: one that finds
+// another's insert in flight waits for it and takes its secret.
+func TestSecretWhileAnotherInstanceInserts(t *testing.T) {
+	t.Parallel()
+	pool := storetest.NewPool(t)
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := bytes.Repeat([]byte{7}, 32)
+	if _, err := tx.Exec(ctx, `INSERT INTO gateway_secrets (name, secret) VALUES ('race', $1)`, theirs); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	errs := make(chan error, 1)
+	go func() {
+		s, err := store.Secret(ctx, pool, "race")
+		errs <- err
+		got <- s
+	}()
+	time.Sleep(200 * time.Millisecond) // the other instance's insert waits on ours
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatalf("secret while another instance inserted it: %v", err)
+	}
+	if s := <-got; !bytes.Equal(s, theirs) {
+		t.Errorf("secret %x, want the other instance's %x", s, theirs)
 	}
 }

@@ -601,15 +601,23 @@ func Secret(ctx context.Context, pool *pgxpool.Pool, name string) ([]byte, error
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("generate secret: %w", err)
 	}
+	// The statement that inserts nothing because another instance's insert
+	// committed meanwhile could not see that row in its snapshot; the
+	// next statement can.
 	var secret []byte
-	err := pool.QueryRow(ctx, `
-		WITH ins AS (
-			INSERT INTO gateway_secrets (name, secret) VALUES ($1, $2)
-			ON CONFLICT (name) DO NOTHING RETURNING secret)
-		SELECT secret FROM ins UNION ALL SELECT secret FROM gateway_secrets WHERE name = $1
-		LIMIT 1`, name, fresh).Scan(&secret)
-	if err != nil {
-		return nil, fmt.Errorf("gateway secret %s: %w", name, err)
+	for attempt := 0; ; attempt++ {
+		err := pool.QueryRow(ctx, `
+			WITH ins AS (
+				INSERT INTO gateway_secrets (name, secret) VALUES ($1, $2)
+				ON CONFLICT (name) DO NOTHING RETURNING secret)
+			SELECT secret FROM ins UNION ALL SELECT secret FROM gateway_secrets WHERE name = $1
+			LIMIT 1`, name, fresh).Scan(&secret)
+		if errors.Is(err, pgx.ErrNoRows) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gateway secret %s: %w", name, err)
+		}
+		return secret, nil
 	}
-	return secret, nil
 }
