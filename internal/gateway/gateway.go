@@ -74,13 +74,19 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		return nil, err
 	}
 	// Redis may be down at start: the gateway degrades, it does not refuse.
+	// Nothing it serves here (token rate limits, list version news) is
+	// worth a request's waiting on a Redis that hangs: one short try and
+	// one retry, and a caller's deadline is honoured.
 	a.Redis = redis.NewClient(&redis.Options{
-		Addr:         cfg.RedisAddr,
-		Password:     cfg.RedisPassword,
-		DB:           cfg.RedisDB,
-		DialTimeout:  time.Second,
-		ReadTimeout:  500 * time.Millisecond,
-		WriteTimeout: 500 * time.Millisecond,
+		Addr:                  cfg.RedisAddr,
+		Password:              cfg.RedisPassword,
+		DB:                    cfg.RedisDB,
+		DialTimeout:           300 * time.Millisecond,
+		ReadTimeout:           200 * time.Millisecond,
+		WriteTimeout:          200 * time.Millisecond,
+		PoolTimeout:           300 * time.Millisecond,
+		MaxRetries:            1,
+		ContextTimeoutEnabled: true,
 	})
 
 	if dir := filepath.Dir(cfg.TokenKeyFile); dir != "" {

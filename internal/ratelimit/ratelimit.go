@@ -61,6 +61,9 @@ func New(cfg Config) (*Limiter, error) {
 	return l, nil
 }
 
+// allowWithin bounds how long Allow waits for Redis.
+const allowWithin = 250 * time.Millisecond
+
 // Allow counts one request for key. When the key's budget for the current
 // window is spent it returns false and how long until the window ends.
 func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
@@ -70,6 +73,10 @@ func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
 	now := l.now()
 	window := now.UnixNano() / int64(l.window)
 	k := l.prefix + "rl:" + l.name + ":" + strconv.FormatInt(window, 10) + ":" + key
+	// A limit that cannot be counted at once is not counted: a token
+	// request must not wait on a Redis that hangs.
+	ctx, cancel := context.WithTimeout(ctx, allowWithin)
+	defer cancel()
 	var incr *redis.IntCmd
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		incr = p.Incr(ctx, k)

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -34,6 +35,35 @@ func TestFailsOpen(t *testing.T) {
 	}
 	if n := count(t, l); n != 3 {
 		t.Errorf("errors counted: %v", n)
+	}
+}
+
+// A Redis that takes the connection and never answers costs a token
+// request a fraction of a second, whatever its client's own timeouts.
+func TestRedisThatHangsIsNotWaitedFor(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ReadTimeout: 5 * time.Second, ContextTimeoutEnabled: true, MaxRetries: -1})
+	defer rdb.Close()
+	l, err := New(Config{Redis: rdb, Name: "t", Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if ok, _ := l.Allow(context.Background(), "k"); !ok || time.Since(start) > time.Second {
+		t.Errorf("allowed %v after %s", ok, time.Since(start))
 	}
 }
 
