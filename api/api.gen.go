@@ -1155,10 +1155,14 @@ type Transaction struct {
 	// Provider Organisation registration number (11 digits).
 	//
 	// Example: 90011524360
-	Provider          *RegistrationNumber `json:"provider,omitempty"`
-	ReceiptId         openapi_types.UUID  `json:"receiptId"`
-	ReceiptNumber     string              `json:"receiptNumber"`
-	ReversalReason    *string             `json:"reversalReason,omitempty"`
+	Provider *RegistrationNumber `json:"provider,omitempty"`
+
+	// ReceiptId The provider's signed receipt (`GET /v1/receipts/{receiptId}`); always given to the provider, never in a grantor's listing: a receipt names every benefit of the sale, also other grantors'.
+	ReceiptId      *openapi_types.UUID `json:"receiptId,omitempty"`
+	ReceiptNumber  string              `json:"receiptNumber"`
+	ReversalReason *string             `json:"reversalReason,omitempty"`
+
+	// ReversalReceiptId The provider's signed receipt of the reversal; not in a grantor's listing, as `receiptId`.
 	ReversalReceiptId *openapi_types.UUID `json:"reversalReceiptId,omitempty"`
 	ReversedAt        *time.Time          `json:"reversedAt,omitempty"`
 	Status            TransactionStatus   `json:"status"`

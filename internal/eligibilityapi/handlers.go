@@ -236,7 +236,7 @@ func (h *Handlers) ReportTransaction(c echo.Context, p api.ReportTransactionPara
 		return err
 	}
 	c.Response().Header().Set("Location", "/v1/receipts/"+t.ReceiptID.String())
-	return c.JSON(http.StatusCreated, transactionToAPI(t))
+	return c.JSON(http.StatusCreated, providerTransaction(t))
 }
 
 // ReverseTransaction cancels a transaction.
@@ -262,7 +262,7 @@ func (h *Handlers) ReverseTransaction(c echo.Context, id openapi_types.UUID, p a
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, transactionToAPI(t))
+	return c.JSON(http.StatusOK, providerTransaction(t))
 }
 
 // ListTransactions pages through the grantor's transactions.
@@ -302,6 +302,8 @@ func (h *Handlers) ListTransactions(c echo.Context, p api.ListTransactionsParams
 		page.NextCursor = &resume
 	}
 	for i, t := range items {
+		// No receipt ids: a receipt names every benefit of the sale,
+		// also other grantors', and is its provider's to read.
 		page.Items[i] = transactionToAPI(t)
 	}
 	return c.JSON(http.StatusOK, page)
@@ -347,7 +349,7 @@ func (h *Handlers) ListReportedTransactions(c echo.Context, p api.ListReportedTr
 		page.NextCursor = &next
 	}
 	for i, t := range items {
-		page.Items[i] = transactionToAPI(t)
+		page.Items[i] = providerTransaction(t)
 	}
 	return c.JSON(http.StatusOK, page)
 }
@@ -409,13 +411,24 @@ func (h *Handlers) GetReceipt(c echo.Context, id openapi_types.UUID, _ api.GetRe
 	return c.JSON(http.StatusOK, out)
 }
 
+// providerTransaction is the transaction as its provider sees it: with its
+// receipts.
+func providerTransaction(t transactions.Transaction) api.Transaction {
+	out := transactionToAPI(t)
+	receipt := t.ReceiptID
+	out.ReceiptId, out.ReversalReceiptId = &receipt, t.ReversalReceiptID
+	return out
+}
+
+// transactionToAPI is the transaction without its receipts, as its
+// benefits' grantors see it.
 func transactionToAPI(t transactions.Transaction) api.Transaction {
 	provider := t.Provider
 	acceptedAt := t.AcceptedAt.UTC()
 	out := api.Transaction{
 		Id: t.ID, Status: api.TransactionStatus(t.Status), DecisionId: t.DecisionID, Provider: &provider,
 		ReceiptNumber: t.ReceiptNumber, OccurredAt: t.OccurredAt.UTC(), TotalCents: t.TotalCents,
-		ReceiptId: t.ReceiptID, AcceptedAt: &acceptedAt, ReversalReceiptId: t.ReversalReceiptID,
+		AcceptedAt: &acceptedAt,
 	}
 	if t.ReversedAt != nil {
 		v := t.ReversedAt.UTC()

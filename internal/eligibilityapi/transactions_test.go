@@ -303,6 +303,14 @@ func TestTransactions(t *testing.T) {
 		if len(page.Items) != 1 || page.Items[0].ID != tx2.ID || page.Items[0].Status != "reversed" {
 			t.Errorf("the listing after the reversal, from the resume cursor: %s", res.Body)
 		}
+		// The receipts are the provider's: a grantor's listing names none
+		// it could not open.
+		if len(page.Items) == 1 && (page.Items[0].ReceiptID != "" || page.Items[0].ReversalReceiptID != "") {
+			t.Errorf("a grantor's listing names receipts: %s", res.Body)
+		}
+		if res := e.h.Do("GET", "/v1/receipts/"+tx2.ReceiptID, e.grantor2, nil); res.Status != 404 {
+			t.Errorf("a grantor reads the provider's receipt: %d", res.Status)
+		}
 		res = e.listTransactions(e.grantor2, "/v1/transactions?status=reversed", 1)
 		res.JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].Status != "reversed" {
