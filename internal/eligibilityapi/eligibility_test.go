@@ -183,6 +183,13 @@ func TestRegistryFaultsGiveUnknown(t *testing.T) {
 		if n := len(e.mock.Journal("pensioners", seq)); n != 0 {
 			t.Errorf("the open breaker let %d requests through", n)
 		}
+		// What the breaker refused is counted apart, not as a lookup that
+		// took no time.
+		res = e.h.Do("GET", "/metrics", "", nil)
+		if !strings.Contains(string(res.Body), `avis_registry_breaker_rejections_total{dataset="pensioners"}`) ||
+			strings.Contains(string(res.Body), `outcome="breaker_open"`) {
+			t.Errorf("breaker rejections in /metrics:\n%s", grepLines(res.Body, "avis_registry_"))
+		}
 	})
 	t.Run("PMLP outage makes every benefit unknown", func(t *testing.T) {
 		c := code(t, "1946-03-10", 201)
@@ -265,4 +272,15 @@ func TestRegistryChangesDropCachedCards(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// grepLines is the lines of body that contain s.
+func grepLines(body []byte, s string) string {
+	var out []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -222,7 +222,7 @@ func (c *Client) fetch(ctx context.Context, st *datasetState, path string) ([]by
 	start := c.cfg.Now()
 	tk, allowed := st.breaker.allow()
 	if !allowed {
-		c.metrics.observe(st.dataset, "breaker_open", 0)
+		c.metrics.rejected.WithLabelValues(string(st.dataset)).Inc()
 		return nil, fmt.Errorf("%w: %s: circuit breaker open", ErrUnavailable, st.dataset)
 	}
 	select {
@@ -253,7 +253,7 @@ func (c *Client) fetchFeed(ctx context.Context, st *datasetState, path string) (
 	defer cancel()
 	start := c.cfg.Now()
 	body, err := c.get(ctx, st, path, false)
-	c.metrics.observe(st.dataset, outcomeOf(ctx, err), c.cfg.Now().Sub(start))
+	c.metrics.observeFeed(st.dataset, outcomeOf(ctx, err), c.cfg.Now().Sub(start))
 	return body, err
 }
 
