@@ -873,9 +873,13 @@ type ListMember struct {
 	// PersonCode Latvian personal code, old `DDMMYY-CNNNZ` or new `32NNNN-NNNNN`, hyphen optional.
 	//
 	// Example: 321234-56789
-	PersonCode PersonCode          `json:"personCode"`
-	ValidFrom  *openapi_types.Date `json:"validFrom,omitempty"`
-	ValidTo    *openapi_types.Date `json:"validTo,omitempty"`
+	PersonCode PersonCode `json:"personCode"`
+
+	// ValidFrom First day of membership (Europe/Riga); absent, the member is valid from any date.
+	ValidFrom *openapi_types.Date `json:"validFrom,omitempty"`
+
+	// ValidTo Last day of membership, inclusive; absent, open-ended.
+	ValidTo *openapi_types.Date `json:"validTo,omitempty"`
 }
 
 // ListMembersPush defines model for ListMembersPush.
