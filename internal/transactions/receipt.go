@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -246,6 +247,11 @@ type ReceiptSigner struct {
 	watermark uuid.UUID
 	// sweepLag keeps the sweep off receipts the queue is still handling.
 	sweepLag time.Duration
+	// dropped is the smallest id of a receipt the full queue turned away
+	// since the last sweep (zero: none). Its commit may have come after
+	// the watermark had passed its id, so the sweep goes back for it.
+	droppedMu sync.Mutex
+	dropped   uuid.UUID
 
 	backlog prometheus.Gauge
 	signed  *prometheus.CounterVec
@@ -324,6 +330,11 @@ func (w *ReceiptSigner) Enqueue(r Receipt) {
 	case w.queue <- r:
 		w.backlog.Inc()
 	default:
+		w.droppedMu.Lock()
+		if w.dropped == (uuid.UUID{}) || bytes.Compare(r.ID[:], w.dropped[:]) < 0 {
+			w.dropped = r.ID
+		}
+		w.droppedMu.Unlock()
 	}
 }
 
@@ -363,6 +374,17 @@ func (w *ReceiptSigner) Run(ctx context.Context) {
 }
 
 func (w *ReceiptSigner) sweep(ctx context.Context) {
+	w.droppedMu.Lock()
+	if d := w.dropped; d != (uuid.UUID{}) && bytes.Compare(d[:], w.watermark[:]) <= 0 {
+		// The id's first 48 bits are its UUIDv7 time in milliseconds.
+		var ms int64
+		for _, b := range d[:6] {
+			ms = ms<<8 | int64(b)
+		}
+		w.watermark = uuidAt(time.UnixMilli(ms - 1))
+	}
+	w.dropped = uuid.UUID{}
+	w.droppedMu.Unlock()
 	for ctx.Err() == nil {
 		before := uuidAt(w.now().Add(-w.sweepLag))
 		unsigned, last, err := w.store.UnsignedReceipts(ctx, w.watermark, before, 1000)

@@ -2,6 +2,7 @@ package transactions
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -294,4 +295,51 @@ func BenchmarkReceiptSigning(b *testing.B) {
 			}
 		}
 	})
+}
+
+// sweepStore holds receipts by id for the sweep, and records what it signs.
+type sweepStore struct {
+	Store
+	receipts []Receipt // in id order
+	signed   map[uuid.UUID]bool
+}
+
+func (s *sweepStore) UnsignedReceipts(_ context.Context, after, before uuid.UUID, limit int) ([]Receipt, uuid.UUID, error) {
+	var out []Receipt
+	var last uuid.UUID
+	for _, r := range s.receipts {
+		if bytes.Compare(r.ID[:], after[:]) > 0 && bytes.Compare(r.ID[:], before[:]) < 0 && len(out) < limit {
+			last = r.ID
+			if !s.signed[r.ID] {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, last, nil
+}
+
+func (s *sweepStore) SaveSignatures(_ context.Context, _ [32]byte, values map[uuid.UUID][]byte, _ time.Time) error {
+	for id := range values {
+		s.signed[id] = true
+	}
+	return nil
+}
+
+// A receipt the full queue turned away is signed by the sweep, also when
+// its transaction committed after the sweep had passed its id (a report
+// that waited on a person's lock, under the load that filled the queue).
+func TestSweepGoesBackForADroppedReceipt(t *testing.T) {
+	w, _ := receiptSigner(t, "sweep", time.Hour)
+	st := &sweepStore{signed: map[uuid.UUID]bool{}}
+	w.store = st
+	w.queue = make(chan Receipt) // full: nobody takes from it
+	late := Receipt{ID: uuidAt(time.Now().Add(-time.Minute))}
+	late.ID[15] = 1
+	st.receipts = []Receipt{late}
+	w.watermark = uuidAt(time.Now().Add(-10 * time.Second)) // already past the receipt's id
+	w.Enqueue(late)
+	w.sweep(context.Background())
+	if !st.signed[late.ID] {
+		t.Error("the dropped receipt was not signed by the sweep")
+	}
 }
