@@ -284,3 +284,57 @@ func grepLines(body []byte, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// A provider that a new version of a benefit no longer admits stops being
+// offered it. A decision it was given before the change stays what the
+// gateway decided: the transactions service checks a report against its
+// decision only ("limits and validity were decided for that moment"), so
+// reporting it within the decision's lifetime is accepted, for the version
+// the decision named. That is the gateway's intent, tested here so that a
+// change to it is deliberate.
+func TestProviderDroppedFromBenefit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pensioner := code(t, "1945-06-01", 111)
+	e.mock.Person(pensioner, registrytest.Pensioner("1945-06-01", riga))
+	e.benefit(e.grantor, "shared-ride", map[string]any{"providers": []string{providerOrg, provider2Org}})
+	old := e.check(e.provider2, byCode(pensioner), rideLine)
+	if old.status("shared-ride") != "applies" {
+		t.Fatalf("before the change provider B is not offered the benefit: %+v", old)
+	}
+	if d := e.check(e.provider, byCode(pensioner), rideLine); d.status("shared-ride") != "applies" {
+		t.Fatalf("before the change provider A is not offered the benefit: %+v", d)
+	}
+
+	e.benefit(e.grantor, "shared-ride", map[string]any{"providers": []string{providerOrg}})
+	// The instructions a check uses may be cached until the feed moves.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		d := e.check(e.provider2, byCode(pensioner), rideLine)
+		if d.status("shared-ride") == "absent" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the new version dropped provider B, its check still says %q", d.status("shared-ride"))
+		}
+	}
+	d := e.check(e.provider, byCode(pensioner), rideLine)
+	if d.status("shared-ride") != "applies" {
+		t.Errorf("provider A, still admitted, is no longer offered the benefit: %+v", d)
+	}
+	if len(d.Benefits) == 1 && d.Benefits[0].Version != 2 {
+		t.Errorf("provider A is offered version %d, want the new version 2", d.Benefits[0].Version)
+	}
+
+	// B's decision from before the change.
+	res := e.h.Do("POST", "/v1/transactions", e.provider2, report(old.DecisionID, claim("shared-ride", 150)), "Idempotency-Key", "dropped-0000001")
+	var tx struct {
+		Benefits []struct {
+			BenefitID string `json:"benefitId"`
+			Version   int    `json:"version"`
+		} `json:"benefits"`
+	}
+	res.JSON(t, &tx)
+	if res.Status != http.StatusCreated || len(tx.Benefits) != 1 || tx.Benefits[0].Version != 1 {
+		t.Errorf("a decision made before provider B was dropped: %d %s; want 201 for version 1 (the decision stands until it expires)", res.Status, res.Body)
+	}
+}
