@@ -283,6 +283,12 @@ func TestTransactions(t *testing.T) {
 		if res := e.h.Do("POST", "/v1/transactions/"+tx2.ID+"/reversal", e.provider2, map[string]any{"reason": "till error"}, "Idempotency-Key", "rev-0000001"); res.Status != 200 {
 			t.Errorf("repeated reversal: %d %s", res.Status, res.Body)
 		}
+		// The same key with another reason is a reused key, not a replay.
+		if res := e.h.Do("POST", "/v1/transactions/"+tx2.ID+"/reversal", e.provider2, map[string]any{"reason": "customer changed mind"}, "Idempotency-Key", "rev-0000001"); res.Status != 422 ||
+			res.Problem(t).Type != "https://avis.gov.lv/problems/idempotency-key-reused" ||
+			len(res.Problem(t).Errors) != 1 || res.Problem(t).Errors[0].Parameter != "Idempotency-Key" {
+			t.Errorf("repeated reversal with the same key and another reason: %d %s", res.Status, res.Body)
+		}
 		if res := e.h.Do("POST", "/v1/transactions/"+tx2.ID+"/reversal", e.provider2, nil, "Idempotency-Key", "rev-0000002"); res.Status != 409 ||
 			len(res.Problem(t).Errors) != 1 || res.Problem(t).Errors[0].Parameter != "transactionId" {
 			t.Errorf("second reversal with another key: %d %s", res.Status, res.Body)
