@@ -108,7 +108,15 @@ func TestScenariosMakeUnavailable(t *testing.T) {
 		})
 	}
 	t.Run("latency within the timeout", func(t *testing.T) {
-		c := newClient(t, m, nil)
+		// The 300 ms timeout bounds the first lookup's token request too,
+		// which under load (-race, parallel tests) can take most of it: a
+		// lookup with a generous timeout gets the token first.
+		c := newClient(t, m, func(cfg *registry.Config) {
+			cfg.Timeouts = map[registry.Dataset]time.Duration{registry.Person: 10 * time.Second}
+		})
+		if _, err := c.Record(context.Background(), registry.Person, "15044511112"); err != nil {
+			t.Fatalf("warm-up lookup: %v", err)
+		}
 		m.Scenario("disability", server.Scenario{LatencyMs: 50})
 		defer m.ClearScenario("disability")
 		if _, err := c.Record(context.Background(), registry.Disability, "15044511112"); !errors.Is(err, registry.ErrNotFound) {
