@@ -65,10 +65,14 @@ func TestReadmeWalkthrough(t *testing.T) {
 	gwPort, mocksPort := freePort(t), freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", gwPort)
 	mocksURL := fmt.Sprintf("http://127.0.0.1:%d", mocksPort)
+	// A prefix of this run's own, its keys deleted when the test ends:
+	// concurrent runs (other worktrees, -count) must not share cached
+	// facts or list versions, and none may be left behind.
+	_, redisPrefix := storetest.NewRedis(t)
 	env := append(os.Environ(),
 		"AVIS_DATABASE_URL="+storetest.NewDatabase(t),
 		"AVIS_REDIS_ADDR="+storetest.RedisAddr(),
-		"AVIS_REDIS_PREFIX=readme:"+filepath.Base(dir)+":",
+		"AVIS_REDIS_PREFIX="+redisPrefix,
 		"AVIS_TOKEN_KEY_FILE="+filepath.Join(keys, "token.key"),
 		"AVIS_SIGNING_KEY_FILE="+filepath.Join(keys, "gateway.key"),
 		"AVIS_SIGNING_CERT_FILE="+filepath.Join(keys, "gateway.crt"),
