@@ -42,7 +42,7 @@ func TestPersonalAnswersAreNotStored(t *testing.T) {
 	do("PUT /v1/means/{type}/{number} (updated)", 200, "PUT", "/v1/means/etalons/NS-0001", e.grantor, map[string]any{"personCode": pensioner, "validFrom": "2026-01-01"})
 	var tx txAnswer
 	do("POST /v1/transactions", 201, "POST", "/v1/transactions", e.provider, report(d.DecisionID, claim("ride", 150)), "Idempotency-Key", "nostore-0001").JSON(t, &tx)
-	e.listTransactions(e.grantor, "/v1/transactions", 1)
+	e.listTransactions(t, e.grantor, "/v1/transactions", 1)
 	do("GET /v1/transactions", 200, "GET", "/v1/transactions", e.grantor, nil)
 	do("POST /v1/transactions/{transactionId}/reversal", 200, "POST", "/v1/transactions/"+tx.ID+"/reversal", e.provider, nil, "Idempotency-Key", "nostore-0002")
 

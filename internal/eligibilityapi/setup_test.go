@@ -1,6 +1,7 @@
 package eligibilityapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/avis-lv/gateway/internal/gateway/gatewaytest"
 	"github.com/avis-lv/gateway/internal/personcode"
 	"github.com/avis-lv/gateway/internal/registry/registrytest"
+	"github.com/avis-lv/gateway/internal/store/storetest"
 )
 
 const (
@@ -163,17 +165,23 @@ func TestMain(m *testing.M) {
 
 // listTransactions gets a grantor's listing at path once it holds at least
 // n items: a transaction is listed once every database transaction older
-// than it has finished, and parallel tests keep some running.
-func (e *env) listTransactions(token, path string, n int) gatewaytest.Response {
-	e.t.Helper()
+// than it has finished, on the whole PostgreSQL server, and parallel tests
+// keep some running. After 10 s it fails the test naming the oldest one.
+func (e *env) listTransactions(t testing.TB, token, path string, n int) gatewaytest.Response {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		res := e.h.Do("GET", path, token, nil)
 		var page struct {
 			Items []json.RawMessage `json:"items"`
 		}
-		res.JSON(e.t, &page)
-		if len(page.Items) >= n || time.Now().After(deadline) {
+		res.JSON(t, &page)
+		if len(page.Items) >= n {
+			return res
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after 10 s %s lists %d transactions, want at least %d; %s",
+				path, len(page.Items), n, storetest.OldestTransaction(context.Background(), e.h.App.Pool))
 			return res
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -369,7 +369,7 @@ func TestPerPersonLimitUnderConcurrency(t *testing.T) {
 
 func TestReverseListSpendReceipts(t *testing.T) {
 	t.Parallel()
-	txs, el, _ := newTxStore(t)
+	txs, el, pool := newTxStore(t)
 	ctx := context.Background()
 	var made []transactions.Transaction
 	for i := range 3 {
@@ -384,11 +384,11 @@ func TestReverseListSpendReceipts(t *testing.T) {
 		made = append(made, tr)
 	}
 	loc := time.UTC
-	page, err := listSettled(t, txs, "90000000001", transactions.Position{}, 2)
+	page, err := listSettled(t, txs, pool, "90000000001", transactions.Position{}, 2)
 	if err != nil || len(page) != 2 || page[0].ID != made[0].ID || page[1].ID != made[1].ID {
 		t.Fatalf("first page: %+v %v", page, err)
 	}
-	page, err = listSettled(t, txs, "90000000001", page[1].Position, 1)
+	page, err = listSettled(t, txs, pool, "90000000001", page[1].Position, 1)
 	if err != nil || len(page) != 1 || page[0].ID != made[2].ID {
 		t.Fatalf("second page: %+v %v", page, err)
 	}
@@ -510,13 +510,18 @@ func TestRecentDecisionsGrow(t *testing.T) {
 
 // listSettled lists a grantor's transactions once n of them are there: a
 // page holds only what committed before the oldest database transaction
-// still running, and parallel tests keep some running.
-func listSettled(t *testing.T, txs *store.Transactions, grantor string, after transactions.Position, n int) ([]transactions.Transaction, error) {
+// still running on the whole server, and parallel tests keep some running.
+// After 10 s it fails the test naming the oldest one.
+func listSettled(t *testing.T, txs *store.Transactions, pool *pgxpool.Pool, grantor string, after transactions.Position, n int) ([]transactions.Transaction, error) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		page, err := txs.ListForGrantor(context.Background(), grantor, transactions.Filter{}, time.UTC, after, n)
-		if err != nil || len(page) >= n || time.Now().After(deadline) {
+		if err != nil || len(page) >= n {
+			return page, err
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after 10 s the listing holds %d transactions, want %d; %s", len(page), n, storetest.OldestTransaction(context.Background(), pool))
 			return page, err
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -555,7 +560,7 @@ func TestListingWaitsForEarlierCommits(t *testing.T) {
 	if err := held.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	page, err := listSettled(t, txs, "90000000001", transactions.Position{}, 2)
+	page, err := listSettled(t, txs, pool, "90000000001", transactions.Position{}, 2)
 	if err != nil || len(page) != 2 || page[0].ID != early.Transaction.ID || page[1].ID != later.ID {
 		t.Fatalf("after the commit: %+v %v", page, err)
 	}

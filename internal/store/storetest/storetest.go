@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -121,4 +122,31 @@ func NewRedis(t testing.TB) (*redis.Client, string) {
 		_ = rdb.Close()
 	})
 	return rdb, prefix
+}
+
+// OldestTransaction describes the oldest transaction running on the whole
+// PostgreSQL server, for the failure message of a test that waited in vain
+// for a grantor's listing: the listing shows only what committed before
+// every transaction still running began, in any database, so one long
+// transaction elsewhere (another test run, a psql session) holds it back.
+func OldestTransaction(ctx context.Context, pool *pgxpool.Pool) string {
+	var (
+		pid              int
+		db, state, query string
+		started          time.Time
+		age              float64
+	)
+	err := pool.QueryRow(ctx, `
+		SELECT pid, coalesce(datname, ''), coalesce(state, ''), xact_start, extract(epoch FROM now() - xact_start)::float8, left(query, 200)
+		FROM pg_stat_activity
+		WHERE xact_start IS NOT NULL AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL) AND pid <> pg_backend_pid()
+		ORDER BY xact_start LIMIT 1`).Scan(&pid, &db, &state, &started, &age, &query)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "no other transaction is running on the PostgreSQL server"
+	case err != nil:
+		return fmt.Sprintf("the oldest running transaction could not be read from pg_stat_activity: %v", err)
+	}
+	return fmt.Sprintf("the oldest transaction running on the PostgreSQL server began at %s (%s ago; pid %d, database %q, %s: %q), "+
+		"and a grantor's listing shows only what committed before it", started.UTC().Format(time.RFC3339Nano), time.Duration(age*float64(time.Second)).Round(time.Millisecond), pid, db, state, query)
 }
