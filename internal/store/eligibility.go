@@ -49,6 +49,8 @@ type Eligibility struct {
 
 	// auditFor is how long the audit rows of checks are kept.
 	auditFor time.Duration
+	// purgeEvery is how often Run purges (tests shorten it).
+	purgeEvery time.Duration
 }
 
 const (
@@ -78,7 +80,7 @@ const (
 func NewEligibility(pool *pgxpool.Pool, log *slog.Logger) *Eligibility {
 	return &Eligibility{pool: pool, log: log, pending: map[uuid.UUID]eligibility.Decision{},
 		recent: map[uuid.UUID]int32{}, ring: make([]recentDecision, 1024), wake: make(chan struct{}, 1),
-		auditFor: defaultAuditRetention}
+		auditFor: defaultAuditRetention, purgeEvery: 10 * time.Minute}
 }
 
 // defaultAuditRetention is how long checks stay in the audit by default.
@@ -273,19 +275,34 @@ func (s *Eligibility) ChecksOf(ctx context.Context, personRef []byte, since time
 }
 
 // Run writes queued decisions in batches until ctx ends, and deletes
-// decisions an hour after they were made.
+// decisions an hour after they were made (and audit rows past their
+// retention). The purge runs beside the flusher, never in its way: while a
+// long purge went on in the flusher's goroutine no decision was written,
+// and a transaction reported to another instance waited for its decision
+// in vain (decision.unknown).
 func (s *Eligibility) Run(ctx context.Context) {
 	s.running.Store(true)
-	purge := time.NewTicker(10 * time.Minute)
-	defer purge.Stop()
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		purge := time.NewTicker(s.purgeEvery)
+		defer purge.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-purge.C:
+				s.purge(ctx)
+			}
+		}
+	}()
+	defer func() { <-purged }()
 	for {
 		select {
 		case <-ctx.Done():
 			s.running.Store(false)
 			s.flushAtShutdown(context.WithoutCancel(ctx))
 			return
-		case <-purge.C:
-			s.purge(ctx)
 		case <-s.wake:
 			// Let the checks of the next moment join the batch.
 			time.Sleep(flushEvery)
@@ -491,25 +508,27 @@ func (s *Eligibility) copyDecisions(ctx context.Context, ds []eligibility.Decisi
 
 // purge deletes decisions made more than an hour ago: with UUIDv7 ids that
 // is a range of the primary key. (Their transactions keep what they used.)
+// One instance purges at a time, in slices with pauses between them.
 func (s *Eligibility) purge(ctx context.Context) {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM eligibility_decisions WHERE id < $1`, uuidBound(time.Now().Add(-time.Hour))); err != nil && ctx.Err() == nil {
-		s.log.Warn("purge old decisions", "error", err)
-	}
-	// Audit rows past their retention, a bounded slice at a time.
-	bound := uuidBound(time.Now().Add(-s.auditFor))
-	for {
-		tag, err := s.pool.Exec(ctx, `
+	ran, err := exclusively(ctx, s.pool, "avis-purge:eligibility", func(ctx context.Context, conn *pgxpool.Conn) error {
+		if _, err := deleteInSlices(ctx, conn, `
+			DELETE FROM eligibility_decisions WHERE id IN (
+				SELECT id FROM eligibility_decisions WHERE id < $2 LIMIT $1)`, uuidBound(time.Now().Add(-time.Hour))); err != nil {
+			return fmt.Errorf("purge old decisions: %w", err)
+		}
+		// Audit rows past their retention.
+		if _, err := deleteInSlices(ctx, conn, `
 			DELETE FROM eligibility_audit WHERE decision_id IN (
-				SELECT decision_id FROM eligibility_audit WHERE decision_id < $1 LIMIT 10000)`, bound)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("purge old audit rows", "error", err)
-			}
-			return
+				SELECT decision_id FROM eligibility_audit WHERE decision_id < $2 LIMIT $1)`, uuidBound(time.Now().Add(-s.auditFor))); err != nil {
+			return fmt.Errorf("purge old audit rows: %w", err)
 		}
-		if tag.RowsAffected() < 10000 {
-			return
-		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("eligibility purge", "error", err)
+	}
+	if err == nil && !ran {
+		s.log.Debug("eligibility purge skipped: another instance is purging")
 	}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"io/fs"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -43,3 +44,6 @@ func MigrateDownTo(ctx context.Context, pool *pgxpool.Pool, version int64) error
 func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
 	return inTx(ctx, pool, fn)
 }
+
+// PurgeEvery sets how often Run purges; call it before Run.
+func (s *Eligibility) PurgeEvery(d time.Duration) { s.purgeEvery = d }
