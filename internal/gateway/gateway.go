@@ -54,6 +54,9 @@ type App struct {
 	done chan struct{}
 	// draining is set once a shutdown has begun: /readyz answers 503.
 	draining atomic.Bool
+	// onDrain is called when the shutdown begins, to stop taking on
+	// background work (upload leases) that the shutdown would cut short.
+	onDrain []func()
 }
 
 // Build connects to PostgreSQL and Redis, applies migrations and assembles
@@ -236,6 +239,9 @@ func (a *App) Serve(ctx context.Context) error {
 	// Told unready first, the load balancer stops sending before the
 	// listener closes; requests meanwhile are served as usual.
 	a.draining.Store(true)
+	for _, f := range a.onDrain {
+		f()
+	}
 	if a.Config.ShutdownDrain > 0 {
 		a.Log.Info("draining: /readyz answers 503 before the listener closes", "for", a.Config.ShutdownDrain)
 		time.Sleep(a.Config.ShutdownDrain)

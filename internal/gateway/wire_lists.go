@@ -46,6 +46,7 @@ func (a *App) wireLists(ctx context.Context, deps *httpapi.Deps) error {
 		a.background = append(a.background, func(ctx context.Context) { svc.RunWorker(ctx, owner) })
 	}
 	a.background = append(a.background, svc.RunPruner)
+	a.onDrain = append(a.onDrain, svc.Drain)
 	return nil
 }
 

@@ -251,8 +251,11 @@ type Store interface {
 	// Heartbeat records progress and extends the lease; ErrLeaseLost if
 	// owner no longer holds it.
 	Heartbeat(ctx context.Context, id uuid.UUID, owner string, p Progress, lease time.Duration) error
-	// Release gives the lease up so the upload is retried after delay.
-	Release(ctx context.Context, id uuid.UUID, owner string, delay time.Duration) error
+	// Release gives the lease up so the upload is retried after delay. A
+	// graceful release (the worker's instance is shutting down) also gives
+	// back the attempt its lease counted: only attempts that failed, or
+	// ended in a crash or an expired lease, count toward MaxAttempts.
+	Release(ctx context.Context, id uuid.UUID, owner string, delay time.Duration, graceful bool) error
 	// Finish ends an upload that changed nothing (rejected or failed),
 	// fenced by the lease.
 	Finish(ctx context.Context, id uuid.UUID, owner string, o Outcome) error

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -117,6 +118,8 @@ type Service struct {
 	// wake tells this instance's idle workers that an upload was queued.
 	wake    chan struct{}
 	metrics *metrics
+	// draining is set by Drain: no more leases.
+	draining atomic.Bool
 }
 
 // NewService builds the service. notify may be nil.

@@ -57,9 +57,18 @@ func (s *Service) RunWorker(ctx context.Context, owner string) {
 	}
 }
 
+// Drain stops this instance's workers from leasing further uploads, for
+// a shutdown: uploads in progress go on until the workers' context ends.
+// Leased during the drain, an upload would only be cut short by the
+// shutdown.
+func (s *Service) Drain() { s.draining.Store(true) }
+
 // ProcessNext leases one upload and processes it to its end. It reports
 // whether there was an upload to work on.
 func (s *Service) ProcessNext(ctx context.Context, owner string) (bool, error) {
+	if s.draining.Load() {
+		return false, nil
+	}
 	u, ok, err := s.store.Lease(ctx, owner, s.cfg.Lease)
 	if err != nil || !ok {
 		return false, err
@@ -88,11 +97,14 @@ func (s *Service) ProcessNext(ctx context.Context, owner string) (bool, error) {
 		// after MaxAttempts it fails with a reason.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		delay := time.Second
+		delay, graceful := time.Second, false
 		if ctx.Err() != nil {
-			delay = 0 // shutting down: let another instance take it at once
+			// Shutting down: let another instance take it at once, and
+			// do not count this attempt, or a few rolling deploys in a
+			// row would fail a good upload as upload.interrupted.
+			delay, graceful = 0, true
 		}
-		if rerr := s.store.Release(rctx, u.ID, owner, delay); rerr != nil && !errors.Is(rerr, ErrLeaseLost) {
+		if rerr := s.store.Release(rctx, u.ID, owner, delay, graceful); rerr != nil && !errors.Is(rerr, ErrLeaseLost) {
 			log.WarnContext(ctx, "release upload", "error", rerr)
 		}
 		if ctx.Err() != nil {

@@ -3,6 +3,8 @@ package lists_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -122,4 +124,44 @@ func counter(t *testing.T, reg *prometheus.Registry, name, status string) float6
 		}
 	}
 	return 0
+}
+
+// shutdownStore ends the worker's context (a shutdown) while it reads the
+// stored file, as a rolling deploy does mid-upload.
+type shutdownStore struct {
+	lists.Store
+	shutdown context.CancelFunc
+}
+
+func (s *shutdownStore) OpenFile(ctx context.Context, id uuid.UUID) (io.ReadCloser, error) {
+	s.shutdown()
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// Rolling deploys that shut a worker down mid-upload, more often than
+// MaxAttempts, do not fail the upload: a graceful shutdown is no attempt.
+// Once draining, a worker leases nothing more.
+func TestShutdownsDoNotUseUpAttempts(t *testing.T) {
+	t.Parallel()
+	pool := grantorPool(t)
+	st := store.NewLists(pool)
+	svc := lists.NewService(st, nil, lists.Config{Registerer: prometheus.NewRegistry()}, nil)
+	u := queueUpload(t, svc, "deployed", "person_code,valid_from,valid_to\n320000-00001,2026-01-01,\n", lists.UploadOptions{})
+	for i := range svc.Config().MaxAttempts + 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		deploy := lists.NewService(&shutdownStore{Store: st, shutdown: cancel}, nil, lists.Config{Registerer: prometheus.NewRegistry()}, nil)
+		if did, err := deploy.ProcessNext(ctx, fmt.Sprintf("old-instance-%d", i)); !did || err != nil {
+			t.Fatalf("deploy %d: %v %v", i, did, err)
+		}
+		cancel()
+	}
+	drained := lists.NewService(st, nil, lists.Config{Registerer: prometheus.NewRegistry()}, nil)
+	drained.Drain()
+	if did, err := drained.ProcessNext(context.Background(), "draining"); did || err != nil {
+		t.Fatalf("a draining worker leased an upload: %v %v", did, err)
+	}
+	if got := processNext(t, svc, u); got.Status != lists.StatusApplied {
+		t.Fatalf("after the deploys: %s %+v", got.Status, got.Failure)
+	}
 }

@@ -517,10 +517,11 @@ func (s *Lists) Heartbeat(ctx context.Context, id uuid.UUID, owner string, p lis
 }
 
 // Release implements lists.Store.
-func (s *Lists) Release(ctx context.Context, id uuid.UUID, owner string, delay time.Duration) error {
+func (s *Lists) Release(ctx context.Context, id uuid.UUID, owner string, delay time.Duration, graceful bool) error {
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE list_uploads SET lease_expires = now() + $3 * interval '1 millisecond'
-		WHERE id = $1 AND lease_owner = $2 AND status = 'processing'`, id, owner, delay.Milliseconds())
+		UPDATE list_uploads SET lease_expires = now() + $3 * interval '1 millisecond',
+			attempts = CASE WHEN $4 THEN greatest(attempts - 1, 0) ELSE attempts END
+		WHERE id = $1 AND lease_owner = $2 AND status = 'processing'`, id, owner, delay.Milliseconds(), graceful)
 	if err != nil {
 		return fmt.Errorf("release upload: %w", err)
 	}

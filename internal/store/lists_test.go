@@ -373,6 +373,33 @@ func TestLeaseExpiryAndFencing(t *testing.T) {
 	}
 }
 
+// A graceful release (shutdown) gives back the attempt its lease counted;
+// a release after a failure does not.
+func TestGracefulReleaseGivesTheAttemptBack(t *testing.T) {
+	t.Parallel()
+	st, _ := newLists(t)
+	ctx := context.Background()
+	id := newUpload(t, st, "deploys", []byte("x"))
+	for round := range 5 {
+		u, ok, err := st.Lease(ctx, fmt.Sprintf("w%d", round), time.Minute)
+		if !ok || err != nil || u.ID != id || u.Attempts != 1 {
+			t.Fatalf("round %d: %v %v %+v", round, ok, err, u)
+		}
+		if err := st.Release(ctx, id, fmt.Sprintf("w%d", round), 0, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok, err := st.Lease(ctx, "failing", time.Minute); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if err := st.Release(ctx, id, "failing", 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if u, ok, err := st.Lease(ctx, "next", time.Minute); !ok || err != nil || u.Attempts != 2 {
+		t.Fatalf("after a failed attempt: %v %v %+v", ok, err, u)
+	}
+}
+
 func TestGrantorCertificates(t *testing.T) {
 	t.Parallel()
 	st, _ := newLists(t)
