@@ -32,6 +32,13 @@ func (a *App) wireLists(ctx context.Context, deps *httpapi.Deps) error {
 	notify := &listVersionNotifier{rdb: a.Redis, prefix: a.Config.RedisPrefix, log: a.Log}
 	listStore := store.NewLists(a.Pool)
 	svc := lists.NewService(listStore, notify, cfg, a.Log)
+	// Releases before upload files were unlinked at once left them behind
+	// after a crash, with the personal codes in them.
+	if n, err := lists.SweepTempFiles(svc.Config().TempDir, time.Now()); err != nil {
+		a.Log.Warn("stale upload files not removed", "error", err)
+	} else if n > 0 {
+		a.Log.Info("stale upload files removed", "files", n)
+	}
 	a.Benefits.CheckListsWith(listStore)
 
 	deps.Lists = listsapi.New(svc)

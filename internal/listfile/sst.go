@@ -13,6 +13,12 @@ import (
 	"sync/atomic"
 )
 
+// TempFilePrefix begins the names of the files a large shared-string
+// table spills to. They are unlinked as soon as they are made; releases
+// before that left them behind after a crash, which is why the gateway
+// sweeps stale ones at start.
+const TempFilePrefix = "listfile-sst-"
+
 // stringTable is an XLSX shared-string table in about 4 bytes of memory per
 // string: the strings are concatenated in one arena, which moves to a
 // temporary file once it outgrows Limits.XLSXSpillBytes, and only their end
@@ -66,8 +72,15 @@ func (s *stringTable) add(str string) error {
 }
 
 func (s *stringTable) spill() error {
-	f, err := os.CreateTemp(s.dir, "listfile-sst-*")
+	f, err := os.CreateTemp(s.dir, TempFilePrefix+"*")
 	if err != nil {
+		return &FileError{Code: CodeFileRead, Err: fmt.Errorf("spill shared strings: %w", err)}
+	}
+	// The strings are the file's cells, personal codes among them: the
+	// file loses its name at once, so that a crash leaves nothing on
+	// disk (the open descriptor keeps it readable until it is closed).
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
 		return &FileError{Code: CodeFileRead, Err: fmt.Errorf("spill shared strings: %w", err)}
 	}
 	s.file = f
@@ -147,9 +160,7 @@ func (s *stringTable) block(n int64) ([]byte, error) {
 
 func (s *stringTable) close() {
 	if s.file != nil {
-		name := s.file.Name()
 		_ = s.file.Close()
-		_ = os.Remove(name)
 		s.file = nil
 	}
 	s.arena, s.ends = nil, nil

@@ -289,6 +289,25 @@ func TestXLSXCloseEarly(t *testing.T) {
 	assertNoTempFiles(t, lim.TempDir)
 }
 
+// A spilled shared-string table has no name on disk even while it is read:
+// a crash mid-file leaves no file of personal codes behind.
+func TestXLSXSpillHasNoName(t *testing.T) {
+	lim := xlsxLimits(t)
+	lim.XLSXSpillBytes = 1 // force the shared strings to a temporary file
+	r, err := openXLSX(t, readTestdata(t, "list.xlsx"), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	assertNoTempFiles(t, lim.TempDir)
+	if _, err := r.Next(); err != nil {
+		t.Fatalf("the unlinked table is no longer readable: %v", err)
+	}
+}
+
 // A workbook written by excelize (as the list generator does) reads back.
 func TestXLSXFromExcelize(t *testing.T) {
 	f := excelize.NewFile()

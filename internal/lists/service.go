@@ -308,7 +308,7 @@ func (w *UploadWriter) WriteFile(ctx context.Context, r io.Reader, filename, con
 	}
 	// The file arrives at the client's pace, a clerk's slow line or a
 	// client that stalls on purpose; only local disk waits for it.
-	spool, err := os.CreateTemp(w.s.cfg.TempDir, "avis-upload-*")
+	spool, err := os.CreateTemp(w.s.cfg.TempDir, TempFilePrefix+"*")
 	if err != nil {
 		return fmt.Errorf("spool uploaded file: %w", err)
 	}

@@ -1,6 +1,7 @@
 package lists_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/avis-lv/gateway/internal/auth"
 	"github.com/avis-lv/gateway/internal/listfile"
@@ -166,5 +168,90 @@ func TestUploadSpool(t *testing.T) {
 				t.Fatal("a refused file began a transaction")
 			}
 		})
+	}
+}
+
+// tempDirSpy looks into the temporary directory when the worker begins
+// the transaction of a new version: the file is open then.
+type tempDirSpy struct {
+	lists.Store
+	t    *testing.T
+	dir  string
+	open int
+}
+
+func (s *tempDirSpy) Begin(ctx context.Context) (lists.Tx, error) {
+	s.open = spooled(s.t, s.dir)
+	return s.Store.Begin(ctx)
+}
+
+// An XLSX file is read from a spooled copy, and its shared strings from a
+// spilled table, neither of which has a name on disk while it is read: a
+// crash leaves no file of personal codes behind.
+func TestXLSXUploadLeavesNoNamedFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	spy := &tempDirSpy{Store: store.NewLists(grantorPool(t)), t: t, dir: dir}
+	cfg := lists.Config{TempDir: dir}
+	cfg.Limits = listfile.DefaultLimits()
+	cfg.Limits.XLSXSpillBytes = 1 // the shared strings go to a file too
+	svc := lists.NewService(spy, nil, cfg, nil)
+	file, err := os.ReadFile(filepath.Join("..", "listfile", "testdata", "list.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := svc.StartUpload(ctx, testCaller, "xlsx-spool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteFile(ctx, bytes.NewReader(file), "list.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := w.Commit(ctx, lists.UploadOptions{Policy: lists.PolicySkipInvalid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u = processNext(t, svc, u)
+	if u.Status != lists.StatusApplied {
+		t.Fatalf("upload %s %+v", u.Status, u.Failure)
+	}
+	if spy.open < 2 {
+		t.Fatalf("%d files open while the upload was read, want the spooled copy and the spilled strings", spy.open)
+	}
+	if n := spooled(t, dir); n != 0 {
+		t.Fatalf("%d temporary files still open after the upload", n)
+	}
+}
+
+// Files an earlier release left behind after a crash are swept at start;
+// young ones (another process may be reading them) and others' are kept.
+func TestSweepTempFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	now := time.Now()
+	for name, age := range map[string]time.Duration{
+		"avis-upload-123.xlsx": 2 * time.Hour, "avis-upload-456": 3 * time.Hour, "listfile-sst-789": 2 * time.Hour,
+		"avis-upload-young.xlsx": time.Minute, "someone-else": 5 * time.Hour,
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("320000-00001"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := lists.SweepTempFiles(dir, now)
+	if err != nil || n != 3 {
+		t.Fatalf("swept %d, %v", n, err)
+	}
+	ents, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, " ") != "avis-upload-young.xlsx someone-else" {
+		t.Fatalf("left %v", left)
 	}
 }

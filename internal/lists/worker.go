@@ -229,22 +229,26 @@ func (s *Service) openReader(ctx context.Context, u Upload) (listfile.Reader, *F
 	case listfile.FormatXLSX:
 		// excelize needs random access: spool the package to a temporary
 		// file (bounded by the XLSX size cap checked at upload).
-		tmp, terr := os.CreateTemp(s.cfg.TempDir, "avis-upload-*.xlsx")
+		// The file holds personal codes: it loses its name at once, so
+		// that a crash leaves nothing on disk (the open descriptor keeps
+		// it readable until it is closed).
+		tmp, terr := os.CreateTemp(s.cfg.TempDir, TempFilePrefix+"*.xlsx")
 		if terr != nil {
 			return nil, nil, fmt.Errorf("spool xlsx: %w", terr)
 		}
-		name := tmp.Name()
+		if rerr := os.Remove(tmp.Name()); rerr != nil {
+			tmp.Close()
+			return nil, nil, fmt.Errorf("spool xlsx: %w", rerr)
+		}
 		if _, cerr := io.Copy(tmp, f); cerr != nil {
 			tmp.Close()
-			os.Remove(name)
 			return nil, nil, fmt.Errorf("spool xlsx: %w", cerr)
 		}
 		rd, err = listfile.NewXLSXReader(tmp, u.Bytes, lim)
 		if err != nil {
 			tmp.Close()
-			os.Remove(name)
 		} else {
-			return &closingReader{Reader: rd, c: tmp, remove: name}, nil, nil
+			return &closingReader{Reader: rd, c: tmp}, nil, nil
 		}
 	case listfile.FormatXML:
 		doc, rerr := io.ReadAll(io.LimitReader(f, s.cfg.MaxXMLBytes+1))
@@ -276,17 +280,13 @@ func (s *Service) openReader(ctx context.Context, u Upload) (listfile.Reader, *F
 
 type closingReader struct {
 	listfile.Reader
-	c      io.Closer
-	remove string
+	c io.Closer
 }
 
 func (r *closingReader) Close() error {
 	err := r.Reader.Close()
 	if cerr := r.c.Close(); err == nil {
 		err = cerr
-	}
-	if r.remove != "" {
-		os.Remove(r.remove)
 	}
 	return err
 }
