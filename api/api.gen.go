@@ -2123,10 +2123,18 @@ type ClientInterface interface {
 
 	// GetUpload Status, progress and counts of an upload
 	//
+	// An upload that finished more than `AVIS_UPLOAD_REPORT_RETENTION` ago (90 days unless the operator
+	// set another) is deleted with its error report: `404`. The list version it made stays.
+	//
 	// Corresponds with GET /v1/uploads/{uploadId} (the `GetUpload` operationId).
 	GetUpload(ctx context.Context, uploadId UploadId, params *GetUploadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUploadErrors The row-level error report of an upload (JSON or CSV)
+	//
+	// The report quotes the bad rows, personal codes among them, so it is not kept for ever: an upload
+	// that finished more than `AVIS_UPLOAD_REPORT_RETENTION` ago (90 days unless the operator set
+	// another) is deleted with its report, and this answers `404` (as `GET /v1/uploads/{uploadId}` does),
+	// never an empty report. Download the report within that time if it is needed longer.
 	//
 	// Corresponds with GET /v1/uploads/{uploadId}/errors (the `GetUploadErrors` operationId).
 	GetUploadErrors(ctx context.Context, uploadId UploadId, params *GetUploadErrorsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2858,6 +2866,9 @@ func (c *Client) ReverseTransaction(ctx context.Context, transactionId openapi_t
 
 // GetUpload Status, progress and counts of an upload
 //
+// An upload that finished more than `AVIS_UPLOAD_REPORT_RETENTION` ago (90 days unless the operator
+// set another) is deleted with its error report: `404`. The list version it made stays.
+//
 // Corresponds with GET /v1/uploads/{uploadId} (the `GetUpload` operationId).
 func (c *Client) GetUpload(ctx context.Context, uploadId UploadId, params *GetUploadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUploadRequest(c.Server, uploadId, params)
@@ -2872,6 +2883,11 @@ func (c *Client) GetUpload(ctx context.Context, uploadId UploadId, params *GetUp
 }
 
 // GetUploadErrors The row-level error report of an upload (JSON or CSV)
+//
+// The report quotes the bad rows, personal codes among them, so it is not kept for ever: an upload
+// that finished more than `AVIS_UPLOAD_REPORT_RETENTION` ago (90 days unless the operator set
+// another) is deleted with its report, and this answers `404` (as `GET /v1/uploads/{uploadId}` does),
+// never an empty report. Download the report within that time if it is needed longer.
 //
 // Corresponds with GET /v1/uploads/{uploadId}/errors (the `GetUploadErrors` operationId).
 func (c *Client) GetUploadErrors(ctx context.Context, uploadId UploadId, params *GetUploadErrorsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4960,12 +4976,20 @@ type ClientWithResponsesInterface interface {
 
 	// GetUploadWithResponse Status, progress and counts of an upload
 	//
+	// An upload that finished more than `AVIS_UPLOAD_REPORT_RETENTION` ago (90 days unless the operator
+	// set another) is deleted with its error report: `404`. The list version it made stays.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/uploads/{uploadId} (the `GetUpload` operationId).
 	GetUploadWithResponse(ctx context.Context, uploadId UploadId, params *GetUploadParams, reqEditors ...RequestEditorFn) (*GetUploadResponse, error)
 
 	// GetUploadErrorsWithResponse The row-level error report of an upload (JSON or CSV)
+	//
+	// The report quotes the bad rows, personal codes among them, so it is not kept for ever: an upload
+	// that finished more than `AVIS_UPLOAD_REPORT_RETENTION` ago (90 days unless the operator set
+	// another) is deleted with its report, and this answers `404` (as `GET /v1/uploads/{uploadId}` does),
+	// never an empty report. Download the report within that time if it is needed longer.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7918,6 +7942,9 @@ func (c *ClientWithResponses) ReverseTransactionWithResponse(ctx context.Context
 
 // GetUploadWithResponse Status, progress and counts of an upload
 //
+// An upload that finished more than `AVIS_UPLOAD_REPORT_RETENTION` ago (90 days unless the operator
+// set another) is deleted with its error report: `404`. The list version it made stays.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/uploads/{uploadId} (the `GetUpload` operationId).
@@ -7930,6 +7957,11 @@ func (c *ClientWithResponses) GetUploadWithResponse(ctx context.Context, uploadI
 }
 
 // GetUploadErrorsWithResponse The row-level error report of an upload (JSON or CSV)
+//
+// The report quotes the bad rows, personal codes among them, so it is not kept for ever: an upload
+// that finished more than `AVIS_UPLOAD_REPORT_RETENTION` ago (90 days unless the operator set
+// another) is deleted with its report, and this answers `404` (as `GET /v1/uploads/{uploadId}` does),
+// never an empty report. Download the report within that time if it is needed longer.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -50,6 +50,9 @@ type Config struct {
 	// IdempotencyRetention is how long Idempotency-Key records of list
 	// pushes and uploads are kept: the window in which a retry replays.
 	IdempotencyRetention time.Duration
+	// UploadReportRetention is how long a finished upload is kept with
+	// its error report, which quotes the bad rows' personal codes.
+	UploadReportRetention time.Duration
 	// Registries, eligibility and transactions.
 	RegistryClientID       string
 	RegistryTimeout        time.Duration
@@ -155,6 +158,14 @@ func settings() []setting {
 				err = fmt.Errorf("want a positive duration")
 			}
 			c.IdempotencyRetention = d
+			return err
+		}},
+		{"AVIS_UPLOAD_REPORT_RETENTION", "upload-report-retention", "2160h", "how long a finished person-list upload is kept with its error report (which quotes the bad rows, personal codes too); after it both are deleted and GET /v1/uploads/{id} and its /errors answer 404", false, func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err == nil && d <= 0 {
+				err = fmt.Errorf("want a positive duration")
+			}
+			c.UploadReportRetention = d
 			return err
 		}},
 		{"AVIS_REGISTRY_CLIENT_ID", "registry-client-id", "avis-gateway", "the gateway's technical client id in signed DAGR token requests", false, str(func(c *Config) *string { return &c.RegistryClientID })},

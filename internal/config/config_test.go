@@ -30,6 +30,7 @@ func TestRetentionDefaults(t *testing.T) {
 		{"AVIS_LIST_SET_RETENTION", c.ListSetRetention, 7 * 24 * time.Hour},
 		{"AVIS_AUDIT_RETENTION", c.AuditRetention, 365 * 24 * time.Hour},
 		{"AVIS_IDEMPOTENCY_RETENTION", c.IdempotencyRetention, 30 * 24 * time.Hour},
+		{"AVIS_UPLOAD_REPORT_RETENTION", c.UploadReportRetention, 90 * 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -41,6 +42,7 @@ func TestRetentionDefaults(t *testing.T) {
 func TestLoadRejectsBadValues(t *testing.T) {
 	for _, kv := range [][2]string{{"AVIS_TOKEN_TTL", "soon"}, {"AVIS_DB_MAX_CONNS", "many"}, {"AVIS_LOG_FORMAT", "xml"}, {"AVIS_BENCH_ROUTES", "perhaps"},
 		{"AVIS_IDEMPOTENCY_RETENTION", "0s"}, {"AVIS_IDEMPOTENCY_RETENTION", "-1h"}, {"AVIS_IDEMPOTENCY_RETENTION", "a month"},
+		{"AVIS_UPLOAD_REPORT_RETENTION", "0s"}, {"AVIS_UPLOAD_REPORT_RETENTION", "-1h"},
 		{"AVIS_DECISION_TTL", "2h"}, {"AVIS_DECISION_TTL", "0s"},
 		// Values out of range start nothing that cannot work: every token
 		// expired at birth, a pool of no connections, a lease shorter than

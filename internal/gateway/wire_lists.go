@@ -29,6 +29,7 @@ func (a *App) wireLists(ctx context.Context, deps *httpapi.Deps) error {
 		cfg.Poll = min(cfg.Poll, a.Config.UploadLease/2)
 	}
 	cfg.SetRetention = a.Config.ListSetRetention
+	cfg.ReportRetention = a.Config.UploadReportRetention
 	notify := &listVersionNotifier{rdb: a.Redis, prefix: a.Config.RedisPrefix, log: a.Log}
 	listStore := store.NewLists(a.Pool)
 	svc := lists.NewService(listStore, notify, cfg, a.Log)
@@ -52,7 +53,7 @@ func (a *App) wireLists(ctx context.Context, deps *httpapi.Deps) error {
 		owner := lists.NewWorkerID(i)
 		a.background = append(a.background, func(ctx context.Context) { svc.RunWorker(ctx, owner) })
 	}
-	a.background = append(a.background, svc.RunPruner)
+	a.background = append(a.background, svc.RunPruner, svc.RunReportPurger)
 	a.onDrain = append(a.onDrain, svc.Drain)
 	return nil
 }

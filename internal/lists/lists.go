@@ -260,6 +260,11 @@ type Store interface {
 	// fenced by the lease.
 	Finish(ctx context.Context, id uuid.UUID, owner string, o Outcome) error
 
+	// PurgeUploadReports deletes the uploads that finished more than
+	// retention ago, with their error reports, and says how many; ran is
+	// false when another instance was purging them.
+	PurgeUploadReports(ctx context.Context, retention time.Duration) (uploads int64, ran bool, err error)
+
 	// GrantorCertificates returns the PEM certificates a grantor registered
 	// for signed list files (revoked ones excluded).
 	GrantorCertificates(ctx context.Context, org string) ([][]byte, error)

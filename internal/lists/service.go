@@ -51,6 +51,9 @@ type Config struct {
 	// SetRetention is how long the member set of a replaced version is
 	// kept before it is dropped (its version record and receipt stay).
 	SetRetention time.Duration
+	// ReportRetention is how long a finished upload is kept with its
+	// error report, which quotes bad rows, personal codes among them.
+	ReportRetention time.Duration
 	// Registerer takes the service's metrics; nil keeps them unexported.
 	Registerer prometheus.Registerer
 }
@@ -67,6 +70,8 @@ func DefaultConfig() Config {
 		MaxIssues:      10_000,
 		Limits:         listfile.DefaultLimits(),
 		SetRetention:   7 * 24 * time.Hour,
+		// ReportRetention matches AVIS_UPLOAD_REPORT_RETENTION's default.
+		ReportRetention: 90 * 24 * time.Hour,
 	}
 }
 
@@ -80,6 +85,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SetRetention <= 0 {
 		c.SetRetention = d.SetRetention
+	}
+	if c.ReportRetention <= 0 {
+		c.ReportRetention = d.ReportRetention
 	}
 	if c.ChunkBytes <= 0 {
 		c.ChunkBytes = d.ChunkBytes
@@ -550,6 +558,30 @@ func (s *Service) RunPruner(ctx context.Context) {
 			if n < 50 {
 				break
 			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// RunReportPurger deletes finished uploads and their error reports once
+// they are older than the report retention, until ctx ends. Instances
+// take turns: one purges while the others skip that round.
+func (s *Service) RunReportPurger(ctx context.Context) {
+	every := min(s.cfg.ReportRetention/4, 10*time.Minute)
+	for {
+		n, ran, err := s.store.PurgeUploadReports(ctx, s.cfg.ReportRetention)
+		if n > 0 {
+			s.log.Info("uploads past their report retention deleted", "uploads", n)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("upload reports not purged this round", "error", err)
+		}
+		if err == nil && !ran {
+			s.log.Debug("upload report purge skipped: another instance is purging")
 		}
 		select {
 		case <-ctx.Done():

@@ -545,7 +545,11 @@ func ErrorMapper(err error) *problem.Problem {
 	case errors.Is(err, lists.ErrNotFound):
 		return problem.New(problem.NotFound, "No such person list", "Šāda personu saraksta nav")
 	case errors.Is(err, lists.ErrUploadNotFound):
-		return problem.New(problem.NotFound, "No such upload", "Šādas augšupielādes nav")
+		// Finished uploads are deleted with their reports after the
+		// report retention: the answer says so, since the client may
+		// well have seen the upload before.
+		return problem.New(problem.NotFound, "No such upload (a finished upload is deleted with its error report after the retention, 90 days unless the operator set another)",
+			"Šādas augšupielādes nav (pabeigtas augšupielādes pēc glabāšanas termiņa, parasti 90 dienām, tiek dzēstas kopā ar kļūdu pārskatu)")
 	case errors.Is(err, lists.ErrInvalidCursor):
 		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page"})
 	case errors.Is(err, idempotency.ErrKeyReused):

@@ -861,3 +861,32 @@ func (s *Lists) PruneMemberSets(ctx context.Context, retention time.Duration, li
 	}
 	return len(victims), nil
 }
+
+// PurgeUploadReports implements lists.Store. The error rows go first, a
+// slice at a time (an upload has up to MaxIssues of them, so a slice of
+// uploads would be no bound), then the uploads, whose chunks went when
+// they finished. One instance purges at a time.
+func (s *Lists) PurgeUploadReports(ctx context.Context, retention time.Duration) (int64, bool, error) {
+	cutoff := time.Now().Add(-retention)
+	var uploads int64
+	ran, err := exclusively(ctx, s.pool, "avis-purge:upload-reports", func(ctx context.Context, conn *pgxpool.Conn) error {
+		if _, err := deleteInSlices(ctx, conn, `
+			DELETE FROM list_upload_errors WHERE (upload_id, seq) IN (
+				SELECT e.upload_id, e.seq FROM list_uploads u JOIN list_upload_errors e ON e.upload_id = u.id
+				WHERE u.status IN ('applied', 'failed', 'rejected') AND u.finished_at < $2
+				LIMIT $1)`, cutoff); err != nil {
+			return fmt.Errorf("purge upload reports: %w", err)
+		}
+		var err error
+		uploads, err = deleteInSlices(ctx, conn, `
+			DELETE FROM list_uploads WHERE id IN (
+				SELECT id FROM list_uploads
+				WHERE status IN ('applied', 'failed', 'rejected') AND finished_at < $2
+				LIMIT $1)`, cutoff)
+		if err != nil {
+			return fmt.Errorf("purge finished uploads: %w", err)
+		}
+		return nil
+	})
+	return uploads, ran, err
+}

@@ -400,6 +400,85 @@ func TestGracefulReleaseGivesTheAttemptBack(t *testing.T) {
 	}
 }
 
+// Uploads that finished more than the retention ago are deleted with their
+// error reports, a slice at a time; younger and unfinished ones stay; while
+// another instance purges, a purge skips its round.
+func TestPurgeUploadReports(t *testing.T) {
+	t.Parallel()
+	st, pool := newLists(t)
+	ctx := context.Background()
+	finish := func(list string, finishedAgo time.Duration, issues int) uuid.UUID {
+		t.Helper()
+		id := newUpload(t, st, list, []byte("x"))
+		if _, ok, err := st.Lease(ctx, "w", time.Minute); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		o := lists.Outcome{Status: lists.StatusRejected, Failure: &lists.Failure{Code: "upload.invalid_rows"}}
+		for i := range issues {
+			o.Issues = append(o.Issues, lists.Issue{Seq: i + 1, Row: i + 2, Column: "person_code", Code: "person_code.invalid_checksum", Value: "320000-00002"})
+		}
+		if err := st.Finish(ctx, id, "w", o); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `UPDATE list_uploads SET finished_at = now() - $2 * interval '1 second' WHERE id = $1`, id, finishedAgo.Seconds()); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// More error rows than one slice deletes.
+	old := finish("old", 100*24*time.Hour, 7000)
+	old2 := finish("old2", 91*24*time.Hour, 3)
+	young := finish("young", 80*24*time.Hour, 2)
+	queued := newUpload(t, st, "queued", []byte("x"))
+	if _, err := pool.Exec(ctx, `UPDATE list_uploads SET created_at = now() - interval '200 days' WHERE id = $1`, queued); err != nil {
+		t.Fatal(err)
+	}
+	count := func(q string) (n int) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	holder, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended('avis-purge:upload-reports', 0))`); err != nil {
+		t.Fatal(err)
+	}
+	if n, ran, err := st.PurgeUploadReports(ctx, 90*24*time.Hour); n != 0 || ran || err != nil {
+		t.Fatalf("purged while another instance holds the lock: %d %v %v", n, ran, err)
+	}
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
+		t.Fatal(err)
+	}
+	holder.Release()
+
+	n, ran, err := st.PurgeUploadReports(ctx, 90*24*time.Hour)
+	if n != 2 || !ran || err != nil {
+		t.Fatalf("purged %d uploads, ran %v: %v", n, ran, err)
+	}
+	for _, id := range []uuid.UUID{old, old2} {
+		if _, err := st.Upload(ctx, id); !errors.Is(err, lists.ErrUploadNotFound) {
+			t.Errorf("upload past the retention: %v", err)
+		}
+		if is, err := st.Issues(ctx, id, 0, 10); len(is) != 0 || err != nil {
+			t.Errorf("report past the retention: %d lines, %v", len(is), err)
+		}
+	}
+	if u, err := st.Upload(ctx, young); err != nil || u.Status != lists.StatusRejected {
+		t.Errorf("young upload: %+v %v", u, err)
+	}
+	if u, err := st.Upload(ctx, queued); err != nil || u.Status != lists.StatusQueued {
+		t.Errorf("queued upload: %+v %v", u, err)
+	}
+	if n := count(`SELECT count(*) FROM list_upload_errors`); n != 2 {
+		t.Errorf("%d error rows left, want the young upload's 2", n)
+	}
+}
+
 func TestGrantorCertificates(t *testing.T) {
 	t.Parallel()
 	st, _ := newLists(t)

@@ -53,8 +53,8 @@ func exclusively(ctx context.Context, pool *pgxpool.Pool, name string, fn func(c
 	return true, fn(ctx, conn)
 }
 
-// deleteInSlices runs query, a DELETE of at most $1 rows with further
-// arguments args, until it deletes fewer than purgeSlice, resting
+// deleteInSlices runs query, a DELETE of at most $1 rows (purgeSlice) with
+// further arguments args, until it deletes fewer than purgeSlice, resting
 // purgePause between slices; it returns how many rows it deleted.
 func deleteInSlices(ctx context.Context, conn *pgxpool.Conn, query string, args ...any) (int64, error) {
 	var total int64
