@@ -149,7 +149,7 @@ func settings() []setting {
 		{"AVIS_DEBUG_ADDR", "debug-addr", "", "address of a separate listener serving Go profiles at /debug/pprof/ (empty = off; keep it on loopback)", false, str(func(c *Config) *string { return &c.DebugAddr })},
 		{"AVIS_UPLOAD_MAX_BYTES", "upload-max-bytes", "209715200", "largest person-list file upload in bytes (XLSX is further capped at 64 MiB, signed XML at 32 MiB)", false, bytes(func(c *Config) *int64 { return &c.UploadMaxBytes }, 1<<10, 10<<30)},
 		{"AVIS_UPLOAD_WORKERS", "upload-workers", "2", "person-list upload workers per instance (0 = this instance processes no uploads)", false, integer(func(c *Config) *int { return &c.UploadWorkers }, 0, 64)},
-		{"AVIS_UPLOAD_LEASE", "upload-lease", "30s", "how long an upload worker's lease lasts unrenewed; a killed instance's upload is resumed after it", false, dur(func(c *Config) *time.Duration { return &c.UploadLease }, 5*time.Second, time.Hour)},
+		{"AVIS_UPLOAD_LEASE", "upload-lease", "30s", "how long an upload worker's lease lasts unrenewed; a killed instance's upload is resumed after it", false, dur(func(c *Config) *time.Duration { return &c.UploadLease }, time.Second, time.Hour)},
 		{"AVIS_LIST_SET_RETENTION", "list-set-retention", "168h", "how long the members of a replaced person-list version are kept before they are dropped (the version record and its signed receipt stay)", false, dur(func(c *Config) *time.Duration { return &c.ListSetRetention }, time.Hour, 100*8760*time.Hour)},
 		{"AVIS_AUDIT_RETENTION", "audit-retention", "8760h", "how long the audit of eligibility checks (which provider asked about which person, when; see gateway audit) is kept", false, dur(func(c *Config) *time.Duration { return &c.AuditRetention }, time.Hour, 100*8760*time.Hour)},
 		{"AVIS_IDEMPOTENCY_RETENTION", "idempotency-retention", "720h", "how long the Idempotency-Key of a person-list push or upload is remembered: a retry within it gets the first answer, after it is a new request (transactions keep their keys for good)", false, func(c *Config, v string) error {
@@ -243,6 +243,11 @@ func load(name string, args []string, getenv func(string) string, usage io.Write
 	}
 	if !given["mocks-url"] && getenv("AVIS_MOCKS_URL") == "" && getenv("AVIS_MOCKS_ADDR") != "" {
 		c.MocksURL = "http://" + getenv("AVIS_MOCKS_ADDR")
+	}
+	// A retried upload within the idempotency window answers the first
+	// upload's id, which must still be there to read.
+	if c.UploadReportRetention < c.IdempotencyRetention {
+		return c, fmt.Errorf("AVIS_UPLOAD_REPORT_RETENTION (%s) is shorter than AVIS_IDEMPOTENCY_RETENTION (%s): a retried upload would answer the id of one already deleted", c.UploadReportRetention, c.IdempotencyRetention)
 	}
 	for _, u := range []struct{ env, v string }{{"AVIS_PUBLIC_URL", c.PublicURL}, {"AVIS_MOCKS_URL", c.MocksURL}} {
 		parsed, err := url.Parse(u.v)

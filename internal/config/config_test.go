@@ -42,7 +42,7 @@ func TestRetentionDefaults(t *testing.T) {
 func TestLoadRejectsBadValues(t *testing.T) {
 	for _, kv := range [][2]string{{"AVIS_TOKEN_TTL", "soon"}, {"AVIS_DB_MAX_CONNS", "many"}, {"AVIS_LOG_FORMAT", "xml"}, {"AVIS_BENCH_ROUTES", "perhaps"},
 		{"AVIS_IDEMPOTENCY_RETENTION", "0s"}, {"AVIS_IDEMPOTENCY_RETENTION", "-1h"}, {"AVIS_IDEMPOTENCY_RETENTION", "a month"},
-		{"AVIS_UPLOAD_REPORT_RETENTION", "0s"}, {"AVIS_UPLOAD_REPORT_RETENTION", "-1h"},
+		{"AVIS_UPLOAD_REPORT_RETENTION", "0s"}, {"AVIS_UPLOAD_REPORT_RETENTION", "-1h"}, {"AVIS_UPLOAD_REPORT_RETENTION", "240h"},
 		{"AVIS_DECISION_TTL", "2h"}, {"AVIS_DECISION_TTL", "0s"},
 		// Values out of range start nothing that cannot work: every token
 		// expired at birth, a pool of no connections, a lease shorter than
