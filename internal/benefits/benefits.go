@@ -130,6 +130,9 @@ type Violation struct {
 	Pointer string
 	Code    string
 	Detail  string
+	// DetailLV is Detail in Latvian; without it a Latvian answer has the
+	// code's catalogue text alone.
+	DetailLV string
 }
 
 // ValidationError lists every rule an instruction breaks. Excluded is set

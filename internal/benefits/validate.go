@@ -23,11 +23,18 @@ func ValidID(id string) bool { return benefitIDPattern.MatchString(id) }
 func Validate(in Instruction, classifier EKKChecker) error {
 	var vs []Violation
 	excluded := false
-	add := func(pointer, code, detail string) { vs = append(vs, Violation{pointer, code, detail}) }
+	add := func(pointer, code, detail string, detailLV ...string) {
+		v := Violation{Pointer: pointer, Code: code, Detail: detail}
+		if len(detailLV) > 0 {
+			v.DetailLV = detailLV[0]
+		}
+		vs = append(vs, v)
+	}
 
 	if excludedCategories[in.Category] {
 		excluded = true
-		add("/category", "category.excluded", fmt.Sprintf("category %q is outside AVIS (taxes and fees, public property leases, benefits paid in money, employer benefits, non-conforming goods)", in.Category))
+		add("/category", "category.excluded", fmt.Sprintf("category %q is outside AVIS (taxes and fees, public property leases, benefits paid in money, employer benefits, non-conforming goods)", in.Category),
+			fmt.Sprintf("kategorija %q ir ārpus AVIS (nodokļi un nodevas, publiskas mantas noma, naudā izmaksāti pabalsti, darba devēja pabalsti, prasībām neatbilstošas preces)", in.Category))
 	}
 	if err := classifier.CheckBenefitCode(in.EKKCode); err != nil {
 		code, exc := ekkViolation(err)
@@ -46,21 +53,21 @@ func Validate(in Instruction, classifier EKKChecker) error {
 			add("/discount/percentBasisPoints", "discount.percent_missing", "")
 		}
 		if d.AmountCents != 0 {
-			add("/discount/amountCents", "discount.extra_field", "amountCents is for fixed discounts")
+			add("/discount/amountCents", "discount.extra_field", "amountCents is for fixed discounts", "amountCents ir fiksētām atlaidēm")
 		}
 	case DiscountFixed:
 		if d.AmountCents == 0 {
 			add("/discount/amountCents", "discount.amount_missing", "")
 		}
 		if d.PercentBasisPoints != 0 {
-			add("/discount/percentBasisPoints", "discount.extra_field", "percentBasisPoints is for percent discounts")
+			add("/discount/percentBasisPoints", "discount.extra_field", "percentBasisPoints is for percent discounts", "percentBasisPoints ir procentu atlaidēm")
 		}
 	case DiscountFree:
 		if d.AmountCents != 0 {
-			add("/discount/amountCents", "discount.extra_field", "a free benefit has no amount")
+			add("/discount/amountCents", "discount.extra_field", "a free benefit has no amount", "bezmaksas atvieglojumam nav summas")
 		}
 		if d.PercentBasisPoints != 0 {
-			add("/discount/percentBasisPoints", "discount.extra_field", "a free benefit has no percentage")
+			add("/discount/percentBasisPoints", "discount.extra_field", "a free benefit has no percentage", "bezmaksas atvieglojumam nav procentu")
 		}
 	}
 	rg := in.RecipientGroup

@@ -296,7 +296,7 @@ func (m meansEntry) validOn(day time.Time) bool {
 // else's for them).
 func (s *Service) resolveMeans(ctx context.Context, t means.Type, number string, day time.Time) (personcode.Code, string, error) {
 	if !t.Valid() {
-		return "", "", &ValidationError{Violations: []Violation{{Pointer: "/person/means/type", Code: "schema.enum", Detail: "use eid_card, etalons, school_card or municipal_card"}}}
+		return "", "", &ValidationError{Violations: []Violation{{Pointer: "/person/means/type", Code: "schema.enum", Detail: "use eid_card, etalons, school_card or municipal_card", DetailLV: "izmantojiet eid_card, etalons, school_card vai municipal_card"}}}
 	}
 	key := s.cache.meansKey(string(t), number)
 	if e := s.cache.mget(ctx, []string{key})[0]; e.value != nil {

@@ -118,6 +118,9 @@ type Violation struct {
 	Pointer string
 	Code    string
 	Detail  string
+	// DetailLV is Detail in Latvian; without it a Latvian answer has the
+	// code's catalogue text alone.
+	DetailLV string
 }
 
 // ValidationError lists what is wrong with a request.
@@ -246,7 +249,8 @@ func (s *Service) Check(ctx context.Context, provider string, req Request) (Deci
 		at = *req.At
 		if at.Before(now.Add(-s.cfg.MaxPast)) || at.After(now.Add(s.cfg.MaxFuture)) {
 			vs = append(vs, Violation{Pointer: "/at", Code: "eligibility.at_out_of_range",
-				Detail: fmt.Sprintf("within the last %s and at most %s ahead", s.cfg.MaxPast, s.cfg.MaxFuture)})
+				Detail:   fmt.Sprintf("within the last %s and at most %s ahead", s.cfg.MaxPast, s.cfg.MaxFuture),
+				DetailLV: fmt.Sprintf("ne senāk kā pirms %s un ne vairāk kā %s uz priekšu", s.cfg.MaxPast, s.cfg.MaxFuture)})
 		}
 	}
 	seen := map[string]bool{}
@@ -256,7 +260,7 @@ func (s *Service) Check(ctx context.Context, provider string, req Request) (Deci
 		}
 		seen[l.ID] = true
 		if l.AmountCents < 0 {
-			vs = append(vs, Violation{Pointer: "/lines/" + strconv.Itoa(i) + "/amountCents", Code: "schema.minimum", Detail: "must be 0 or more"})
+			vs = append(vs, Violation{Pointer: "/lines/" + strconv.Itoa(i) + "/amountCents", Code: "schema.minimum", Detail: "must be 0 or more", DetailLV: "mazākā pieļaujamā vērtība: 0"})
 		}
 	}
 	var code personcode.Code

@@ -338,6 +338,7 @@ func (h *Handlers) ListReportedTransactions(c echo.Context, p api.ListReportedTr
 		}
 		if errors.Is(err, transactions.ErrDateRange) {
 			fe.Code, fe.Detail = "dates.range", err.Error()
+			fe.HintLV = fmt.Sprintf("no pirmā datuma līdz pēdējam ne vairāk kā %d dienas", transactions.MaxReportedDays)
 		}
 		return problem.Fields(problem.Validation, fe)
 	}
@@ -483,19 +484,19 @@ func ErrorMapper(err error) *problem.Problem {
 	case errors.As(err, &mv):
 		fs := make([]problem.FieldError, len(mv.Violations))
 		for i, v := range mv.Violations {
-			fs[i] = problem.FieldError{Pointer: v.Pointer, Parameter: v.Parameter, Code: v.Code, Detail: v.Detail}
+			fs[i] = problem.FieldError{Pointer: v.Pointer, Parameter: v.Parameter, Code: v.Code, Detail: v.Detail, HintLV: v.DetailLV}
 		}
 		return problem.Fields(problem.Validation, fs...)
 	case errors.As(err, &ev):
 		fs := make([]problem.FieldError, len(ev.Violations))
 		for i, v := range ev.Violations {
-			fs[i] = problem.FieldError{Pointer: v.Pointer, Code: v.Code, Detail: v.Detail}
+			fs[i] = problem.FieldError{Pointer: v.Pointer, Code: v.Code, Detail: v.Detail, HintLV: v.DetailLV}
 		}
 		return problem.Fields(problem.Validation, fs...)
 	case errors.As(err, &tr):
 		fs := make([]problem.FieldError, len(tr.Violations))
 		for i, v := range tr.Violations {
-			fs[i] = problem.FieldError{Pointer: v.Pointer, Code: v.Code, Detail: v.Detail}
+			fs[i] = problem.FieldError{Pointer: v.Pointer, Code: v.Code, Detail: v.Detail, HintLV: v.DetailLV}
 			if !strings.HasPrefix(v.Pointer, "/") {
 				fs[i].Pointer, fs[i].Parameter = "", v.Pointer
 			}

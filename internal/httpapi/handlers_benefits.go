@@ -46,7 +46,7 @@ func (s *Server) PutBenefit(c echo.Context, id api.BenefitId, p api.PutBenefitPa
 			for tag := range strings.SplitSeq(*p.IfMatch, ",") {
 				v, ok := parseVersionETag(tag)
 				if !ok {
-					return problem.Fields(problem.Validation, problem.FieldError{Parameter: "If-Match", Code: "parameter.invalid", Detail: `send the ETag of a version, e.g. "v3", a list of them, or *`})
+					return problem.Fields(problem.Validation, problem.FieldError{Parameter: "If-Match", Code: "parameter.invalid", Detail: `send the ETag of a version, e.g. "v3", a list of them, or *`, HintLV: `sūtiet versijas ETag, piemēram, "v3", to sarakstu vai *`})
 				}
 				ifMatch.Versions = append(ifMatch.Versions, v)
 			}
@@ -227,7 +227,7 @@ func benefitsErrors(err error) *problem.Problem {
 		}
 		p := problem.Fields(kind)
 		for _, v := range ve.Violations {
-			p.Errors = append(p.Errors, problem.FieldError{Pointer: v.Pointer, Code: v.Code, Detail: v.Detail})
+			p.Errors = append(p.Errors, problem.FieldError{Pointer: v.Pointer, Code: v.Code, Detail: v.Detail, HintLV: v.DetailLV})
 		}
 		return p
 	case errors.Is(err, benefits.ErrNotFound):
@@ -241,9 +241,9 @@ func benefitsErrors(err error) *problem.Problem {
 	case errors.Is(err, benefits.ErrConcurrentVersion):
 		return problem.New(problem.Conflict, "The benefit was changed at the same moment; GET it and try again", "Atvieglojums tika mainīts tajā pašā brīdī; nolasiet to un mēģiniet vēlreiz")
 	case errors.Is(err, benefits.ErrInvalidCursor):
-		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page"})
+		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page", HintLV: "izmantojiet iepriekšējās lapas nextCursor"})
 	case errors.Is(err, benefits.ErrInvalidFeedCursor):
-		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "since", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page"})
+		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "since", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page", HintLV: "izmantojiet iepriekšējās lapas nextCursor"})
 	}
 	return nil
 }

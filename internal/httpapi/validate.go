@@ -427,8 +427,9 @@ func requestProblem(err error, bodyErrors ...problem.FieldError) *problem.Proble
 
 // requiredHints tell what to send for a required parameter that is
 // missing, where its name alone does not.
-var requiredHints = map[string]string{
-	"Idempotency-Key": "send a new key (a UUID) with each new request, and the same key again when you retry that request",
+var requiredHints = map[string][2]string{
+	"Idempotency-Key": {"send a new key (a UUID) with each new request, and the same key again when you retry that request",
+		"katram jaunam pieprasījumam sūtiet jaunu atslēgu (UUID), bet, atkārtojot to pašu pieprasījumu, to pašu atslēgu"},
 }
 
 func requestErrorFields(re *openapi3filter.RequestError) []problem.FieldError {
@@ -437,7 +438,7 @@ func requestErrorFields(re *openapi3filter.RequestError) []problem.FieldError {
 		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
 			code = "parameter.required"
 			if hint, ok := requiredHints[re.Parameter.Name]; ok {
-				return []problem.FieldError{{Parameter: re.Parameter.Name, Code: code, Detail: hint}}
+				return []problem.FieldError{{Parameter: re.Parameter.Name, Code: code, Detail: hint[0], HintLV: hint[1]}}
 			}
 		}
 		detail := re.Reason
@@ -448,7 +449,7 @@ func requestErrorFields(re *openapi3filter.RequestError) []problem.FieldError {
 		} else if re.Err != nil && detail == "" {
 			detail = re.Err.Error()
 		}
-		return []problem.FieldError{{Parameter: re.Parameter.Name, Code: code, Detail: detail}}
+		return []problem.FieldError{{Parameter: re.Parameter.Name, Code: code, Detail: detail, HintLV: schemaHintLV(detail)}}
 	}
 	if re.Err == nil {
 		return []problem.FieldError{{Code: "schema.invalid", Detail: re.Reason}}
@@ -499,7 +500,62 @@ func schemaFieldError(path []string, field, reason string) problem.FieldError {
 	if field == "" {
 		field = "invalid"
 	}
-	return problem.FieldError{Pointer: ptr, Code: "schema." + field, Detail: reason}
+	return problem.FieldError{Pointer: ptr, Code: "schema." + field, Detail: reason, HintLV: schemaHintLV(reason)}
+}
+
+// schemaHints give the Latvian form of kin-openapi's reasons that carry
+// something the catalogue's text does not: a bound, the allowed values, a
+// pattern or format, a missing member's name. Each matches the reason's
+// English text (kin-openapi's wording, and schemacheck's copy of it) with
+// one variable part, which is the same in both languages. Reasons that only
+// restate the code ("duplicate items found") need no hint.
+var schemaHints = []struct{ prefix, suffix, lv string }{
+	{"number must be at least ", "", "mazākā pieļaujamā vērtība: %s"},
+	{"number must be at most ", "", "lielākā pieļaujamā vērtība: %s"},
+	{"number must be more than ", "", "jābūt lielākam par %s"},
+	{"number must be less than ", "", "jābūt mazākam par %s"},
+	{"minimum string length is ", "", "mazākais pieļaujamais garums: %s"},
+	{"maximum string length is ", "", "lielākais pieļaujamais garums: %s"},
+	{"minimum number of items is ", "", "mazākais pieļaujamais elementu skaits: %s"},
+	{"maximum number of items is ", "", "lielākais pieļaujamais elementu skaits: %s"},
+	{"value is not one of the allowed values ", "", "atļautās vērtības: %s"},
+	{`string doesn't match the regular expression `, "", "regulārā izteiksme: %s"},
+	{"property ", " is missing", "trūkst lauka %s"},
+}
+
+// schemaTypesLV names JSON Schema types in Latvian, for "value must be a
+// string" and the like.
+var schemaTypesLV = map[string]string{
+	"string": "teksts", "number": "skaitlis", "integer": "vesels skaitlis", "boolean": "būla vērtība",
+	"array": "masīvs", "object": "objekts",
+}
+
+// schemaHintLV is reason's specifics in Latvian, or "" when there are none
+// (or the reason is one this gateway does not know to translate).
+func schemaHintLV(reason string) string {
+	for _, h := range schemaHints {
+		if v, ok := strings.CutPrefix(reason, h.prefix); ok {
+			if v, ok := strings.CutSuffix(v, h.suffix); ok && v != "" {
+				return fmt.Sprintf(h.lv, v)
+			}
+		}
+	}
+	// "string doesn't match the format "date": <parser's error>" keeps
+	// only the format's name: the parser's error is English.
+	for _, kind := range []string{"string", "number", "integer"} {
+		if rest, ok := strings.CutPrefix(reason, kind+` doesn't match the format "`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				return "formāts: " + name
+			}
+		}
+	}
+	if t, ok := strings.CutPrefix(reason, "value must be "); ok {
+		t = strings.TrimPrefix(strings.TrimPrefix(t, "an "), "a ")
+		if lv, ok := schemaTypesLV[t]; ok {
+			return "vajadzīgais tips: " + lv
+		}
+	}
+	return ""
 }
 
 func escapePointer(parts []string) []string {

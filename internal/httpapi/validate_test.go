@@ -51,3 +51,26 @@ func TestUnknownMemberPointer(t *testing.T) {
 		}
 	}
 }
+
+// kin-openapi's reasons that carry a bound, the allowed values or a name
+// have a Latvian form; the rest have none, so that a Latvian answer gives
+// the catalogue's text alone rather than English.
+func TestSchemaHintLV(t *testing.T) {
+	for reason, want := range map[string]string{
+		"number must be at least 1":                         "mazākā pieļaujamā vērtība: 1",
+		"number must be at most 1000":                       "lielākā pieļaujamā vērtība: 1000",
+		"maximum string length is 64":                       "lielākais pieļaujamais garums: 64",
+		"minimum number of items is 1":                      "mazākais pieļaujamais elementu skaits: 1",
+		`value is not one of the allowed values ["a","b"]`:  `atļautās vērtības: ["a","b"]`,
+		`property "category" is missing`:                    `trūkst lauka "category"`,
+		`string doesn't match the format "date": bad month`: "formāts: date",
+		"value must be an integer":                          "vajadzīgais tips: vesels skaitlis",
+		"duplicate items found":                             "",
+		`property "x" is unsupported`:                       "",
+		"something kin-openapi may say one day":             "",
+	} {
+		if got := schemaHintLV(reason); got != want {
+			t.Errorf("schemaHintLV(%q) = %q, want %q", reason, got, want)
+		}
+	}
+}

@@ -21,6 +21,9 @@ type Violation struct {
 	Pointer string
 	Code    string
 	Detail  string
+	// DetailLV is Detail in Latvian; without it a Latvian answer has the
+	// code's catalogue text alone.
+	DetailLV string
 }
 
 // ValidationError lists every bad field of a push (up to maxViolations).
@@ -58,7 +61,7 @@ const (
 // normalised. In remove mode the dates are not looked at.
 func ValidateMembers(mode Mode, in []PushMember) ([]Member, error) {
 	if !mode.Valid() {
-		return nil, &ValidationError{Violations: []Violation{{Pointer: "/mode", Code: "schema.enum", Detail: "want replace, add or remove"}}}
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "/mode", Code: "schema.enum", Detail: "want replace, add or remove", DetailLV: "atļautās vērtības: replace, add, remove"}}}
 	}
 	out := make([]Member, 0, len(in))
 	seen := make(map[int64]int, len(in))
@@ -79,7 +82,7 @@ func ValidateMembers(mode Mode, in []PushMember) ([]Member, error) {
 		}
 		n := CodeNumber(code)
 		if first, dup := seen[n]; dup {
-			add(Violation{Pointer: ptr + "/personCode", Code: CodeMemberDuplicate, Detail: fmt.Sprintf("the same person as /members/%d", first)})
+			add(Violation{Pointer: ptr + "/personCode", Code: CodeMemberDuplicate, Detail: fmt.Sprintf("the same person as /members/%d", first), DetailLV: fmt.Sprintf("tā pati persona, kas /members/%d", first)})
 			continue
 		}
 		seen[n] = i

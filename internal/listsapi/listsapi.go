@@ -219,7 +219,8 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 		name := part.FormName()
 		if parts == maxFormParts {
 			return problem.Fields(problem.Validation, problem.FieldError{Pointer: formPointer(name), Code: "upload.too_many_parts",
-				Detail: fmt.Sprintf("at most %d parts; send the fields file, policy and mode", maxFormParts)})
+				Detail: fmt.Sprintf("at most %d parts; send the fields file, policy and mode", maxFormParts),
+				HintLV: fmt.Sprintf("ne vairāk kā %d daļas; sūtiet laukus file, policy un mode", maxFormParts)})
 		}
 		switch name {
 		case "file":
@@ -241,7 +242,7 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 			}
 			opts.Policy = lists.Policy(v)
 			if !opts.Policy.Valid() {
-				fields = append(fields, problem.FieldError{Pointer: "/policy", Code: "schema.enum", Detail: "want all-or-nothing or skip-invalid"})
+				fields = append(fields, problem.FieldError{Pointer: "/policy", Code: "schema.enum", Detail: "want all-or-nothing or skip-invalid", HintLV: "atļautās vērtības: all-or-nothing, skip-invalid"})
 			}
 		case "mode":
 			v, err := smallField(part)
@@ -250,7 +251,7 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 			}
 			opts.Mode = lists.Mode(v)
 			if !opts.Mode.Valid() {
-				fields = append(fields, problem.FieldError{Pointer: "/mode", Code: "schema.enum", Detail: "want replace, add or remove"})
+				fields = append(fields, problem.FieldError{Pointer: "/mode", Code: "schema.enum", Detail: "want replace, add or remove", HintLV: "atļautās vērtības: replace, add, remove"})
 			}
 		default:
 			// Unknown fields (a browser's extras) are ignored, within
@@ -261,7 +262,7 @@ func (h *Handlers) UploadListFile(c echo.Context, id api.ListId, p api.UploadLis
 		}
 	}
 	if !w.HasFile() {
-		fields = append(fields, problem.FieldError{Pointer: "/file", Code: "schema.required", Detail: "the form has no file part"})
+		fields = append(fields, problem.FieldError{Pointer: "/file", Code: "schema.required", Detail: "the form has no file part", HintLV: "formā nav faila daļas"})
 	}
 	if len(fields) > 0 {
 		return problem.Fields(problem.Validation, fields...)
@@ -326,7 +327,7 @@ func (b *formBudget) problem(name string, err error) *problem.Problem {
 		fmt.Sprintf("The form's fields besides the file may have at most %d bytes together (%d KiB)", b.limit, b.limit>>10),
 		fmt.Sprintf("Formas laukiem, izņemot failu, kopā drīkst būt ne vairāk par %d baitiem (%d KiB)", b.limit, b.limit>>10))
 	p.Errors = []problem.FieldError{{Pointer: formPointer(name), Code: "upload.fields_too_large",
-		Detail: fmt.Sprintf("at most %d bytes together", b.limit)}}
+		Detail: fmt.Sprintf("at most %d bytes together", b.limit), HintLV: fmt.Sprintf("kopā ne vairāk kā %d baiti", b.limit)}}
 	p.Cause = err
 	return p
 }
@@ -519,7 +520,7 @@ func ErrorMapper(err error) *problem.Problem {
 	case errors.As(err, &ve):
 		p := problem.Fields(problem.Validation)
 		for _, v := range ve.Violations {
-			p.Errors = append(p.Errors, problem.FieldError{Pointer: v.Pointer, Code: v.Code, Detail: v.Detail})
+			p.Errors = append(p.Errors, problem.FieldError{Pointer: v.Pointer, Code: v.Code, Detail: v.Detail, HintLV: v.DetailLV})
 		}
 		if ve.More > 0 {
 			p.ErrorsTruncated = true
@@ -551,7 +552,7 @@ func ErrorMapper(err error) *problem.Problem {
 		return problem.New(problem.NotFound, "No such upload (a finished upload is deleted with its error report after the retention, 90 days unless the operator set another)",
 			"Šādas augšupielādes nav (pabeigtas augšupielādes pēc glabāšanas termiņa, parasti 90 dienām, tiek dzēstas kopā ar kļūdu pārskatu)")
 	case errors.Is(err, lists.ErrInvalidCursor):
-		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page"})
+		return problem.Fields(problem.Validation, problem.FieldError{Parameter: "cursor", Code: "cursor.invalid", Detail: "use the nextCursor of a previous page", HintLV: "izmantojiet iepriekšējās lapas nextCursor"})
 	case errors.Is(err, idempotency.ErrKeyReused):
 		return problem.Fields(problem.IdempotencyReuse, problem.FieldError{Parameter: "Idempotency-Key", Code: "idempotency.key_reused"})
 	}

@@ -97,6 +97,9 @@ type Violation struct {
 	Parameter string
 	Code      string
 	Detail    string
+	// DetailLV is Detail in Latvian; without it a Latvian answer has the
+	// code's catalogue text alone.
+	DetailLV string
 }
 
 // ValidationError lists what is wrong with a registration.
@@ -151,7 +154,7 @@ var numberPattern = regexp.MustCompile(`^[A-Za-z0-9-]{4,32}$`)
 func (s *Service) Put(ctx context.Context, caller Caller, t Type, number string, reg Registration) (Means, bool, error) {
 	var vs []Violation
 	if !t.Valid() {
-		vs = append(vs, Violation{Parameter: "type", Code: "schema.enum", Detail: "use eid_card, etalons, school_card or municipal_card"})
+		vs = append(vs, Violation{Parameter: "type", Code: "schema.enum", Detail: "use eid_card, etalons, school_card or municipal_card", DetailLV: "izmantojiet eid_card, etalons, school_card vai municipal_card"})
 	}
 	if t == EIDCard {
 		// PMLP says whose an eID card is; a grantor's word for it would let
@@ -159,7 +162,7 @@ func (s *Service) Put(ctx context.Context, caller Caller, t Type, number string,
 		vs = append(vs, Violation{Parameter: "type", Code: "means.eid_card_registered", Detail: "eID cards are resolved through PMLP's eID card register; register only the means you issued"})
 	}
 	if !numberPattern.MatchString(number) {
-		vs = append(vs, Violation{Parameter: "number", Code: "schema.pattern", Detail: "4-32 characters of A-Z, a-z, 0-9 and -"})
+		vs = append(vs, Violation{Parameter: "number", Code: "schema.pattern", Detail: "4-32 characters of A-Z, a-z, 0-9 and -", DetailLV: "4–32 rakstzīmes no A–Z, a–z, 0–9 un -"})
 	}
 	code, err := personcode.Parse(reg.PersonCode)
 	if err != nil {

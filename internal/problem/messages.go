@@ -1,5 +1,7 @@
 package problem
 
+import "strings"
+
 // messages holds the Latvian and English text of each field-error code. The
 // codes are stable and documented; the text may improve.
 var messages = map[string][2]string{
@@ -88,24 +90,44 @@ func Codes() []string {
 	return out
 }
 
-// Message returns the text of code in lang, or fallback when the catalog has
-// none (fallback carries a specific English explanation).
-func Message(code, lang, fallback string) string {
+// Message returns the text of code in lang. detail is an English specific
+// (a minimum, a time window, the codes that would do) and detailLV the same
+// in Latvian; either may be empty.
+//
+// A Latvian message never carries English: a detail with no Latvian form is
+// left out, because a sentence half in one language and half in another
+// reads as a defect, and the catalogue text with the field's pointer still
+// says what to fix. An English detail that says again what the catalogue
+// text says is left out too.
+func Message(code, lang, detail, detailLV string) string {
 	m, ok := messages[code]
 	if !ok || m[0] == "" {
-		return fallback
+		if lang == "lv" && detailLV != "" {
+			return detailLV
+		}
+		return detail
 	}
 	if lang == "lv" {
-		// The specific explanation (a minimum, a format, the codes that
-		// would do) exists in English only; dropping it would leave a
-		// Latvian reader with less than an English one.
-		if fallback != "" && fallback != m[0] {
-			return m[1] + " (" + fallback + ")"
+		if detailLV != "" && detailLV != m[1] {
+			return m[1] + " (" + detailLV + ")"
 		}
 		return m[1]
 	}
-	if fallback != "" && fallback != m[0] {
-		return m[0] + ": " + fallback
+	if detail != "" && !Repeats(m[0], detail) {
+		return m[0] + ": " + detail
 	}
 	return m[0]
+}
+
+// Repeats tells whether detail only says again what text says: the same
+// words, or a part of them. Such a detail would make a message read "X: X".
+// A detail that says more is kept, even if it repeats text on the way.
+func Repeats(text, detail string) bool {
+	return strings.Contains(normalise(text), normalise(detail))
+}
+
+func normalise(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimPrefix(s, "the ")
+	return strings.TrimSuffix(s, ".")
 }

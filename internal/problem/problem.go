@@ -65,6 +65,10 @@ type FieldError struct {
 	// Detail is an English explanation used when the code has no catalog
 	// entry, or to add specifics such as the allowed values.
 	Detail string `json:"detail"`
+	// HintLV is Detail's specifics in Latvian, added to the catalogue's
+	// Latvian text. Without it a Latvian message has the catalogue's text
+	// alone: Detail is English and is never mixed into Latvian.
+	HintLV string `json:"-"`
 	// DetailLV, when set, is Detail in Latvian, and the two are complete
 	// texts that replace the catalog's: for errors that carry their own
 	// bilingual texts (an uploaded file's), which the catalog does not hold.
@@ -163,7 +167,7 @@ func (p *Problem) Render(lang, instance, requestID string) Body {
 		for i, e := range errs {
 			switch {
 			case e.DetailLV == "":
-				e.Detail = Message(e.Code, lang, e.Detail)
+				e.Detail = Message(e.Code, lang, e.Detail, e.HintLV)
 			case lv:
 				e.Detail = e.DetailLV
 			}

@@ -22,9 +22,9 @@ func TestLanguage(t *testing.T) {
 }
 
 func TestRenderUsesCatalog(t *testing.T) {
-	p := Fields(Validation, FieldError{Pointer: "/name", Code: "schema.required", Detail: `property "name" is missing`})
+	p := Fields(Validation, FieldError{Pointer: "/name", Code: "schema.required", Detail: `property "name" is missing`, HintLV: `trūkst lauka "name"`})
 	lv := p.Render("lv", "/v1/x", "rid")
-	if lv.Title != Validation.TitleLV || lv.Errors[0].Detail != `ir obligāts (property "name" is missing)` || lv.Type != TypeBase+"validation" || lv.Status != 400 {
+	if lv.Title != Validation.TitleLV || lv.Errors[0].Detail != `ir obligāts (trūkst lauka "name")` || lv.Type != TypeBase+"validation" || lv.Status != 400 {
 		t.Fatalf("lv render %+v", lv)
 	}
 	en := p.Render("en", "/v1/x", "rid")
@@ -33,6 +33,18 @@ func TestRenderUsesCatalog(t *testing.T) {
 	}
 	if p.Errors[0].Detail != `property "name" is missing` {
 		t.Fatal("Render changed the problem")
+	}
+}
+
+// A Latvian message never carries an English detail: without a Latvian
+// form of it, the catalogue's text stands alone.
+func TestRenderLatvianWithoutEnglish(t *testing.T) {
+	p := Fields(Validation, FieldError{Pointer: "/n", Code: "schema.minimum", Detail: "number must be at least 1"})
+	if got := p.Render("lv", "", "").Errors[0].Detail; got != "ir pārāk mazs" {
+		t.Errorf("lv detail %q", got)
+	}
+	if got := p.Render("en", "", "").Errors[0].Detail; got != "is too small: number must be at least 1" {
+		t.Errorf("en detail %q", got)
 	}
 }
 

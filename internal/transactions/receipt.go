@@ -82,11 +82,11 @@ func textViolation(pointer, s string) *Violation {
 		n++
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
-				return &Violation{Pointer: pointer, Code: CodeInvalidCharacter, Detail: fmt.Sprintf("invalid UTF-8 at character %d", n)}
+				return &Violation{Pointer: pointer, Code: CodeInvalidCharacter, Detail: fmt.Sprintf("invalid UTF-8 at character %d", n), DetailLV: fmt.Sprintf("nederīgs UTF-8 %d. rakstzīmē", n)}
 			}
 		}
 		if !xmlChar(r) {
-			return &Violation{Pointer: pointer, Code: CodeInvalidCharacter, Detail: fmt.Sprintf("U+%04X at character %d", r, n)}
+			return &Violation{Pointer: pointer, Code: CodeInvalidCharacter, Detail: fmt.Sprintf("U+%04X at character %d", r, n), DetailLV: fmt.Sprintf("U+%04X %d. rakstzīmē", r, n)}
 		}
 	}
 	return nil

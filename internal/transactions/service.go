@@ -113,7 +113,7 @@ func (s *Service) Report(ctx context.Context, provider, key string, r Report) (T
 		if errors.As(err, &le) {
 			i := slices.IndexFunc(r.Benefits, func(c Claim) bool { return c.BenefitID == le.BenefitID })
 			return Transaction{}, false, &RuleError{Violations: []Violation{{Pointer: "/benefits/" + strconv.Itoa(i) + "/discountCents", Code: "discount.above_limit",
-				Detail: fmt.Sprintf("%d cents left", le.LeftCents)}}}
+				Detail: fmt.Sprintf("%d cents left", le.LeftCents), DetailLV: fmt.Sprintf("atlikums centos: %d", le.LeftCents)}}}
 		}
 		return Transaction{}, false, err
 	}
@@ -147,7 +147,8 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 	}
 	if now.After(d.ExpiresAt) {
 		vs = append(vs, Violation{Pointer: "/decisionId", Code: "decision.expired",
-			Detail: "expired at " + d.ExpiresAt.UTC().Format(time.RFC3339)})
+			Detail:   "expired at " + d.ExpiresAt.UTC().Format(time.RFC3339),
+			DetailLV: "derīgums beidzās " + d.ExpiresAt.UTC().Format(time.RFC3339)})
 	}
 	// The sale is the moment the check was asked about: its at (a sale
 	// checked afterwards names its time there), or the check itself and
@@ -159,6 +160,8 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 	if r.OccurredAt.After(now.Add(s.maxAhead)) || r.OccurredAt.Before(earliest) || r.OccurredAt.After(latest) {
 		vs = append(vs, Violation{Pointer: "/occurredAt", Code: "transaction.occurred_at_out_of_range",
 			Detail: fmt.Sprintf("between %s and %s (the eligibility check's time), and not in the future",
+				earliest.UTC().Format(time.RFC3339), latest.UTC().Format(time.RFC3339)),
+			DetailLV: fmt.Sprintf("no %s līdz %s (atbilstības pārbaudes laiks), un ne nākotnē",
 				earliest.UTC().Format(time.RFC3339), latest.UTC().Format(time.RFC3339))})
 	}
 	// Without lines, combinable benefits stack as they do on lines: a
@@ -209,7 +212,7 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 		}
 		if bounded && c.DiscountCents > most {
 			vs = append(vs, Violation{Pointer: ptr + "/discountCents", Code: "discount.above_decision",
-				Detail: fmt.Sprintf("at most %d cents", most)})
+				Detail: fmt.Sprintf("at most %d cents", most), DetailLV: fmt.Sprintf("lielākā pieļaujamā atlaide centos: %d", most)})
 		}
 		if !bounded {
 			unbounded = true
@@ -239,7 +242,8 @@ func (s *Service) validate(r Report, d eligibility.Decision, now time.Time, t *T
 	// benefits after it may count the same cents.
 	if d.SaleCents != nil && sum > *d.SaleCents {
 		vs = append(vs, Violation{Pointer: "/benefits", Code: "discount.above_sale",
-			Detail: fmt.Sprintf("the receipt lines checked total %d cents", *d.SaleCents)})
+			Detail:   fmt.Sprintf("the receipt lines checked total %d cents", *d.SaleCents),
+			DetailLV: fmt.Sprintf("pārbaudīto čeka rindu summa centos: %d", *d.SaleCents)})
 	}
 	// Without receipt lines the sale's total is what bounds the claims
 	// together (and a percentage or a free benefit, which has no amount in
@@ -338,15 +342,15 @@ func (s *Service) List(ctx context.Context, grantor string, f Filter, cursor str
 	return items, base64.RawURLEncoding.EncodeToString(raw), more, nil
 }
 
-// maxReportedDays bounds the dates of one provider listing: a month's
+// MaxReportedDays bounds the dates of one provider listing: a month's
 // reconciliation at most, so that one request cannot walk a merchant's
 // whole history.
-const maxReportedDays = 31
+const MaxReportedDays = 31
 
-// ErrDateRange is a provider listing over more than maxReportedDays;
+// ErrDateRange is a provider listing over more than MaxReportedDays;
 // ErrDateOrder one whose last date comes before its first.
 var (
-	ErrDateRange = fmt.Errorf("from the first date to the last, at most %d days", maxReportedDays)
+	ErrDateRange = fmt.Errorf("from the first date to the last, at most %d days", MaxReportedDays)
 	ErrDateOrder = errors.New("the last date is before the first")
 )
 
@@ -369,7 +373,7 @@ func (s *Service) ListReported(ctx context.Context, provider string, from, to ti
 	if f.To.Before(f.From.AddDate(0, 0, 1)) {
 		return nil, "", ErrDateOrder
 	}
-	if f.To.After(f.From.AddDate(0, 0, maxReportedDays)) {
+	if f.To.After(f.From.AddDate(0, 0, MaxReportedDays)) {
 		return nil, "", ErrDateRange
 	}
 	after := SalePosition{OccurredAt: f.From} // (from, nil id): every sale from the first instant

@@ -135,7 +135,7 @@ func TestReceiptTextMustBeXML(t *testing.T) {
 		switch {
 		case detail == "" && err != nil:
 			t.Errorf("refused: %v", err)
-		case detail != "" && (!errors.As(err, &re) || len(re.Violations) != 1 || re.Violations[0] != Violation{Pointer: pointer, Code: "text.invalid_character", Detail: detail}):
+		case detail != "" && (!errors.As(err, &re) || len(re.Violations) != 1 || re.Violations[0].Pointer != pointer || re.Violations[0].Code != "text.invalid_character" || re.Violations[0].Detail != detail):
 			t.Errorf("got %v, want %s text.invalid_character (%s)", err, pointer, detail)
 		}
 	}

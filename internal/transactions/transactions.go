@@ -232,6 +232,9 @@ type Violation struct {
 	Pointer string
 	Code    string
 	Detail  string
+	// DetailLV is Detail in Latvian; without it a Latvian answer has the
+	// code's catalogue text alone.
+	DetailLV string
 }
 
 // RuleError lists the business rules a report breaks (422).
