@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/avis-lv/gateway/internal/ekk"
 )
@@ -41,7 +42,10 @@ func Validate(in Instruction, classifier EKKChecker) error {
 		if exc {
 			excluded = true
 		}
-		add("/ekkCode", code, err.Error())
+		// err's text restates the code's catalogue text ("not a code of the
+		// EKK 6000 group"); only its specifics are worth adding.
+		detail, detailLV := ekkSpecifics(err)
+		add("/ekkCode", code, detail, detailLV)
 	}
 	if in.ValidTo != nil && in.ValidTo.Before(in.ValidFrom) {
 		add("/validTo", "dates.order", "")
@@ -91,6 +95,26 @@ func Validate(in Instruction, classifier EKKChecker) error {
 
 // ekkViolation names the broken EKK rule; excluded is true when the code
 // shows the benefit is of a kind AVIS does not cover.
+// ekkSpecifics tells, in English and Latvian, what a refused EKK code's
+// catalogue text does not: the detailed codes a heading has, or the excluded
+// subgroup a code is under. It is empty when there is nothing more to say.
+func ekkSpecifics(err error) (en, lv string) {
+	var re *ekk.RefusalError
+	if !errors.As(err, &re) {
+		return "", ""
+	}
+	switch {
+	case len(re.Accepted) > 0:
+		codes := strings.Join(re.Accepted, ", ")
+		return "use one of the detailed codes under " + re.Code + " that AVIS accepts: " + codes,
+			"izmantojiet kādu no " + re.Code + " detalizētajiem kodiem, ko AVIS pieņem: " + codes
+	case re.Under != "":
+		return fmt.Sprintf("%s is under %s %q", re.Code, re.Under, re.UnderName),
+			fmt.Sprintf("%s ietilpst grupā %s %q", re.Code, re.Under, re.UnderName)
+	}
+	return "", ""
+}
+
 func ekkViolation(err error) (code string, excluded bool) {
 	switch {
 	case errors.Is(err, ekk.ErrCashBenefit):

@@ -35,6 +35,24 @@ var (
 	ErrEmployerBenefit = errors.New("benefits paid by an employer are not covered by AVIS")
 )
 
+// RefusalError is a refused code with the specifics a caller may show
+// beside the sentinel's stable meaning: which detailed codes would do, or
+// which excluded subgroup the code is under. Its text is the full English
+// explanation; it wraps the sentinels.
+type RefusalError struct {
+	Code string
+	// Accepted are, for a group heading, the detailed codes under it that
+	// AVIS accepts.
+	Accepted []string
+	// Under and UnderName are, for an excluded code, the excluded subgroup
+	// it belongs to when that is not the code itself.
+	Under, UnderName string
+	err              error
+}
+
+func (e *RefusalError) Error() string { return e.err.Error() }
+func (e *RefusalError) Unwrap() error { return e.err }
+
 // Code is one entry of the classification.
 type Code struct {
 	Code   string // four digits, e.g. "6322"
@@ -163,8 +181,12 @@ func (c *Classifier) CheckBenefitCode(code string) error {
 	ex, excluded := c.exclusionOf(code)
 	if !entry.Leaf {
 		if excluded {
-			return fmt.Errorf("EKK code %s %q is a group heading (%w), and all of %s %q is excluded (%w)",
+			err := fmt.Errorf("EKK code %s %q is a group heading (%w), and all of %s %q is excluded (%w)",
 				code, entry.NameLV, ErrNotLeaf, ex.root, c.name(ex.root), ex.err)
+			if ex.root == code {
+				return err
+			}
+			return &RefusalError{Code: code, Under: ex.root, UnderName: c.name(ex.root), err: err}
 		}
 		var allowed []string
 		for _, d := range c.codes {
@@ -172,14 +194,15 @@ func (c *Classifier) CheckBenefitCode(code string) error {
 				allowed = append(allowed, d.Code)
 			}
 		}
-		return fmt.Errorf("EKK code %s %q is a group heading; use one of the detailed codes under it that AVIS accepts (%s): %w",
-			code, entry.NameLV, strings.Join(allowed, ", "), ErrNotLeaf)
+		return &RefusalError{Code: code, Accepted: allowed, err: fmt.Errorf("EKK code %s %q is a group heading; use one of the detailed codes under it that AVIS accepts (%s): %w",
+			code, entry.NameLV, strings.Join(allowed, ", "), ErrNotLeaf)}
 	}
 	if excluded {
 		if ex.root == code {
 			return fmt.Errorf("EKK code %s %q: %w", code, entry.NameLV, ex.err)
 		}
-		return fmt.Errorf("EKK code %s %q is under %s %q: %w", code, entry.NameLV, ex.root, c.name(ex.root), ex.err)
+		return &RefusalError{Code: code, Under: ex.root, UnderName: c.name(ex.root),
+			err: fmt.Errorf("EKK code %s %q is under %s %q: %w", code, entry.NameLV, ex.root, c.name(ex.root), ex.err)}
 	}
 	return nil
 }

@@ -270,7 +270,8 @@ func (s *Service) Check(ctx context.Context, provider string, req Request) (Deci
 	case req.PersonCode != "":
 		c, err := personcode.Parse(req.PersonCode)
 		if err != nil {
-			vs = append(vs, Violation{Pointer: "/person/personCode", Code: personcode.ErrorCode(err), Detail: err.Error()})
+			// The code's catalogue text says what err says.
+			vs = append(vs, Violation{Pointer: "/person/personCode", Code: personcode.ErrorCode(err)})
 		}
 		code = c
 	case req.MeansType == "":

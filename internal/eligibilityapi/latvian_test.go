@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/avis-lv/gateway/internal/personcode"
 	"github.com/avis-lv/gateway/internal/registry/registrytest"
 )
 
@@ -68,6 +69,56 @@ func TestLatvianProblemsCarryNoEnglish(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("no %s error in %s", tt.code, res.Body)
+			}
+		})
+	}
+}
+
+// An English message does not say the same thing twice ("X: X"): the
+// internal error's text is not appended where the catalogue's text says it.
+func TestEnglishProblemsDoNotRepeatThemselves(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	withCheckDigit := func(first10 string) string {
+		c, err := personcode.CheckDigit(first10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first10[:6] + "-" + first10[6:] + string(c)
+	}
+	put := func(ekkCode string) map[string]any {
+		return map[string]any{"name": "x", "category": "transport", "ekkCode": ekkCode, "validFrom": "2026-01-01", "priority": 10, "combinable": false,
+			"discount": map[string]any{"type": "free"}, "goodsCodes": []string{"*"}, "providers": []string{providerOrg},
+			"recipientGroup": map[string]any{"registryGroup": "pensioners"}}
+	}
+	check := func(c string) map[string]any {
+		return map[string]any{"person": byCode(c), "pointOfSale": map[string]any{"id": "pos-1", "terminalId": "t-1"}}
+	}
+	for _, tt := range []struct {
+		name, method, path, token string
+		body                      any
+		code, want, wantLV        string
+	}{
+		{"unknown EKK code", "PUT", "/v1/benefits/b-1", e.grantor, put("1234"), "ekk.unknown",
+			"is not an expenditure code of the 6000 group", "nav 6000. grupas izdevumu kods"},
+		{"EKK heading", "PUT", "/v1/benefits/b-1", e.grantor, put("6420"), "ekk.not_leaf",
+			"use the most detailed EKK code, not a group heading: use one of the detailed codes under 6420 that AVIS accepts: 6421, 6423",
+			"norādiet detalizētāko EKK kodu, nevis grupas kodu (izmantojiet kādu no 6420 detalizētajiem kodiem, ko AVIS pieņem: 6421, 6423)"},
+		{"impossible birth date", "POST", "/v1/eligibility", e.provider, check(withCheckDigit("3102991123")), "person_code.birth_date",
+			"the personal code holds an impossible birth date (no such day, or one after today)", "personas kodā ir neiespējams dzimšanas datums (tādas dienas nav, vai tā ir pēc šodienas)"},
+		{"century digit", "POST", "/v1/eligibility", e.provider, check(withCheckDigit("1504457123")), "person_code.century",
+			"the personal code has an invalid century digit", "personas kodā ir nederīgs gadsimta cipars"},
+		{"eID card", "PUT", "/v1/means/eid_card/PA9463674", e.grantor, map[string]any{"personCode": code(t, "1945-04-16", 111)}, "means.eid_card_registered",
+			"eID cards are resolved through PMLP's register and cannot be registered: register only the means you issued",
+			"eID kartes nosaka PMLP reģistrs; tās nevar reģistrēt (reģistrējiet tikai pašu izsniegtos līdzekļus)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for lang, want := range map[string]string{"en": tt.want, "lv": tt.wantLV} {
+				res := e.h.Do(tt.method, tt.path, tt.token, tt.body, "Accept-Language", lang)
+				p := res.Problem(t)
+				if len(p.Errors) != 1 || p.Errors[0].Code != tt.code || p.Errors[0].Detail != want {
+					t.Errorf("%s: %s, want %s %q", lang, res.Body, tt.code, want)
+				}
 			}
 		})
 	}

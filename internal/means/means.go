@@ -159,14 +159,15 @@ func (s *Service) Put(ctx context.Context, caller Caller, t Type, number string,
 	if t == EIDCard {
 		// PMLP says whose an eID card is; a grantor's word for it would let
 		// any grantor make a card someone else's.
-		vs = append(vs, Violation{Parameter: "type", Code: "means.eid_card_registered", Detail: "eID cards are resolved through PMLP's eID card register; register only the means you issued"})
+		vs = append(vs, Violation{Parameter: "type", Code: "means.eid_card_registered", Detail: "register only the means you issued", DetailLV: "reģistrējiet tikai pašu izsniegtos līdzekļus"})
 	}
 	if !numberPattern.MatchString(number) {
 		vs = append(vs, Violation{Parameter: "number", Code: "schema.pattern", Detail: "4-32 characters of A-Z, a-z, 0-9 and -", DetailLV: "4–32 rakstzīmes no A–Z, a–z, 0–9 un -"})
 	}
 	code, err := personcode.Parse(reg.PersonCode)
 	if err != nil {
-		vs = append(vs, Violation{Pointer: "/personCode", Code: personcode.ErrorCode(err), Detail: err.Error()})
+		// The code's catalogue text says what err says.
+		vs = append(vs, Violation{Pointer: "/personCode", Code: personcode.ErrorCode(err)})
 	}
 	if reg.ValidFrom != nil && reg.ValidTo != nil && reg.ValidTo.Before(*reg.ValidFrom) {
 		vs = append(vs, Violation{Pointer: "/validTo", Code: "dates.order"})

@@ -56,10 +56,10 @@ func TestPutValidates(t *testing.T) {
 		{"bad type, number and code", "passport", "x", Registration{PersonCode: "123"}, []Violation{
 			{Parameter: "type", Code: "schema.enum", Detail: "use eid_card, etalons, school_card or municipal_card", DetailLV: "izmantojiet eid_card, etalons, school_card vai municipal_card"},
 			{Parameter: "number", Code: "schema.pattern", Detail: "4-32 characters of A-Z, a-z, 0-9 and -", DetailLV: "4–32 rakstzīmes no A–Z, a–z, 0–9 un -"},
-			{Pointer: "/personCode", Code: "person_code.length", Detail: "personal code must have 11 digits, optionally with a hyphen after the sixth"},
+			{Pointer: "/personCode", Code: "person_code.length"},
 		}},
 		{"checksum", Etalons, "ET-1", Registration{PersonCode: "150445-11113"}, []Violation{
-			{Pointer: "/personCode", Code: "person_code.invalid_checksum", Detail: "personal code check digit does not match"},
+			{Pointer: "/personCode", Code: "person_code.invalid_checksum"},
 		}},
 		{"dates", Etalons, "ET-1", Registration{PersonCode: "150445-11112", ValidFrom: d("2026-05-01"), ValidTo: d("2026-04-30")}, []Violation{
 			{Pointer: "/validTo", Code: "dates.order"},
