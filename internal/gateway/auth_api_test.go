@@ -20,6 +20,7 @@ import (
 	"github.com/avis-lv/gateway/internal/auth"
 	"github.com/avis-lv/gateway/internal/config"
 	"github.com/avis-lv/gateway/internal/gateway/gatewaytest"
+	"github.com/avis-lv/gateway/internal/problem"
 )
 
 func form(kv ...string) url.Values {
@@ -85,13 +86,42 @@ func TestTokenEndpoint(t *testing.T) {
 				return
 			}
 			var p struct {
+				Type  string `json:"type"`
 				Error string `json:"error"`
 			}
 			r.JSON(t, &p)
 			if tt.oauthErr != "" && p.Error != tt.oauthErr {
 				t.Fatalf("error %q, want %q", p.Error, tt.oauthErr)
 			}
+			// Every 400 of the token endpoint has the one type the
+			// contract documents for it, whether the contract's check or
+			// the handler refused the request.
+			if tt.status == 400 && p.Type != problem.TypeBase+"invalid-request" {
+				t.Errorf("type %q, want invalid-request", p.Type)
+			}
 		})
+	}
+}
+
+// A body in a type the operation does not take is answered with the type it
+// does take, not a guess: the token endpoint takes a form, not JSON.
+func TestUnsupportedMediaNamesTheOperationsType(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	px := h.Token(providerX, auth.RoleProvider)
+	for _, tt := range []struct {
+		path, token string
+		body        any
+		lang, want  string
+	}{
+		{"/oauth/token", "", []byte(`{"grant_type":"client_credentials"}`), "en", "Send the body as application/x-www-form-urlencoded"},
+		{"/oauth/token", "", []byte(`{"grant_type":"client_credentials"}`), "lv", "Sūtiet saturu kā application/x-www-form-urlencoded"},
+		{"/v1/eligibility", px, form("person", "x"), "en", "Send the body as application/json"},
+	} {
+		r := h.Do("POST", tt.path, tt.token, tt.body, "Accept-Language", tt.lang)
+		if p := r.Problem(t); r.Status != 415 || p.Detail != tt.want {
+			t.Errorf("%s %s: %d %q, want 415 %q", tt.path, tt.lang, r.Status, p.Detail, tt.want)
+		}
 	}
 }
 

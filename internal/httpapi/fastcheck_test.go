@@ -269,7 +269,7 @@ func kinFields(t testing.TB, op *openapi3.Operation, body []byte) []problem.Fiel
 	req.Header.Set("Content-Type", "application/json")
 	in := &openapi3filter.RequestValidationInput{Request: req, Options: requestOptions()}
 	if err := openapi3filter.ValidateRequestBody(context.Background(), in, op.RequestBody.Value); err != nil {
-		return requestProblem(err).Errors
+		return requestProblem(nil, err).Errors
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -299,7 +300,7 @@ func (ct *contract) validate(limits bodyLimits, timeout time.Duration) echo.Midd
 				err = openapi3filter.ValidateRequest(req.Context(), in)
 			}
 			if err != nil || len(bodyErrors) > 0 {
-				p := requestProblem(err, bodyErrors...)
+				p := requestProblem(route.Operation, err, bodyErrors...)
 				p.ErrorsTruncated = bodyErrorsTruncated
 				return forOperation(route.Operation, p)
 			}
@@ -377,6 +378,11 @@ func forOperation(op *openapi3.Operation, p *problem.Problem) *problem.Problem {
 	if op.OperationID != "issueToken" {
 		return p
 	}
+	// The contract documents one type for the token endpoint's 400s, the
+	// one its handler answers with; a client must not have to match two.
+	if p.Kind == problem.Validation {
+		p.Kind = problem.InvalidGrant
+	}
 	p.OAuthError = "invalid_request"
 	for _, f := range p.Errors {
 		if f.Pointer == "/grant_type" && f.Code == "schema.enum" {
@@ -389,7 +395,7 @@ func forOperation(op *openapi3.Operation, p *problem.Problem) *problem.Problem {
 // requestProblem turns kin-openapi's findings, and the body's errors it
 // did not look for, into one validation problem that names every
 // offending field.
-func requestProblem(err error, bodyErrors ...problem.FieldError) *problem.Problem {
+func requestProblem(op *openapi3.Operation, err error, bodyErrors ...problem.FieldError) *problem.Problem {
 	var fields []problem.FieldError
 	var walk func(error)
 	walk = func(err error) {
@@ -419,10 +425,31 @@ func requestProblem(err error, bodyErrors ...problem.FieldError) *problem.Proble
 			continue
 		}
 		if strings.Contains(f.Detail, "unsupported content type") || strings.Contains(f.Detail, "header Content-Type has unexpected value") {
-			return problem.New(problem.UnsupportedMedia, "Send the body as the operation's documented content type (usually application/json)", "Sūtiet saturu operācijai dokumentētajā satura tipā (parasti application/json)")
+			return unsupportedMedia(op)
 		}
 	}
 	return problem.Fields(problem.Validation, fields...)
+}
+
+// unsupportedMedia names the content types op documents: "usually JSON"
+// misleads a caller of an operation that takes something else, such as the
+// token endpoint's form.
+func unsupportedMedia(op *openapi3.Operation) *problem.Problem {
+	var types []string
+	if op != nil && op.RequestBody != nil && op.RequestBody.Value != nil {
+		for t := range op.RequestBody.Value.Content {
+			types = append(types, t)
+		}
+	}
+	switch len(types) {
+	case 0:
+		return problem.New(problem.UnsupportedMedia, "This operation takes no body", "Šai operācijai saturs nav jāsūta")
+	case 1:
+		return problem.New(problem.UnsupportedMedia, "Send the body as "+types[0], "Sūtiet saturu kā "+types[0])
+	}
+	slices.Sort(types)
+	list := strings.Join(types, ", ")
+	return problem.New(problem.UnsupportedMedia, "Send the body as one of "+list, "Sūtiet saturu kā vienu no šiem tipiem: "+list)
 }
 
 // requiredHints tell what to send for a required parameter that is
