@@ -174,6 +174,9 @@ func TestPutRetryAndIfMatchAny(t *testing.T) {
 		{"different change on v1 412", "/v1/benefits/b-1", instruction(func(m map[string]any) { m["priority"] = 4 }), `"v1"`, 412, "", 0},
 		{"* on an existing benefit", "/v1/benefits/b-1", instruction(func(m map[string]any) { m["priority"] = 5 }), "*", 200, `"v3"`, 3},
 		{"* identical", "/v1/benefits/b-1", instruction(func(m map[string]any) { m["priority"] = 5 }), "*", 200, `"v3"`, 3},
+		// If-Match compares strongly: the weak form of the current tag
+		// matches nothing.
+		{"weak tag of the current version 412", "/v1/benefits/b-1", instruction(func(m map[string]any) { m["priority"] = 6 }), `W/"v3"`, 412, "", 0},
 		{"* on a new benefit 412", "/v1/benefits/b-2", instruction(), "*", 412, "", 0},
 	}
 	for _, tt := range tests {
@@ -367,6 +370,25 @@ func TestWriteAnswerInstantsMatchLaterReads(t *testing.T) {
 		h.Do("GET", "/v1/benefits/b-1", ga, nil).JSON(t, &read)
 		if written != read || written.UpdatedAt == "" {
 			t.Errorf("PUT %d answered %+v, GET shows %+v", status, written, read)
+		}
+	}
+}
+
+// A 405 says which methods the resource takes (RFC 9110 15.5.6), in its
+// Allow header.
+func TestMethodNotAllowedListsAllow(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	ga := h.Token(grantorA, auth.RoleGrantor)
+	for path, want := range map[string]string{
+		"/v1/benefits/b-1": "GET, PUT, DELETE",
+		"/v1/benefits":     "GET",
+		// echo's own routes: echo lists OPTIONS too, which it answers.
+		"/openapi.yaml": "OPTIONS, GET",
+	} {
+		r := h.Do("PATCH", path, ga, nil)
+		if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != want {
+			t.Errorf("PATCH %s: %d, Allow %q, want 405 and %q", path, r.Status, r.Header.Get("Allow"), want)
 		}
 	}
 }

@@ -44,11 +44,16 @@ func (s *Server) PutBenefit(c echo.Context, id api.BenefitId, p api.PutBenefitPa
 		} else {
 			ifMatch = &benefits.IfMatch{}
 			for tag := range strings.SplitSeq(*p.IfMatch, ",") {
-				v, ok := parseVersionETag(tag)
+				v, weak, ok := parseVersionETag(tag)
 				if !ok {
 					return problem.Fields(problem.Validation, problem.FieldError{Parameter: "If-Match", Code: "parameter.invalid", Detail: `send the ETag of a version, e.g. "v3", a list of them, or *`, HintLV: `sūtiet versijas ETag, piemēram, "v3", to sarakstu vai *`})
 				}
-				ifMatch.Versions = append(ifMatch.Versions, v)
+				// If-Match compares strongly (RFC 9110 13.1.1): a weak
+				// tag is well formed but matches no version, so the
+				// change is refused with 412 rather than applied.
+				if !weak {
+					ifMatch.Versions = append(ifMatch.Versions, v)
+				}
 			}
 		}
 	}
@@ -202,18 +207,20 @@ func etagMatches(header, etag string) bool {
 
 func versionETag(v int) string { return `"v` + strconv.Itoa(v) + `"` }
 
-func parseVersionETag(s string) (int, bool) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
-	s, ok := strings.CutPrefix(s, `"v`)
+// parseVersionETag reads an entity tag of a version, "v3", and whether it
+// was given as weak (W/"v3").
+func parseVersionETag(s string) (v int, weak bool, ok bool) {
+	s, weak = strings.CutPrefix(strings.TrimSpace(s), "W/")
+	s, ok = strings.CutPrefix(s, `"v`)
 	if !ok {
-		return 0, false
+		return 0, false, false
 	}
 	s, ok = strings.CutSuffix(s, `"`)
 	if !ok {
-		return 0, false
+		return 0, false, false
 	}
 	v, err := strconv.Atoi(s)
-	return v, err == nil && v > 0
+	return v, weak, err == nil && v > 0
 }
 
 // benefitsErrors maps the benefits domain's errors to problems.

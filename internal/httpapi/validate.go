@@ -61,6 +61,20 @@ func (ct *contract) findRoute(req *http.Request) (*routers.Route, map[string]str
 	return ct.router.FindRoute(req)
 }
 
+// allowed lists the methods the contract documents for req's path, for
+// the Allow header of a 405.
+func (ct *contract) allowed(req *http.Request) string {
+	var methods []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		if _, _, err := ct.findRoute(probe); err == nil {
+			methods = append(methods, m)
+		}
+	}
+	return strings.Join(methods, ", ")
+}
+
 // requestOptions are the options every request is validated with.
 func requestOptions() *openapi3filter.Options {
 	return &openapi3filter.Options{
@@ -223,7 +237,13 @@ func (ct *contract) validate(limits bodyLimits, timeout time.Duration) echo.Midd
 			route, pathParams, err := ct.findRoute(req)
 			if err != nil {
 				if errors.Is(err, routers.ErrMethodNotAllowed) {
-					return problem.New(problem.MethodNotAllowed, "", "")
+					// RFC 9110 15.5.6: a 405 lists the methods the
+					// resource does support.
+					p := problem.New(problem.MethodNotAllowed, "", "")
+					if allow := ct.allowed(req); allow != "" {
+						p.Headers = map[string]string{"Allow": allow}
+					}
+					return p
 				}
 				return problem.New(problem.NotFound, "No such resource", "Šāda resursa nav")
 			}
