@@ -785,7 +785,7 @@ type EligibilityRequest struct {
 			Type   MeansType `json:"type"`
 		} `json:"means,omitempty"`
 
-		// PersonCode Latvian personal code, old `DDMMYY-CNNNZ` or new `32NNNN-NNNNN`, hyphen optional.
+		// PersonCode Latvian personal code, old `DDMMYY-CNNNZ` or new `3XNNNN-NNNNN` (X from 2 to 9), hyphen optional.
 		//
 		// Example: 321234-56789
 		PersonCode *PersonCode `json:"personCode,omitempty"`
@@ -870,7 +870,7 @@ type InstructionPage struct {
 
 // ListMember defines model for ListMember.
 type ListMember struct {
-	// PersonCode Latvian personal code, old `DDMMYY-CNNNZ` or new `32NNNN-NNNNN`, hyphen optional.
+	// PersonCode Latvian personal code, old `DDMMYY-CNNNZ` or new `3XNNNN-NNNNN` (X from 2 to 9), hyphen optional.
 	//
 	// Example: 321234-56789
 	PersonCode PersonCode `json:"personCode"`
@@ -919,7 +919,7 @@ type MeansStatus string
 
 // MeansRegistration defines model for MeansRegistration.
 type MeansRegistration struct {
-	// PersonCode Latvian personal code, old `DDMMYY-CNNNZ` or new `32NNNN-NNNNN`, hyphen optional.
+	// PersonCode Latvian personal code, old `DDMMYY-CNNNZ` or new `3XNNNN-NNNNN` (X from 2 to 9), hyphen optional.
 	//
 	// Example: 321234-56789
 	PersonCode PersonCode          `json:"personCode"`
@@ -939,7 +939,7 @@ type PeriodLimit struct {
 // PeriodLimitPeriod defines model for PeriodLimit.Period.
 type PeriodLimitPeriod string
 
-// PersonCode Latvian personal code, old `DDMMYY-CNNNZ` or new `32NNNN-NNNNN`, hyphen optional.
+// PersonCode Latvian personal code, old `DDMMYY-CNNNZ` or new `3XNNNN-NNNNN` (X from 2 to 9), hyphen optional.
 //
 // Example: 321234-56789
 type PersonCode = string

@@ -357,6 +357,7 @@ func (h *Handlers) ListReportedTransactions(c echo.Context, p api.ListReportedTr
 
 // GetSpendReport reports the grantor's spend.
 func (h *Handlers) GetSpendReport(c echo.Context, p api.GetSpendReportParams) error {
+	httpx.Private(c)
 	grantor, err := org(c)
 	if err != nil {
 		return err

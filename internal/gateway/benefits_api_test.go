@@ -392,3 +392,26 @@ func TestMethodNotAllowedListsAllow(t *testing.T) {
 		}
 	}
 }
+
+// An organisation's own reads are not for shared caches: each says
+// private, as the answers with personal data say no-store.
+func TestOrganisationReadsArePrivate(t *testing.T) {
+	t.Parallel()
+	h := gatewaytest.New(t)
+	ga := h.Token(grantorA, auth.RoleGrantor)
+	px := h.Token(providerX, auth.RoleProvider)
+	if r := h.Do("PUT", "/v1/benefits/b-1", ga, instruction()); r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	for _, tt := range []struct{ path, token string }{
+		{"/v1/benefits/b-1", ga},
+		{"/v1/benefits", ga},
+		{"/v1/instructions", px},
+		{"/v1/reports/spend?from=2026-01-01&to=2026-01-31&groupBy=benefit", ga},
+	} {
+		r := h.Do("GET", tt.path, tt.token, nil)
+		if r.Status != http.StatusOK || r.Header.Get("Cache-Control") != "private, no-cache" {
+			t.Errorf("GET %s: %d, Cache-Control %q, want 200 and private, no-cache", tt.path, r.Status, r.Header.Get("Cache-Control"))
+		}
+	}
+}

@@ -71,6 +71,7 @@ func (s *Server) PutBenefit(c echo.Context, id api.BenefitId, p api.PutBenefitPa
 
 // GetBenefit returns the latest or a given version of the caller's benefit.
 func (s *Server) GetBenefit(c echo.Context, id api.BenefitId, p api.GetBenefitParams) error {
+	httpx.Private(c)
 	who, err := caller(c)
 	if err != nil {
 		return err
@@ -89,6 +90,7 @@ func (s *Server) GetBenefit(c echo.Context, id api.BenefitId, p api.GetBenefitPa
 
 // ListBenefits pages through the caller's own benefits.
 func (s *Server) ListBenefits(c echo.Context, p api.ListBenefitsParams) error {
+	httpx.Private(c)
 	who, err := caller(c)
 	if err != nil {
 		return err
@@ -134,6 +136,7 @@ func (s *Server) WithdrawBenefit(c echo.Context, id api.BenefitId, _ api.Withdra
 // ListInstructions is the provider's instruction feed. While nothing has
 // changed it answers 304 from memory, without touching the database.
 func (s *Server) ListInstructions(c echo.Context, p api.ListInstructionsParams) error {
+	httpx.Private(c)
 	who, err := caller(c)
 	if err != nil {
 		return err

@@ -54,6 +54,14 @@ func NoStore(c echo.Context) {
 	c.Response().Header().Set("Cache-Control", "no-store")
 }
 
+// Private marks the answer as one organisation's data without personal
+// data (its benefits, its instruction feed, its spend report): a shared
+// cache must not serve it to another caller, and the caller's own cache
+// asks again (with the ETag, where the answer has one) before reusing it.
+func Private(c echo.Context) {
+	c.Response().Header().Set("Cache-Control", "private, no-cache")
+}
+
 // RequestID is the id the request-id middleware gave the request.
 func RequestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)

@@ -1,6 +1,6 @@
 // Package personcode parses, validates and normalises Latvian personal codes
 // (personas kods) in both formats: the old DDMMYY-CNNNZ code that embeds the
-// birth date and a check digit, and the new 32NNNN-NNNNN code issued since
+// birth date and a check digit, and the new 3XNNNN-NNNNN code (X from 2 to 9) issued since
 // 1 July 2017 that carries neither.
 package personcode
 

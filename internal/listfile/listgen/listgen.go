@@ -39,7 +39,7 @@ func (k Kind) String() string {
 type Options struct {
 	Rows     int
 	BadShare float64 // share of bad rows, 0..1
-	NewShare float64 // share of new-format (32NNNN-NNNNN) codes among valid codes; default 0.15
+	NewShare float64 // share of new-format (3XNNNN-NNNNN, X from 2 to 9) codes among valid codes; default 0.15
 	Lang     string  // "lv" (default) or "en": header names and date style
 	// DateStyle is "iso" (YYYY-MM-DD), "lv" (DD.MM.YYYY) or "mixed";
 	// default "mixed" for lv and "iso" for en.
