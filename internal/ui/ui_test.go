@@ -216,6 +216,33 @@ func TestMessages(t *testing.T) {
 	}
 }
 
+// The Latvian texts use the brief's vocabulary: a grantor is an
+// "atvieglojuma devējs", and the system is "Atvieglojumu vienotā
+// informācijas sistēma" (AVIS), inflected as the sentence needs.
+func TestLatvianVocabulary(t *testing.T) {
+	t.Parallel()
+	p := New()
+	var cat map[string]map[string]string
+	if err := json.Unmarshal(p.assets["messages.json"].body, &cat); err != nil {
+		t.Fatalf("messages.json: %v", err)
+	}
+	texts := map[string]string{"index.html": string(p.assets["index.html"].body)}
+	for k, v := range cat["lv"] {
+		texts["lv "+k] = v
+	}
+	for where, text := range texts {
+		lower := strings.ToLower(text)
+		for _, wrong := range []string{"piešķīrēj", "vienotās atvieglojumu"} {
+			if strings.Contains(lower, wrong) {
+				t.Errorf("%s says %q: use the brief's term", where, wrong)
+			}
+		}
+	}
+	if want := "Atvieglojumu vienotās informācijas sistēmas (AVIS)"; !strings.Contains(cat["lv"]["subheading"], want) {
+		t.Errorf("lv subheading %q, want it to name %q", cat["lv"]["subheading"], want)
+	}
+}
+
 func keys[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
