@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -110,18 +111,18 @@ func settings() []setting {
 	}
 	return []setting{
 		{"AVIS_ADDR", "addr", "127.0.0.1:8080", "address to listen on", false, str(func(c *Config) *string { return &c.Addr })},
-		{"AVIS_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "URL integrators reach the gateway at (token issuer and audience); unset, it follows AVIS_ADDR: http://<AVIS_ADDR>", false, str(func(c *Config) *string { return &c.PublicURL })},
+		{"AVIS_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "URL integrators reach the gateway at (token issuer and audience); unset and AVIS_ADDR on a loopback address, it follows it: http://<AVIS_ADDR>", false, str(func(c *Config) *string { return &c.PublicURL })},
 		{"AVIS_DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/avis?sslmode=disable", "PostgreSQL connection URL. The gateway's connections end a transaction left idle for a minute (`idle_in_transaction_session_timeout`, sent at connect); the URL may set another value (`&idle_in_transaction_session_timeout=0` for none, or in `options`). A PgBouncer in front needs `ignore_startup_parameters` to include it. A connection attempt gives up after 5 s (`connect_timeout` in the URL sets another value)", true, str(func(c *Config) *string { return &c.DatabaseURL })},
-		{"AVIS_DB_MAX_CONNS", "db-max-conns", "20", "largest PostgreSQL pool size", false, integer(func(c *Config) *int { return &c.DBMaxConns }, 2, 1000)},
+		{"AVIS_DB_MAX_CONNS", "db-max-conns", "20", "largest PostgreSQL pool size", false, integer(func(c *Config) *int { return &c.DBMaxConns }, 4, 1000)},
 		{"AVIS_REDIS_ADDR", "redis-addr", "127.0.0.1:6379", "Redis address", false, str(func(c *Config) *string { return &c.RedisAddr })},
 		{"AVIS_REDIS_PASSWORD", "redis-password", "", "Redis password", true, str(func(c *Config) *string { return &c.RedisPassword })},
-		{"AVIS_REDIS_DB", "redis-db", "0", "Redis database number", false, integer(func(c *Config) *int { return &c.RedisDB }, 0, 15)},
+		{"AVIS_REDIS_DB", "redis-db", "0", "Redis database number", false, integer(func(c *Config) *int { return &c.RedisDB }, 0, 1<<20)},
 		{"AVIS_REDIS_PREFIX", "redis-prefix", "avis:", "prefix of every Redis key", false, str(func(c *Config) *string { return &c.RedisPrefix })},
 		{"AVIS_TOKEN_KEY_FILE", "token-key-file", "var/keys/token.key", "Ed25519 key (PKCS#8 PEM) that signs access tokens; created if missing (with a warning): every instance behind one address needs the same file", false, str(func(c *Config) *string { return &c.TokenKeyFile })},
-		{"AVIS_TOKEN_TTL", "token-ttl", "5m", "lifetime of access tokens", false, dur(func(c *Config) *time.Duration { return &c.TokenTTL }, 30*time.Second, 12*time.Hour)},
+		{"AVIS_TOKEN_TTL", "token-ttl", "5m", "lifetime of access tokens", false, dur(func(c *Config) *time.Duration { return &c.TokenTTL }, 30*time.Second, 24*time.Hour)},
 		{"AVIS_SIGNING_KEY_FILE", "signing-key-file", "var/keys/gateway.key", "X.509 private key (PEM) for XML-DSig of registry requests and receipts", false, str(func(c *Config) *string { return &c.SigningKeyFile })},
 		{"AVIS_SIGNING_CERT_FILE", "signing-cert-file", "var/keys/gateway.crt", "the gateway's X.509 certificate (PEM)", false, str(func(c *Config) *string { return &c.SigningCertFile })},
-		{"AVIS_MOCKS_URL", "mocks-url", "http://127.0.0.1:8081", "base URL of the registries (the mock suite in development); unset, it follows AVIS_MOCKS_ADDR (where `make run` starts the mocks) when that is set: http://<AVIS_MOCKS_ADDR>", false, str(func(c *Config) *string { return &c.MocksURL })},
+		{"AVIS_MOCKS_URL", "mocks-url", "http://127.0.0.1:8081", "base URL of the registries (the mock suite in development); unset, it follows AVIS_MOCKS_ADDR (where `make run` starts the mocks) when that is a loopback address: http://<AVIS_MOCKS_ADDR>", false, str(func(c *Config) *string { return &c.MocksURL })},
 		{"AVIS_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false, func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{"AVIS_LOG_FORMAT", "log-format", "json", "json or text", false, func(c *Config, v string) error {
 			if v != "json" && v != "text" {
@@ -238,20 +239,26 @@ func load(name string, args []string, getenv func(string) string, usage io.Write
 	// or querying, the default one.
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if !given["public-url"] && getenv("AVIS_PUBLIC_URL") == "" && (given["addr"] || getenv("AVIS_ADDR") != "") {
+	// Only a loopback address is followed (development, make run): a
+	// gateway on a public or wildcard address names its URL itself, and an
+	// existing deployment keeps the token issuer it had.
+	if !given["public-url"] && getenv("AVIS_PUBLIC_URL") == "" && loopback(c.Addr) {
 		c.PublicURL = "http://" + c.Addr
 	}
-	if !given["mocks-url"] && getenv("AVIS_MOCKS_URL") == "" && getenv("AVIS_MOCKS_ADDR") != "" {
+	if !given["mocks-url"] && getenv("AVIS_MOCKS_URL") == "" && loopback(getenv("AVIS_MOCKS_ADDR")) {
 		c.MocksURL = "http://" + getenv("AVIS_MOCKS_ADDR")
 	}
 	// A retried upload within the idempotency window answers the first
 	// upload's id, which must still be there to read.
+	if !given["upload-report-retention"] && getenv("AVIS_UPLOAD_REPORT_RETENTION") == "" {
+		c.UploadReportRetention = max(c.UploadReportRetention, c.IdempotencyRetention)
+	}
 	if c.UploadReportRetention < c.IdempotencyRetention {
 		return c, fmt.Errorf("AVIS_UPLOAD_REPORT_RETENTION (%s) is shorter than AVIS_IDEMPOTENCY_RETENTION (%s): a retried upload would answer the id of one already deleted", c.UploadReportRetention, c.IdempotencyRetention)
 	}
 	for _, u := range []struct{ env, v string }{{"AVIS_PUBLIC_URL", c.PublicURL}, {"AVIS_MOCKS_URL", c.MocksURL}} {
 		parsed, err := url.Parse(u.v)
-		if err == nil && ((parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "") {
+		if err == nil && ((parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Hostname() == "") {
 			err = fmt.Errorf("want an absolute http(s) URL, e.g. https://avis.example.lv")
 		}
 		if err != nil {
@@ -259,6 +266,19 @@ func load(name string, args []string, getenv func(string) string, usage io.Write
 		}
 	}
 	return c, nil
+}
+
+// loopback reports whether addr (host:port) listens on a loopback host.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // LogValue prints the configuration with secrets masked, for the start-up

@@ -48,10 +48,10 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		// expired at birth, a pool of no connections, a lease shorter than
 		// its renewal, a URL without a scheme.
 		{"AVIS_TOKEN_TTL", "-1m"}, {"AVIS_DB_MAX_CONNS", "-3"}, {"AVIS_UPLOAD_WORKERS", "-1"}, {"AVIS_SHUTDOWN_TIMEOUT", "0s"},
-		{"AVIS_REGISTRY_TIMEOUT", "-1s"}, {"AVIS_REDIS_DB", "99"}, {"AVIS_BODY_LIMIT", "-1"}, {"AVIS_TOKEN_RATE_LIMIT", "-5"},
+		{"AVIS_REGISTRY_TIMEOUT", "-1s"}, {"AVIS_REDIS_DB", "-1"}, {"AVIS_DB_MAX_CONNS", "2"}, {"AVIS_BODY_LIMIT", "-1"}, {"AVIS_TOKEN_RATE_LIMIT", "-5"},
 		{"AVIS_UPLOAD_LEASE", "1ms"}, {"AVIS_AUDIT_RETENTION", "0s"}, {"AVIS_LIST_SET_RETENTION", "-1h"}, {"AVIS_UPLOAD_MAX_BYTES", "0"},
 		{"AVIS_ELIGIBILITY_CACHE_TTL", "0s"}, {"AVIS_REQUEST_TIMEOUT", "0s"}, {"AVIS_REGISTRY_MAX_CONCURRENT", "0"},
-		{"AVIS_PUBLIC_URL", "gateway.example.lv"}, {"AVIS_PUBLIC_URL", "ftp://gateway.example.lv"}, {"AVIS_MOCKS_URL", "127.0.0.1:8081"}} {
+		{"AVIS_PUBLIC_URL", "gateway.example.lv"}, {"AVIS_PUBLIC_URL", "http://:8080"}, {"AVIS_PUBLIC_URL", "ftp://gateway.example.lv"}, {"AVIS_MOCKS_URL", "127.0.0.1:8081"}} {
 		if _, err := Load("test", nil, func(k string) string {
 			if k == kv[0] {
 				return kv[1]
@@ -126,7 +126,8 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 	}
 }
 
-// A gateway or mocks address moved without its URL is followed by the URL.
+// A loopback gateway or mocks address moved without its URL is followed by
+// the URL.
 func TestURLsFollowAddresses(t *testing.T) {
 	for _, tt := range []struct {
 		env           map[string]string
@@ -139,6 +140,10 @@ func TestURLsFollowAddresses(t *testing.T) {
 		{map[string]string{"AVIS_ADDR": "0.0.0.0:8080", "AVIS_PUBLIC_URL": "https://avis.example.lv", "AVIS_MOCKS_ADDR": "127.0.0.1:1", "AVIS_MOCKS_URL": "https://dagr.example.lv"},
 			nil, "https://avis.example.lv", "https://dagr.example.lv"},
 		{map[string]string{"AVIS_ADDR": "0.0.0.0:8080"}, []string{"-public-url", "https://avis.example.lv"}, "https://avis.example.lv", "http://127.0.0.1:8081"},
+		// A wildcard or public address is not a URL anyone reaches, and a
+		// deployment keeps the token issuer it had.
+		{map[string]string{"AVIS_ADDR": "0.0.0.0:9000", "AVIS_MOCKS_ADDR": ":9001"}, nil, "http://127.0.0.1:8080", "http://127.0.0.1:8081"},
+		{map[string]string{"AVIS_ADDR": "localhost:9000"}, nil, "http://localhost:9000", "http://127.0.0.1:8081"},
 	} {
 		c, err := Load("test", tt.args, func(k string) string { return tt.env[k] })
 		if err != nil {
@@ -147,5 +152,19 @@ func TestURLsFollowAddresses(t *testing.T) {
 		if c.PublicURL != tt.public || c.MocksURL != tt.mocks {
 			t.Errorf("%v %v: public %s mocks %s, want %s and %s", tt.env, tt.args, c.PublicURL, c.MocksURL, tt.public, tt.mocks)
 		}
+	}
+}
+
+// A longer idempotency window carries the upload report retention with it
+// unless that is set.
+func TestUploadReportRetentionFollowsIdempotency(t *testing.T) {
+	env := map[string]string{"AVIS_IDEMPOTENCY_RETENTION": "4000h"}
+	c, err := Load("test", nil, func(k string) string { return env[k] })
+	if err != nil || c.UploadReportRetention != 4000*time.Hour {
+		t.Fatalf("retention %s, %v", c.UploadReportRetention, err)
+	}
+	env["AVIS_UPLOAD_REPORT_RETENTION"] = "3000h"
+	if _, err := Load("test", nil, func(k string) string { return env[k] }); err == nil {
+		t.Error("a report retention set shorter than the idempotency window is accepted")
 	}
 }

@@ -49,6 +49,9 @@ func (a *App) wireLists(ctx context.Context, deps *httpapi.Deps) error {
 	}
 	deps.BodyLimits[listsapi.PushOperation] = listsapi.PushBodyLimit
 	deps.Streamed = append(deps.Streamed, listsapi.UploadOperation)
+	// A push of 100 000 members may publish a version of a national
+	// list: it is not cut short by AVIS_REQUEST_TIMEOUT.
+	deps.Unbounded = append(deps.Unbounded, listsapi.PushOperation)
 	for i := range a.Config.UploadWorkers {
 		owner := lists.NewWorkerID(i)
 		a.background = append(a.background, func(ctx context.Context) { svc.RunWorker(ctx, owner) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -93,5 +94,43 @@ func TestRequestsEndAtTheirDeadline(t *testing.T) {
 	}
 	if strings.Join(codes, ",") != "499,504" {
 		t.Errorf("codes recorded %v, want 499 and 504", codes)
+	}
+}
+
+// canceledReports fails with context.Canceled of its own (a sub-context
+// it cancelled) while its client is still there.
+type canceledReports struct{ TransactionHandlers }
+
+func (canceledReports) GetSpendReport(echo.Context, api.GetSpendReportParams) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return fmt.Errorf("sum spend: %w", ctx.Err())
+}
+
+// Only a client that went away is a 499: an error that merely wraps
+// context.Canceled is answered, as a 500, to the client still waiting.
+func TestCanceledErrorOfAConnectedClientIsAnswered(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := auth.NewTokens(key, "avis-test", time.Hour, time.Now)
+	e, err := New(context.Background(), Deps{
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Tokens: tokens,
+		Transactions: canceledReports{}, RequestTimeout: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := tokens.Issue(auth.Principal{ClientID: "c", OrgRegNo: "90000000001", Roles: []auth.Role{auth.RoleGrantor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/v1/reports/spend?from=2026-01-01&to=2026-01-31&groupBy=benefit", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "/problems/internal") {
+		t.Errorf("answer %d %q, want a 500 problem", rec.Code, rec.Body)
 	}
 }

@@ -101,8 +101,10 @@ type Deps struct {
 	Streamed []string
 	// BenchRoutes adds the bare routes the benchmarks compare against.
 	BenchRoutes bool
-	// RequestTimeout bounds each request but file uploads (0 = none).
+	// RequestTimeout bounds each request but streamed and Unbounded
+	// operations (0 = none).
 	RequestTimeout time.Duration
+	Unbounded      []string
 }
 
 // tokenBodyLimit caps a token request's body.
@@ -135,12 +137,15 @@ func New(ctx context.Context, d Deps) (*echo.Echo, error) {
 		// The one public operation with a body: a form of a few fields
 		// or a signed assertion, never near the default cap.
 		"issueToken": tokenBodyLimit,
-	}, fallback: d.BodyLimit, streamed: map[string]bool{}}
+	}, fallback: d.BodyLimit, streamed: map[string]bool{}, unbounded: map[string]bool{}}
 	for op, limit := range d.BodyLimits {
 		limits.byOperation[op] = limit
 	}
 	for _, op := range d.Streamed {
 		limits.streamed[op] = true
+	}
+	for _, op := range d.Unbounded {
+		limits.unbounded[op] = true
 	}
 	e.Use(
 		requestID,

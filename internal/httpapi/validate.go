@@ -218,6 +218,8 @@ type bodyLimits struct {
 	// streamed operations read their own body (file uploads) and are not
 	// buffered or schema-checked here.
 	streamed map[string]bool
+	// unbounded operations get no request deadline (see validate).
+	unbounded map[string]bool
 }
 
 // validate checks every request against the contract: the route, the
@@ -227,6 +229,26 @@ func (ct *contract) validate(limits bodyLimits, timeout time.Duration) echo.Midd
 	streamOpts := *opts
 	streamOpts.ExcludeRequestBody = true
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		// A database that takes the connection and never answers would
+		// hold the request, and the till, for ever. The clock starts once
+		// the body is read, at the handler. A file upload streams for
+		// minutes under its own read deadline, and a large list push may
+		// publish a big version: those go unbounded.
+		bounded := next
+		if timeout > 0 {
+			bounded = func(c echo.Context) error {
+				client := c.Request()
+				ctx, cancel := context.WithTimeout(client.Context(), timeout)
+				defer cancel()
+				c.SetRequest(client.WithContext(ctx))
+				err := next(c)
+				// The error handler, which runs after this returns, tells
+				// a client that went away by the client's own context,
+				// not by this one, cancelled now.
+				c.SetRequest(client)
+				return err
+			}
+		}
 		return func(c echo.Context) error {
 			req := c.Request()
 			for _, p := range unvalidatedPrefixes {
@@ -250,15 +272,9 @@ func (ct *contract) validate(limits bodyLimits, timeout time.Duration) echo.Midd
 			if err := ct.authorise(c, route.Operation); err != nil {
 				return err
 			}
-			// A database that takes the connection and never answers
-			// would hold the request, and the till, for ever. A file
-			// upload streams for minutes under its own read deadline and
-			// spools to disk before its short database work.
-			if timeout > 0 && !limits.streamed[route.Operation.OperationID] {
-				ctx, cancel := context.WithTimeout(req.Context(), timeout)
-				defer cancel()
-				req = req.WithContext(ctx)
-				c.SetRequest(req)
+			handle := bounded
+			if op := route.Operation.OperationID; limits.streamed[op] || limits.unbounded[op] {
+				handle = next
 			}
 			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: opts}
 			var bodyErrors []problem.FieldError
@@ -288,7 +304,7 @@ func (ct *contract) validate(limits bodyLimits, timeout time.Duration) echo.Midd
 				case chk.Valid(body):
 					if ct.anyParams[route.Operation] {
 						req.Body, _ = req.GetBody()
-						return next(c)
+						return handle(c)
 					}
 					in.Options = &streamOpts
 				default:
@@ -327,7 +343,7 @@ func (ct *contract) validate(limits bodyLimits, timeout time.Duration) echo.Midd
 			if req.GetBody != nil {
 				req.Body, _ = req.GetBody()
 			}
-			return next(c)
+			return handle(c)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/avis-lv/gateway/internal/eligibility"
 	"github.com/avis-lv/gateway/internal/store"
 	"github.com/avis-lv/gateway/internal/store/storetest"
 )
@@ -118,5 +120,31 @@ func TestSecretWhileAnotherInstanceInserts(t *testing.T) {
 	}
 	if s := <-got; !bytes.Equal(s, theirs) {
 		t.Errorf("secret %x, want the other instance's %x", s, theirs)
+	}
+}
+
+// A queue grown during an outage is written in slices: one write never
+// takes more than MaxFlushBatch decisions, so none grows past what can be
+// written within its timeout.
+func TestLongQueueIsWrittenInSlices(t *testing.T) {
+	t.Parallel()
+	_, el, pool := newTxStore(t)
+	ds := make([]eligibility.Decision, store.MaxFlushBatch+500)
+	for i := range ds {
+		ds[i] = decision("40000000001", fmt.Sprint("p", i), applied("b", 150, nil))
+	}
+	el.QueueForTest(ds)
+	ctx := context.Background()
+	el.FlushOnce(ctx)
+	if n := el.Queued(); n != 500 {
+		t.Fatalf("after one write %d decisions wait, want 500", n)
+	}
+	el.FlushOnce(ctx)
+	var written int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM eligibility_decisions`).Scan(&written); err != nil {
+		t.Fatal(err)
+	}
+	if el.Queued() != 0 || written != len(ds) {
+		t.Errorf("%d written, %d still queued, want all %d written", written, el.Queued(), len(ds))
 	}
 }

@@ -69,7 +69,7 @@ const (
 	decisionWait = 3 * time.Second
 	// clockSkew is how far ahead of this instance's clock another
 	// instance's may run.
-	clockSkew = time.Second
+	clockSkew = 5 * time.Second
 	// maxRecentDecisions bounds the written decisions kept in memory
 	// (about 40 MB).
 	maxRecentDecisions = 100_000
@@ -313,8 +313,12 @@ func (s *Eligibility) Run(ctx context.Context) {
 	}
 }
 
-// flushTimeout bounds one batch write.
-const flushTimeout = 10 * time.Second
+// flushTimeout bounds one batch write, of at most maxFlushBatch decisions
+// (about 1.5 s on an idle database).
+const (
+	flushTimeout  = 10 * time.Second
+	maxFlushBatch = 20_000
+)
 
 // shutdownFlushFor bounds how long the last flush keeps trying: a
 // database blip at shutdown must not lose the decisions of the last
@@ -349,10 +353,27 @@ func (s *Eligibility) flushAtShutdown(ctx context.Context) {
 func (s *Eligibility) flush(ctx context.Context) {
 	s.mu.Lock()
 	batch := s.queue
-	s.queue, s.spare = s.spare[:0], nil // the spare's array is reused: no regrowth every batch
+	more := len(batch) > maxFlushBatch
+	if more {
+		// After an outage the queue may hold far more than one write
+		// finishes within flushTimeout: it goes in slices, each on its
+		// own, so that one that times out does not make the next larger.
+		batch = batch[:maxFlushBatch:maxFlushBatch]
+		s.queue = append([]eligibility.Decision(nil), s.queue[maxFlushBatch:]...)
+	} else {
+		s.queue, s.spare = s.spare[:0], nil // the spare's array is reused: no regrowth every batch
+	}
 	s.mu.Unlock()
 	if len(batch) == 0 {
 		return
+	}
+	if more {
+		defer func() {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}()
 	}
 	docs := decisionDocs(batch)
 	// A write that hangs (a database that stopped answering) is given up
@@ -546,7 +567,7 @@ func uuidBound(t time.Time) uuid.UUID {
 // instance's batch: it is looked for again until it is older.
 func (s *Eligibility) Decision(ctx context.Context, id uuid.UUID) (eligibility.Decision, error) {
 	// Only an id minted within decisionWait of now, allowing for instances'
-	// clocks to differ by a second, can be in a batch not written yet; and
+	// clocks to differ by a few seconds, can be in a batch not written yet; and
 	// however young, the wait ends decisionWait after it began, so that a
 	// forged id dated ahead cannot hold a request polling the database.
 	created := uuidTime(id)

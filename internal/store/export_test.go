@@ -10,8 +10,11 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
+	"github.com/avis-lv/gateway/internal/eligibility"
 	"github.com/avis-lv/gateway/internal/transactions"
 )
+
+type eligibilityDecision = eligibility.Decision
 
 // InsertInTx writes a transaction inside tx, which the test commits when it
 // chooses: a commit held back while later ones go through.
@@ -47,3 +50,25 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error 
 
 // PurgeEvery sets how often Run purges; call it before Run.
 func (s *Eligibility) PurgeEvery(d time.Duration) { s.purgeEvery = d }
+
+// QueueForTest queues decisions as SaveDecision does while Run runs, and
+// FlushOnce writes one batch of them; Queued is how many wait.
+func (s *Eligibility) QueueForTest(ds []eligibilityDecision) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range ds {
+		s.pending[d.ID] = d
+		s.queue = append(s.queue, d)
+	}
+}
+
+func (s *Eligibility) FlushOnce(ctx context.Context) { s.flush(ctx) }
+
+func (s *Eligibility) Queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// MaxFlushBatch is the most decisions one write takes.
+const MaxFlushBatch = maxFlushBatch
