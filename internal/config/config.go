@@ -134,7 +134,7 @@ func settings() []setting {
 		{"AVIS_BODY_LIMIT", "body-limit", "1048576", "default largest JSON request body in bytes", false, bytes(func(c *Config) *int64 { return &c.BodyLimit }, 1<<10, 64<<20)},
 		{"AVIS_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long to let requests finish on SIGTERM", false, dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, time.Second, 10*time.Minute)},
 		{"AVIS_SHUTDOWN_DRAIN", "shutdown-drain", "0s", "after SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes: set it to the load balancer's check interval times its failure threshold", false, dur(func(c *Config) *time.Duration { return &c.ShutdownDrain }, 0, 10*time.Minute)},
-		{"AVIS_REQUEST_TIMEOUT", "request-timeout", "30s", "how long a request may take before it is answered 504 and its database work is cancelled, so that a database that stopped answering does not hold tills waiting (file uploads have their own read deadline)", false, dur(func(c *Config) *time.Duration { return &c.RequestTimeout }, time.Second, 10*time.Minute)},
+		{"AVIS_REQUEST_TIMEOUT", "request-timeout", "30s", "how long a request may take before it is answered 504 and its database work is cancelled, so that a database that stopped answering does not hold tills waiting; it starts once the body is read (file uploads have their own read deadline, and list pushes, which may publish a national list, have none)", false, dur(func(c *Config) *time.Duration { return &c.RequestTimeout }, time.Second, 10*time.Minute)},
 		{"AVIS_BENCH_ROUTES", "bench-routes", "false", "serve the bare /bench/bare routes the benchmarks compare against", false, func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.BenchRoutes = b
