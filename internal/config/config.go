@@ -153,22 +153,8 @@ func settings() []setting {
 		{"AVIS_UPLOAD_LEASE", "upload-lease", "30s", "how long an upload worker's lease lasts unrenewed; a killed instance's upload is resumed after it", false, dur(func(c *Config) *time.Duration { return &c.UploadLease }, time.Second, time.Hour)},
 		{"AVIS_LIST_SET_RETENTION", "list-set-retention", "168h", "how long the members of a replaced person-list version are kept before they are dropped (the version record and its signed receipt stay)", false, dur(func(c *Config) *time.Duration { return &c.ListSetRetention }, time.Hour, 100*8760*time.Hour)},
 		{"AVIS_AUDIT_RETENTION", "audit-retention", "8760h", "how long the audit of eligibility checks (which provider asked about which person, when; see gateway audit) is kept", false, dur(func(c *Config) *time.Duration { return &c.AuditRetention }, time.Hour, 100*8760*time.Hour)},
-		{"AVIS_IDEMPOTENCY_RETENTION", "idempotency-retention", "720h", "how long the Idempotency-Key of a person-list push or upload is remembered: a retry within it gets the first answer, after it is a new request (transactions keep their keys for good)", false, func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err == nil && d <= 0 {
-				err = fmt.Errorf("want a positive duration")
-			}
-			c.IdempotencyRetention = d
-			return err
-		}},
-		{"AVIS_UPLOAD_REPORT_RETENTION", "upload-report-retention", "2160h", "how long a finished person-list upload is kept with its error report (which quotes the bad rows, personal codes too); after it both are deleted and GET /v1/uploads/{id} and its /errors answer 404", false, func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err == nil && d <= 0 {
-				err = fmt.Errorf("want a positive duration")
-			}
-			c.UploadReportRetention = d
-			return err
-		}},
+		{"AVIS_IDEMPOTENCY_RETENTION", "idempotency-retention", "720h", "how long the Idempotency-Key of a person-list push or upload is remembered: a retry within it gets the first answer, after it is a new request (transactions keep their keys for good)", false, dur(func(c *Config) *time.Duration { return &c.IdempotencyRetention }, time.Minute, 100*8760*time.Hour)},
+		{"AVIS_UPLOAD_REPORT_RETENTION", "upload-report-retention", "2160h", "how long a finished person-list upload is kept with its error report (which quotes the bad rows, personal codes too); after it both are deleted and GET /v1/uploads/{id} and its /errors answer 404", false, dur(func(c *Config) *time.Duration { return &c.UploadReportRetention }, time.Minute, 100*8760*time.Hour)},
 		{"AVIS_REGISTRY_CLIENT_ID", "registry-client-id", "avis-gateway", "the gateway's technical client id in signed DAGR token requests", false, str(func(c *Config) *string { return &c.RegistryClientID })},
 		{"AVIS_REGISTRY_CHANGES_INTERVAL", "registry-changes-interval", "30s", "how often the registries' changed-records feeds are read to drop changed persons' cached facts (0 = never: facts live their TTL)", false, dur(func(c *Config) *time.Duration { return &c.RegistryChangesEvery }, 0, 24*time.Hour)},
 		{"AVIS_REGISTRY_TIMEOUT", "registry-timeout", "800ms", "how long one registry lookup may take before its benefits answer unknown", false, dur(func(c *Config) *time.Duration { return &c.RegistryTimeout }, 10*time.Millisecond, time.Minute)},

@@ -35,17 +35,19 @@ func (s stuckReports) GetSpendReport(c echo.Context, _ api.GetSpendReportParams)
 	return err
 }
 
-func TestRequestsEndAtTheirDeadline(t *testing.T) {
+// grantorServer builds the server on txs with a request timeout, and a
+// grantor's token for it.
+func grantorServer(t *testing.T, txs TransactionHandlers, timeout time.Duration) (*echo.Echo, *prometheus.Registry, string) {
+	t.Helper()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tokens := auth.NewTokens(key, "avis-test", time.Hour, time.Now)
 	reg := prometheus.NewRegistry()
-	stuck := stuckReports{ended: make(chan error, 2)}
 	e, err := New(context.Background(), Deps{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg, Tokens: tokens,
-		Transactions: stuck, RequestTimeout: 200 * time.Millisecond,
+		Transactions: txs, RequestTimeout: timeout,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +56,12 @@ func TestRequestsEndAtTheirDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e, reg, token
+}
+
+func TestRequestsEndAtTheirDeadline(t *testing.T) {
+	stuck := stuckReports{ended: make(chan error, 2)}
+	e, reg, token := grantorServer(t, stuck, 200*time.Millisecond)
 	const path = "/v1/reports/spend?from=2026-01-01&to=2026-01-31&groupBy=benefit"
 
 	start := time.Now()
@@ -110,22 +118,7 @@ func (canceledReports) GetSpendReport(echo.Context, api.GetSpendReportParams) er
 // Only a client that went away is a 499: an error that merely wraps
 // context.Canceled is answered, as a 500, to the client still waiting.
 func TestCanceledErrorOfAConnectedClientIsAnswered(t *testing.T) {
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := auth.NewTokens(key, "avis-test", time.Hour, time.Now)
-	e, err := New(context.Background(), Deps{
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Tokens: tokens,
-		Transactions: canceledReports{}, RequestTimeout: time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, _, err := tokens.Issue(auth.Principal{ClientID: "c", OrgRegNo: "90000000001", Roles: []auth.Role{auth.RoleGrantor}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _, token := grantorServer(t, canceledReports{}, time.Second)
 	req := httptest.NewRequest(http.MethodGet, "/v1/reports/spend?from=2026-01-01&to=2026-01-31&groupBy=benefit", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	rec := httptest.NewRecorder()
