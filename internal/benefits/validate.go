@@ -93,8 +93,6 @@ func Validate(in Instruction, classifier EKKChecker) error {
 	return &ValidationError{Violations: vs, Excluded: excluded}
 }
 
-// ekkViolation names the broken EKK rule; excluded is true when the code
-// shows the benefit is of a kind AVIS does not cover.
 // ekkSpecifics tells, in English and Latvian, what a refused EKK code's
 // catalogue text does not: the detailed codes a heading has, or the excluded
 // subgroup a code is under. It is empty when there is nothing more to say.
@@ -115,6 +113,8 @@ func ekkSpecifics(err error) (en, lv string) {
 	return "", ""
 }
 
+// ekkViolation names the broken EKK rule; excluded is true when the code
+// shows the benefit is of a kind AVIS does not cover.
 func ekkViolation(err error) (code string, excluded bool) {
 	switch {
 	case errors.Is(err, ekk.ErrCashBenefit):

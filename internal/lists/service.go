@@ -177,7 +177,7 @@ func canonicalMembers(ms []Member) []byte {
 
 // Push validates the members and applies them as a new version in one
 // transaction with the idempotency record. A retry with the same key and
-// body returns the first result.
+// the same members returns the first result.
 func (s *Service) Push(ctx context.Context, c Caller, id string, req PushRequest) (List, error) {
 	members, err := ValidateMembers(req.Mode, req.Members)
 	if err != nil {
